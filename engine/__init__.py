@@ -1,0 +1,1 @@
+"""The trading system: venues, quoting, orders, risk and the runtime. Never imports streamlit."""

@@ -1,0 +1,235 @@
+"""The simulated venue's configuration: one validated, frozen object built from a plain dict.
+
+Every key is optional; ``{}`` gives a working default venue (synthetic market, 100,000 USDT plus some
+BTC, ETH and SOL, no faults). A wrong key, type or value raises :class:`SimConfigError` naming the key,
+the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SOURCE_TYPES = ("synthetic", "replay", "candles")
+ERROR_TYPES = ("NetworkError", "RequestTimeout", "RateLimitExceeded", "ExchangeNotAvailable")
+EVENT_TYPES = ("flash_crash", "spread_blowout", "halt")
+POSITION_MODES = ("oneway", "hedge")
+MARGIN_MODES = ("cross", "isolated")
+
+
+class SimConfigError(ValueError):
+    """A simulated-venue setting is wrong; the message names the key, the value and the rule."""
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    type: str = "synthetic"
+    files: tuple[str, ...] = ()
+    warmup_minutes: int = 120
+
+
+@dataclass(frozen=True)
+class ScriptedEvent:
+    """A market event on purpose: ``flash_crash`` (``pct`` down over ``duration_s``), ``spread_blowout``
+    (spread widened to ``bps``), or ``halt`` (no new orders, no fills). ``at_ms`` is absolute; configs may
+    give ``after_s`` (seconds after the venue is created) instead."""
+
+    type: str
+    at_ms: int | None
+    after_s: float | None
+    duration_s: float
+    symbol: str | None = None
+    pct: float = 0.0
+    bps: float = 0.0
+
+
+@dataclass(frozen=True)
+class FaultsConfig:
+    latency_ms: float = 0.0
+    jitter_ms: float = 0.0
+    error_rates: dict[str, float] = field(default_factory=dict)
+    error_types: tuple[str, ...] = ERROR_TYPES
+    timeout_after_accept: float = 0.5
+    rate_limit_per_minute: int = 0
+
+    @property
+    def active(self) -> bool:
+        return bool(self.latency_ms or self.jitter_ms or self.error_rates or self.rate_limit_per_minute)
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    seed: int = 7
+    source: SourceConfig = SourceConfig()
+    markets: tuple[str, ...] | None = None
+    maker_fee: float = 0.0002
+    taker_fee: float = 0.0006
+    balances: dict[str, float] = field(
+        default_factory=lambda: {"USDT": 100_000.0, "BTC": 1.0, "ETH": 20.0, "SOL": 400.0}
+    )
+    step_ms: int = 100
+    max_catchup_s: float = 600.0
+    leverage: int = 10
+    margin_mode: str = "cross"
+    position_mode: str = "oneway"
+    funding_interval_h: int = 8
+    funding_rate: float = 0.0001
+    faults: FaultsConfig = FaultsConfig()
+    events: tuple[ScriptedEvent, ...] = ()
+    state_path: str | None = None
+
+
+_TOP_KEYS = {
+    "seed", "source", "markets", "fees", "balances", "step_ms", "max_catchup_s", "leverage",
+    "margin_mode", "position_mode", "funding_interval_h", "funding_rate", "faults", "events", "state_path",
+}
+
+
+def parse_sim_config(raw: dict[str, Any] | None) -> SimConfig:
+    """Validate ``raw`` (``None`` or ``{}`` for defaults) into a :class:`SimConfig`."""
+    raw = dict(raw or {})
+    _no_unknown("sim", raw, _TOP_KEYS)
+    d = SimConfig()
+    fees = raw.get("fees", {})
+    _require_dict("fees", fees)
+    _no_unknown("fees", fees, {"maker", "taker"})
+    markets = raw.get("markets")
+    if markets is not None:
+        if not isinstance(markets, (list, tuple)) or not all(isinstance(m, str) for m in markets):
+            raise SimConfigError(f"sim.markets = {markets!r}: must be a list of symbols like 'BTC/USDT'")
+        markets = tuple(markets)
+    balances = raw.get("balances", d.balances)
+    _require_dict("balances", balances)
+    for code, amount in balances.items():
+        _number(f"balances.{code}", amount, minimum=0.0)
+    return SimConfig(
+        seed=int(_number("seed", raw.get("seed", d.seed), integer=True)),
+        source=_source(raw.get("source", {})),
+        markets=markets,
+        maker_fee=_number("fees.maker", fees.get("maker", d.maker_fee), minimum=-0.01, maximum=0.01),
+        taker_fee=_number("fees.taker", fees.get("taker", d.taker_fee), minimum=0.0, maximum=0.01),
+        balances={str(k): float(v) for k, v in balances.items()},
+        step_ms=int(_number("step_ms", raw.get("step_ms", d.step_ms), integer=True, minimum=10, maximum=60_000)),
+        max_catchup_s=_number("max_catchup_s", raw.get("max_catchup_s", d.max_catchup_s), minimum=1.0),
+        leverage=int(_number("leverage", raw.get("leverage", d.leverage), integer=True, minimum=1, maximum=125)),
+        margin_mode=_choice("margin_mode", raw.get("margin_mode", d.margin_mode), MARGIN_MODES),
+        position_mode=_choice("position_mode", raw.get("position_mode", d.position_mode), POSITION_MODES),
+        funding_interval_h=int(
+            _number("funding_interval_h", raw.get("funding_interval_h", d.funding_interval_h), integer=True,
+                    minimum=1, maximum=24)
+        ),
+        funding_rate=_number("funding_rate", raw.get("funding_rate", d.funding_rate), minimum=-0.03, maximum=0.03),
+        faults=_faults(raw.get("faults", {})),
+        events=tuple(_event(i, e) for i, e in enumerate(_list("events", raw.get("events", [])))),
+        state_path=_optional_str("state_path", raw.get("state_path")),
+    )
+
+
+def _source(raw: Any) -> SourceConfig:
+    _require_dict("source", raw)
+    _no_unknown("source", raw, {"type", "files", "warmup_minutes"})
+    kind = _choice("source.type", raw.get("type", "synthetic"), SOURCE_TYPES)
+    files = tuple(str(f) for f in _list("source.files", raw.get("files", [])))
+    if kind != "synthetic" and not files:
+        raise SimConfigError(f"sim.source.files is empty: a {kind!r} source needs at least one data file")
+    for f in files:
+        if not Path(f).is_file():
+            raise SimConfigError(f"sim.source.files: {f!r} does not exist or is not a file")
+    warmup = int(_number("source.warmup_minutes", raw.get("warmup_minutes", 120), integer=True, minimum=0,
+                         maximum=10_080))
+    return SourceConfig(type=kind, files=files, warmup_minutes=warmup)
+
+
+def _faults(raw: Any) -> FaultsConfig:
+    _require_dict("faults", raw)
+    keys = {"latency_ms", "jitter_ms", "error_rates", "error_types", "timeout_after_accept", "rate_limit_per_minute"}
+    _no_unknown("faults", raw, keys)
+    rates = raw.get("error_rates", {})
+    _require_dict("faults.error_rates", rates)
+    for method, rate in rates.items():
+        _number(f"faults.error_rates.{method}", rate, minimum=0.0, maximum=1.0)
+    types = tuple(_list("faults.error_types", raw.get("error_types", list(ERROR_TYPES))))
+    for t in types:
+        _choice("faults.error_types[]", t, ERROR_TYPES)
+    if not types:
+        raise SimConfigError(f"sim.faults.error_types is empty: name at least one of {', '.join(ERROR_TYPES)}")
+    return FaultsConfig(
+        latency_ms=_number("faults.latency_ms", raw.get("latency_ms", 0.0), minimum=0.0, maximum=60_000),
+        jitter_ms=_number("faults.jitter_ms", raw.get("jitter_ms", 0.0), minimum=0.0, maximum=60_000),
+        error_rates={str(k): float(v) for k, v in rates.items()},
+        error_types=types,
+        timeout_after_accept=_number("faults.timeout_after_accept", raw.get("timeout_after_accept", 0.5),
+                                     minimum=0.0, maximum=1.0),
+        rate_limit_per_minute=int(_number("faults.rate_limit_per_minute", raw.get("rate_limit_per_minute", 0),
+                                          integer=True, minimum=0)),
+    )
+
+
+def _event(i: int, raw: Any) -> ScriptedEvent:
+    key = f"events[{i}]"
+    _require_dict(key, raw)
+    _no_unknown(key, raw, {"type", "at_ms", "after_s", "duration_s", "symbol", "pct", "bps"})
+    kind = _choice(f"{key}.type", raw.get("type"), EVENT_TYPES)
+    at_ms = raw.get("at_ms")
+    after_s = raw.get("after_s")
+    if (at_ms is None) == (after_s is None):
+        raise SimConfigError(f"sim.{key}: give exactly one of at_ms (epoch ms) or after_s (seconds after start)")
+    if at_ms is not None:
+        at_ms = int(_number(f"{key}.at_ms", at_ms, integer=True, minimum=0))
+    if after_s is not None:
+        after_s = _number(f"{key}.after_s", after_s, minimum=0.0)
+    duration = _number(f"{key}.duration_s", raw.get("duration_s", 60.0), minimum=0.0)
+    pct = _number(f"{key}.pct", raw.get("pct", 0.0), minimum=0.0, maximum=99.0)
+    bps = _number(f"{key}.bps", raw.get("bps", 0.0), minimum=0.0, maximum=10_000.0)
+    if kind == "flash_crash" and pct <= 0:
+        raise SimConfigError(f"sim.{key}.pct = {pct}: a flash_crash needs pct > 0 (percent drop)")
+    if kind == "spread_blowout" and bps <= 0:
+        raise SimConfigError(f"sim.{key}.bps = {bps}: a spread_blowout needs bps > 0 (the blown-out spread)")
+    symbol = raw.get("symbol")
+    if kind != "halt" and not isinstance(symbol, str):
+        raise SimConfigError(f"sim.{key}.symbol = {symbol!r}: a {kind} needs the symbol it hits")
+    return ScriptedEvent(kind, at_ms, after_s, duration, symbol, pct, bps)
+
+
+def _no_unknown(where: str, raw: dict, allowed: set[str]) -> None:
+    for k in raw:
+        if k not in allowed:
+            raise SimConfigError(f"{where}: unknown key {k!r}; allowed keys: {', '.join(sorted(allowed))}")
+
+
+def _require_dict(key: str, value: Any) -> None:
+    if not isinstance(value, dict):
+        raise SimConfigError(f"sim.{key} = {value!r}: must be a mapping")
+
+
+def _list(key: str, value: Any) -> list:
+    if not isinstance(value, (list, tuple)):
+        raise SimConfigError(f"sim.{key} = {value!r}: must be a list")
+    return list(value)
+
+
+def _choice(key: str, value: Any, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise SimConfigError(f"sim.{key} = {value!r}: must be one of {', '.join(allowed)}")
+    return value
+
+
+def _optional_str(key: str, value: Any) -> str | None:
+    if value is not None and not isinstance(value, (str, Path)):
+        raise SimConfigError(f"sim.{key} = {value!r}: must be a path or null")
+    return None if value is None else str(value)
+
+
+def _number(key: str, value: Any, *, integer: bool = False, minimum: float | None = None,
+            maximum: float | None = None) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        raise SimConfigError(f"sim.{key} = {value!r}: must be a {'whole ' if integer else ''}number")
+    if integer and float(value) != int(value):
+        raise SimConfigError(f"sim.{key} = {value!r}: must be a whole number")
+    if minimum is not None and value < minimum:
+        raise SimConfigError(f"sim.{key} = {value!r}: must be >= {minimum}")
+    if maximum is not None and value > maximum:
+        raise SimConfigError(f"sim.{key} = {value!r}: must be <= {maximum}")
+    return float(value)
