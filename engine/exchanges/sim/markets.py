@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from functools import lru_cache
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ class MarketSpec:
         }
 
 
+@lru_cache(maxsize=256)
 def _decimals(step: float) -> int:
     exponent = Decimal(repr(step)).normalize().as_tuple().exponent
     return max(0, -int(exponent))

@@ -23,6 +23,7 @@ from engine.exchanges.sim.source import MarketSink
 YEAR_MS = 365 * 24 * 3600 * 1000
 MINUTE_MS = 60_000
 LEVELS = 25  # levels kept per side (the venue shows at least 20)
+TOP_LEVELS = 5  # levels refreshed on every step
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,9 @@ class BookSim:
         self.rng = rng
         self.book = L2Book()
         self.mid = 0.0
+        self.steps = 0
+        self.lot = spec.lot
+        self.amount_decimals = spec.amount_decimals
 
     def step(self, ts_ms: int, mid: float, dt_s: float, spread_mult: float, extra_half_bps: float,
              sink: MarketSink) -> None:
@@ -94,7 +98,10 @@ class BookSim:
             qty = self._lots(p.taker_usd * rng.lognormvariate(-0.5, 1.0) / mid)
             for t, q in book.take(not buy, qty):
                 self._print(sink, ts_ms, t, q, buy)
-        self._refill(bid_target, ask_target, dt_s)
+        self.steps += 1
+        # The top of the book is refreshed every step, the deep levels about once a second.
+        deep = self.steps % max(1, round(1.0 / dt_s)) == 0 if dt_s < 1.0 else True
+        self._refill(bid_target, ask_target, dt_s, LEVELS if deep else TOP_LEVELS)
         book.ts_ms = ts_ms
         sink.on_book(spec.symbol, ts_ms)
 
@@ -105,28 +112,28 @@ class BookSim:
         half = mid * self.profile.half_spread_bps / 1e4
         bid = math.floor((mid - half) / self.spec.tick)
         ask = max(bid + 1, math.ceil((mid + half) / self.spec.tick))
-        self._refill(bid, ask, 1e9)
+        self._refill(bid, ask, 1e9, LEVELS)
 
-    def _grid(self, best: int, is_bid: bool) -> list[int]:
+    def _grid(self, best: int, is_bid: bool, n: int) -> list[int]:
         spacing = max(1, round(self.mid * self.profile.level_bps / 1e4 / self.spec.tick))
         if is_bid:
             g = (best // spacing) * spacing
             if g == best:
                 g -= spacing
-            return [best] + [g - k * spacing for k in range(LEVELS - 1)]
+            return [best] + [g - k * spacing for k in range(n - 1)]
         g = -((-best) // spacing) * spacing
         if g == best:
             g += spacing
-        return [best] + [g + k * spacing for k in range(LEVELS - 1)]
+        return [best] + [g + k * spacing for k in range(n - 1)]
 
-    def _refill(self, bid_target: int, ask_target: int, dt_s: float) -> None:
+    def _refill(self, bid_target: int, ask_target: int, dt_s: float, n: int) -> None:
         rng, book = self.rng, self.book
         top_qty = self.profile.top_usd / max(self.mid, 1e-12)
         refill = min(1.0, dt_s / 2.0)  # depleted levels recover in about two seconds
         churn = min(1.0, dt_s * 0.5)
         for is_bid, target in ((True, bid_target), (False, ask_target)):
             levels = book.bids if is_bid else book.asks
-            for k, t in enumerate(self._grid(target, is_bid)):
+            for k, t in enumerate(self._grid(target, is_bid, n)):
                 want = top_qty * (1.0 + 0.35 * k)
                 have = levels.get(t)
                 if have is None:
@@ -136,11 +143,12 @@ class BookSim:
                     if rng.random() < churn:  # someone cancels part of their order
                         q *= rng.uniform(0.5, 1.0)
                 book.set(is_bid, t, self._lots(q))
-            book.remove_worse_than(is_bid, LEVELS + 5)
+            if n == LEVELS:
+                book.remove_worse_than(is_bid, LEVELS + 5)
 
     def _lots(self, qty: float) -> float:
-        lot = self.spec.lot
-        return round(max(1, round(qty / lot)) * lot, self.spec.amount_decimals)
+        lot = self.lot
+        return round(max(1, round(qty / lot)) * lot, self.amount_decimals)
 
     def _print(self, sink: MarketSink, ts_ms: int, tick: int, qty: float, buy: bool) -> None:
         qty = self._lots(qty)
