@@ -58,7 +58,7 @@ class Capture:
         return str(path)
 
 
-def simple_book(futures: bool = False) -> Capture:
+def simple_book(futures: bool = False, t0: int = T0) -> Capture:
     """A BTC book at ~100: bids 100.00 x5, 99.99 x3, 99.98 x10; asks 100.01 x4, 100.02 x6, 100.03 x10.
 
     The capture opens with a harmless diff (so the stream is identified), then the snapshot at t=0.
@@ -67,7 +67,7 @@ def simple_book(futures: bool = False) -> Capture:
             ("99.98" if not futures else "99.8", "10")]
     asks = [("100.01" if not futures else "100.1", "4"), ("100.02" if not futures else "100.2", "6"),
             ("100.03" if not futures else "100.3", "10")]
-    cap = Capture(futures=futures)
+    cap = Capture(futures=futures, t0=t0)
     cap.u = 999
     cap.lines.append((0, {"stream": cap._stream("depth"), "data": {
         "e": "depthUpdate", "E": cap.t0, "s": "BTCUSDT", "U": 990, "u": 999, "b": [], "a": [],

@@ -671,22 +671,22 @@ class SimExchange(ccxt.Exchange):
         result["info"] = self.account_summary()
         return result
 
+    @_api
     def account_summary(self) -> dict:
         """Equity and its parts, in the quote currency: the numbers the equity identity is about."""
-        with self._lock:
-            marks, asset_marks = self._marks(), self._asset_marks()
-            acc = self.account
-            return {
-                "currency": self.quote,
-                "startEquity": acc.start_equity,
-                "equity": acc.equity(marks, asset_marks, self.specs),
-                "walletBalance": acc.cash.get(self.quote, 0.0),
-                "realizedPnl": acc.realized_pnl,
-                "unrealizedPnl": acc.unrealized(marks, asset_marks, self.specs),
-                "fees": acc.fees,
-                "funding": acc.funding,
-                "liquidations": acc.liquidations,
-            }
+        marks, asset_marks = self._marks(), self._asset_marks()
+        acc = self.account
+        return {
+            "currency": self.quote,
+            "startEquity": acc.start_equity,
+            "equity": acc.equity(marks, asset_marks, self.specs),
+            "walletBalance": acc.cash.get(self.quote, 0.0),
+            "realizedPnl": acc.realized_pnl,
+            "unrealizedPnl": acc.unrealized(marks, asset_marks, self.specs),
+            "fees": acc.fees,
+            "funding": acc.funding,
+            "liquidations": acc.liquidations,
+        }
 
     # ------------------------------------------------------------------ trading
     @_api
