@@ -197,7 +197,9 @@ class SimExchange(ccxt.Exchange):
         now = self.clock.now_ms()
         if now <= self._last_sync_ms and self._last_sync_ms != self._created_ms:
             return
-        self.source.advance(now, self, int(self.sim_config.max_catchup_s * 1000))
+        # Only a wall clock skips ahead after a long idle spell; a simulated clock is always simulated in full.
+        catchup = int(self.sim_config.max_catchup_s * 1000) if isinstance(self.clock, WallClock) else None
+        self.source.advance(now, self, catchup)
         while self._next_funding_ms <= now:
             self._settle_funding(self._next_funding_ms)
             self._next_funding_ms = self._funding_after(self._next_funding_ms)
