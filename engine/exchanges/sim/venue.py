@@ -505,7 +505,7 @@ class SimExchange(ccxt.Exchange):
     def _steps(field: str, value: float, step: float) -> int:
         n = value / step
         k = round(n)
-        if abs(n - k) > 1e-6 * max(1.0, abs(n)) or k <= 0:
+        if abs(n - k) > 1e-6 + abs(n) * 1e-12 or k <= 0:  # float noise only, never a real fraction of a step
             raise ccxt.InvalidOrder(
                 f"sim: {field} {value!r} is not a multiple of the market's step {step!r}; "
                 f"round it yourself (e.g. {max(k, 1) * step:.12g})"
