@@ -10,7 +10,9 @@ from engine.clock import Clock
 from engine.exchanges.sim import SimExchange
 
 
-def create_exchange(exchange_id: str = "sim", config: dict[str, Any] | None = None, clock: Clock | None = None) -> ccxt.Exchange:
+def create_exchange(
+    exchange_id: str = "sim", config: dict[str, Any] | None = None, clock: Clock | None = None
+) -> ccxt.Exchange:
     """A ready-to-use venue.
 
     ``"sim"`` gives the simulated exchange (``config`` as in ``config/config.yaml``'s ``sim`` section;

@@ -94,7 +94,8 @@ def test_a_venue_trades_on_the_recording(btc_spot_files):
 
 
 def test_candle_files_drive_a_coarse_market():
-    ex = create_exchange("sim", {"source": {"type": "candles", "files": [shared_file("candles-1m/BTC_USDT-1m.csv.gz")]}})
+    candles = shared_file("candles-1m/BTC_USDT-1m.csv.gz")
+    ex = create_exchange("sim", {"source": {"type": "candles", "files": [candles]}})
     first = ex.fetch_ticker("BTC/USDT")
     ex.clock.advance(3 * 3600)
     candles = ex.fetch_ohlcv("BTC/USDT", "1m", limit=180)

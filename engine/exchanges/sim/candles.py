@@ -13,10 +13,9 @@ import bisect
 import csv
 import gzip
 import io
-import math
 import re
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from engine.exchanges.sim.markets import MarketSpec, known_market
@@ -45,7 +44,7 @@ def _parse_time(value: str) -> int:
         return n if n > 10**11 else n * 1000
     dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
     return int(dt.timestamp() * 1000)
 
 

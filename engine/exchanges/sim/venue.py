@@ -476,12 +476,15 @@ class SimExchange(ccxt.Exchange):
             self._flush()
 
     def close(self) -> None:
-        """Save and release the state file."""
-        with self._lock:
-            self._flush()
-            if self._state_file is not None:
-                self._state_file.close()
-                self._state_file = None
+        """Save and release the state file (safe to call twice, and on a venue whose config was refused)."""
+        lock = self.__dict__.get("_lock")
+        if lock is not None and "_state_file" in self.__dict__:
+            with lock:
+                self._flush()
+                if self._state_file is not None:
+                    self._state_file.close()
+                    self._state_file = None
+        super().close()
 
     # ------------------------------------------------------------------ validation helpers
     def _spec(self, symbol: str) -> MarketSpec:
@@ -648,7 +651,7 @@ class SimExchange(ccxt.Exchange):
         if limit is not None:
             rows = rows[-int(limit):]
         out = []
-        for i, (ts, price, qty, buy) in enumerate(rows):
+        for ts, price, qty, buy in rows:
             out.append({
                 "info": {}, "id": None, "order": None, "timestamp": ts, "datetime": iso8601(ts), "symbol": symbol,
                 "type": None, "side": "buy" if buy else "sell", "takerOrMaker": None, "price": price,
@@ -730,7 +733,8 @@ class SimExchange(ccxt.Exchange):
         if client_id is not None:
             client_id = str(client_id)
             if not CLIENT_ID_RE.match(client_id):
-                raise ccxt.InvalidOrder(f"sim: clientOrderId {client_id!r} must be 1-36 characters of A-Z a-z 0-9 . : / _ -")
+                raise ccxt.InvalidOrder(
+                    f"sim: clientOrderId {client_id!r} must be 1-36 characters of A-Z a-z 0-9 . : / _ -")
             if client_id in self._by_client:
                 raise ccxt.DuplicateOrderId(
                     f"sim: clientOrderId {client_id!r} was already used by order {self._by_client[client_id]}")
