@@ -54,3 +54,28 @@ def test_reset_wipes_the_paper_account(tmp_path):
     ex.close()
     fresh = create_exchange("sim", {"state_path": state}, clock=SimClock())
     assert fresh.fetch_my_trades() == [] and fresh.fetch_balance()["total"]["USDT"] == 100_000
+
+
+def test_closed_order_history_is_bounded_in_memory_and_on_disk(tmp_path, monkeypatch):
+    import sqlite3
+
+    from engine.exchanges.sim import venue as venue_module
+
+    monkeypatch.setattr(venue_module, "CLOSED_ORDERS_KEPT", 50)
+    state = str(tmp_path / "sim_state.sqlite")
+    ex = create_exchange("sim", {"state_path": state}, clock=SimClock())
+    price = ex.fetch_order_book("BTC/USDT")["bids"][10][0]
+    ids = []
+    for i in range(120):
+        o = ex.create_order("BTC/USDT", "limit", "buy", 0.001, price, {"clientOrderId": f"c{i}"})
+        ex.cancel_order(o["id"])
+        ids.append(o["id"])
+    closed = ex.fetch_closed_orders("BTC/USDT")
+    assert [o["id"] for o in closed] == ids[-50:]
+    with pytest.raises(Exception, match="no order"):
+        ex.fetch_order(ids[0])
+    rows = sqlite3.connect(state).execute("SELECT COUNT(*) FROM orders").fetchone()[0]
+    assert rows == 50
+    ex.close()
+    again = create_exchange("sim", {"state_path": state}, clock=SimClock())
+    assert [o["id"] for o in again.fetch_closed_orders()] == ids[-50:]

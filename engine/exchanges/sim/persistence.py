@@ -40,7 +40,9 @@ class SimStateFile:
             kv["trades"] = [json.loads(b) for (b,) in self._db.execute("SELECT body FROM trades ORDER BY rowid")]
             return kv
 
-    def save(self, kv: dict, orders: list[dict], trades: list[dict]) -> None:
+    def save(self, kv: dict, orders: list[dict], trades: list[dict], forget_orders: list[str] = (),
+             trades_kept: int | None = None) -> None:
+        """Write one request's changes in one transaction; forget pruned orders and trades past ``trades_kept``."""
         with self._lock:
             db = self._db
             db.execute("BEGIN")
@@ -51,6 +53,10 @@ class SimStateFile:
                                [(o["id"], o["symbol"], o["status"], json.dumps(o)) for o in orders])
                 db.executemany("INSERT OR IGNORE INTO trades VALUES (?, ?, ?, ?)",
                                [(t["id"], t["symbol"], t["timestamp"], json.dumps(t)) for t in trades])
+                if forget_orders:
+                    db.executemany("DELETE FROM orders WHERE id = ?", [(i,) for i in forget_orders])
+                if trades and trades_kept:
+                    db.execute("DELETE FROM trades WHERE rowid <= (SELECT MAX(rowid) FROM trades) - ?", (trades_kept,))
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")

@@ -16,6 +16,7 @@ import re
 import threading
 from collections import deque
 from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -25,7 +26,7 @@ from ccxt.base.decimal_to_precision import TICK_SIZE
 from engine.clock import Clock, SimClock, WallClock, iso8601
 from engine.exchanges.sim.account import Account
 from engine.exchanges.sim.candles import CandleSource
-from engine.exchanges.sim.config import SimConfig, SimConfigError, parse_sim_config
+from engine.exchanges.sim.config import ScriptedEvent, SimConfig, SimConfigError, parse_sim_config
 from engine.exchanges.sim.faults import FaultInjector
 from engine.exchanges.sim.markets import DEFAULT_MARKETS, EXTRA_MARKETS, MarketSpec, currencies_of, known_market
 from engine.exchanges.sim.persistence import SimStateFile
@@ -40,7 +41,8 @@ CLIENT_ID_RE = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")
 ORDER_PARAMS = {"postOnly", "reduceOnly", "clientOrderId", "positionSide", "timeInForce"}
 TIME_IN_FORCE = ("GTC", "IOC", "FOK", "PO")
 PUBLIC_TRADES_KEPT = 1000
-MY_TRADES_KEPT = 50_000
+MY_TRADES_KEPT = 50_000  # own trades kept (memory and state file), newest
+CLOSED_ORDERS_KEPT = 20_000  # closed/canceled orders kept; older ones are forgotten like on a real venue
 
 
 def _api(method: F) -> F:
@@ -141,9 +143,7 @@ class SimExchange(ccxt.Exchange):
         self._flush()
 
     # ------------------------------------------------------------------ construction helpers
-    def _resolve_events(self) -> list:
-        from dataclasses import replace
-
+    def _resolve_events(self) -> list[ScriptedEvent]:
         out = []
         for e in self.sim_config.events:
             at = e.at_ms if e.at_ms is not None else self._created_ms + int(e.after_s * 1000)
@@ -158,6 +158,9 @@ class SimExchange(ccxt.Exchange):
         self._open: dict[str, list[SimOrder]] = {s: [] for s in self.specs}
         self._by_client: dict[str, str] = {}
         self._my_trades: deque[dict] = deque(maxlen=MY_TRADES_KEPT)
+        self._trades_by_order: dict[str, list[dict]] = {}
+        self._closed_ids: deque[str] = deque()
+        self._pruned_orders: list[str] = []
         self._public: dict[str, deque] = {s: deque(maxlen=PUBLIC_TRADES_KEPT) for s in self.specs}
         self._candles: dict[str, CandleSeries] = {s: CandleSeries() for s in self.specs}
         for s, rows in self.source.history().items():
@@ -195,8 +198,6 @@ class SimExchange(ccxt.Exchange):
     def _sync(self) -> None:
         """Bring the market, funding and liquidations forward to the clock's time."""
         now = self.clock.now_ms()
-        if now <= self._last_sync_ms and self._last_sync_ms != self._created_ms:
-            return
         # Only a wall clock skips ahead after a long idle spell; a simulated clock is always simulated in full.
         catchup = int(self.sim_config.max_catchup_s * 1000) if isinstance(self.clock, WallClock) else None
         self.source.advance(now, self, catchup)
@@ -310,6 +311,7 @@ class SimExchange(ccxt.Exchange):
             "fees": [{"cost": res.fee, "currency": spec.settle or spec.quote, "rate": fee_rate}],
         }
         self._my_trades.append(trade)
+        self._trades_by_order.setdefault(o.id, []).append(trade)
         self._new_trades.append(trade)
         self._dirty_account = True
         if o.remaining <= spec.lot * 1e-6:
@@ -329,6 +331,18 @@ class SimExchange(ccxt.Exchange):
             book.remove(o)
         self._dirty_orders.add(o.id)
         self._dirty_account = True
+        self._remember_closed(o.id)
+
+    def _remember_closed(self, order_id: str) -> None:
+        self._closed_ids.append(order_id)
+        while len(self._closed_ids) > CLOSED_ORDERS_KEPT:
+            old = self._closed_ids.popleft()
+            o = self._orders.pop(old, None)
+            self._trades_by_order.pop(old, None)
+            if o is not None and o.client_id and self._by_client.get(o.client_id) == old:
+                del self._by_client[o.client_id]
+            self._dirty_orders.discard(old)
+            self._pruned_orders.append(old)
 
     def _reducible(self, symbol: str, o: SimOrder) -> float:
         if self._hedged:
@@ -423,8 +437,9 @@ class SimExchange(ccxt.Exchange):
         if self._state_file is None:
             self._dirty_orders.clear()
             self._new_trades.clear()
+            self._pruned_orders.clear()
             return
-        if not (self._dirty_orders or self._new_trades or self._dirty_account):
+        if not (self._dirty_orders or self._new_trades or self._dirty_account or self._pruned_orders):
             return
         kv = {
             "account": self.account.state(),
@@ -435,9 +450,10 @@ class SimExchange(ccxt.Exchange):
             "next_funding_ms": self._next_funding_ms,
         }
         orders = [self._orders[i].state() for i in self._dirty_orders if i in self._orders]
-        self._state_file.save(kv, orders, list(self._new_trades))
+        self._state_file.save(kv, orders, list(self._new_trades), self._pruned_orders, MY_TRADES_KEPT)
         self._dirty_orders.clear()
         self._new_trades.clear()
+        self._pruned_orders.clear()
         self._dirty_account = False
 
     def _restore(self, saved: dict) -> None:
@@ -450,6 +466,7 @@ class SimExchange(ccxt.Exchange):
         self._hedged = settings["hedged"]
         self.source.restore(saved.get("source", {}))
         self._next_funding_ms = max(saved.get("next_funding_ms", 0), self._funding_after(self.clock.now_ms()) - 1)
+        closed = []
         for state in saved["orders"]:
             o = SimOrder.from_state(state)
             if o.symbol not in self.specs:
@@ -459,8 +476,14 @@ class SimExchange(ccxt.Exchange):
                 self._by_client[o.client_id] = o.id
             if o.status == "open":
                 self._open[o.symbol].append(o)
+            else:
+                closed.append(o)
+        for o in sorted(closed, key=lambda o: o.updated_ts or o.ts):
+            self._remember_closed(o.id)
         for t in saved["trades"]:
             self._my_trades.append(t)
+            if t["order"] in self._orders:
+                self._trades_by_order.setdefault(t["order"], []).append(t)
         self._dirty_account = False
         log.info("sim: paper account restored from %s (%d orders, %d trades)", self.sim_config.state_path,
                  len(self._orders), len(self._my_trades))
@@ -531,7 +554,7 @@ class SimExchange(ccxt.Exchange):
         spec = self.specs[o.symbol]
         filled = o.filled
         average = o.cost / (filled * spec.contract_size) if filled > 0 else None
-        trades = [t for t in self._my_trades if t["order"] == o.id] if o.trade_ids else []
+        trades = list(self._trades_by_order.get(o.id, ()))
         fee = {"cost": o.fee, "currency": spec.settle or spec.quote}
         return {
             "info": {"id": o.id, "status": o.status, "queueAhead": o.queue_ahead},
