@@ -1,0 +1,148 @@
+"""Fills -> positions, realized PnL and fees; and equity computed from the store alone.
+
+Positions are the engine's own (signed: + long, - short) per exchange and symbol, average-cost basis: a fill
+that reduces a position realizes (price - avg) * qty * contract_size in its direction. Each fill is applied
+exactly once, keyed by the exchange's trade id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session, select
+
+from engine.store import PositionRecord, TradeRecord
+
+
+@dataclass
+class PositionState:
+    qty: float = 0.0
+    avg_price: float = 0.0
+    contract_size: float = 1.0
+    realized_pnl: float = 0.0
+    fees: float = 0.0
+    opened_ms: int | None = None
+
+    def unrealized(self, mark: float) -> float:
+        return (mark - self.avg_price) * self.qty * self.contract_size if self.qty else 0.0
+
+    def apply(self, buy: bool, amount: float, price: float, fee: float, ts_ms: int) -> float:
+        """Apply one fill; returns the PnL it realized."""
+        signed = amount if buy else -amount
+        self.fees += fee
+        realized = 0.0
+        if self.qty == 0 or (self.qty > 0) == buy:  # opening or adding
+            total = self.qty + signed
+            self.avg_price = (self.avg_price * abs(self.qty) + price * amount) / abs(total)
+            if self.qty == 0:
+                self.opened_ms = ts_ms
+            self.qty = total
+        else:  # reducing, maybe flipping
+            closing = min(amount, abs(self.qty))
+            direction = 1.0 if self.qty > 0 else -1.0
+            realized = (price - self.avg_price) * closing * self.contract_size * direction
+            self.realized_pnl += realized
+            left = amount - closing
+            self.qty += signed if left == 0 else -self.qty
+            if abs(self.qty) < 1e-12:
+                self.qty = 0.0
+                self.opened_ms = None
+            if left > 1e-12:
+                self.qty = left if buy else -left
+                self.avg_price = price
+                self.opened_ms = ts_ms
+        return realized
+
+
+class Ledger:
+    """The engine's positions on one exchange, mirrored in the ``positions`` table."""
+
+    def __init__(self, exchange: str) -> None:
+        self.exchange = exchange
+        self.positions: dict[str, PositionState] = {}
+        self.fills = 0
+
+    def load(self, session: Session) -> None:
+        rows = session.exec(select(PositionRecord).where(PositionRecord.exchange == self.exchange)).all()
+        for r in rows:
+            self.positions[r.symbol] = PositionState(r.qty, r.avg_price, r.contract_size, r.realized_pnl, r.fees,
+                                                     r.opened_ms)
+
+    def position(self, symbol: str) -> PositionState:
+        return self.positions.get(symbol) or PositionState()
+
+    def record(self, session: Session, trades: list[dict], contract_sizes: dict[str, float],
+               fee_in_quote: dict[str, bool]) -> list[TradeRecord]:
+        """Store the trades not stored yet and apply them to positions; returns the new rows."""
+        if not trades:
+            return []
+        ids = [str(t["id"]) for t in trades]
+        known = set(session.exec(select(TradeRecord.trade_id).where(
+            TradeRecord.exchange == self.exchange, TradeRecord.trade_id.in_(ids))).all())
+        new_rows = []
+        touched = set()
+        for t in sorted(trades, key=lambda t: (t["timestamp"], str(t["id"]))):
+            tid = str(t["id"])
+            if tid in known:
+                continue
+            known.add(tid)
+            symbol = t["symbol"]
+            pos = self.positions.setdefault(symbol, PositionState(contract_size=contract_sizes.get(symbol, 1.0)))
+            fee = (t.get("fee") or {}).get("cost") or 0.0
+            fee_quote = fee if fee_in_quote.get(symbol, True) else fee * t["price"]
+            realized = pos.apply(t["side"] == "buy", float(t["amount"]), float(t["price"]), fee_quote, t["timestamp"])
+            row = TradeRecord(
+                exchange=self.exchange, symbol=symbol, trade_id=tid, order_id=t.get("order"),
+                client_order_id=t.get("clientOrderId"), side=t["side"], price=float(t["price"]),
+                amount=float(t["amount"]), cost=float(t.get("cost") or t["price"] * t["amount"]), fee=fee_quote,
+                fee_currency=(t.get("fee") or {}).get("currency"), liquidity=t.get("takerOrMaker"),
+                realized_pnl=realized, ts=int(t["timestamp"]))
+            session.add(row)
+            new_rows.append(row)
+            touched.add(symbol)
+            self.fills += 1
+        for symbol in touched:
+            self._save_position(session, symbol, new_rows[-1].ts)
+        return new_rows
+
+    def _save_position(self, session: Session, symbol: str, now_ms: int) -> None:
+        pos = self.positions[symbol]
+        row = session.exec(select(PositionRecord).where(PositionRecord.exchange == self.exchange,
+                                                        PositionRecord.symbol == symbol)).first()
+        if row is None:
+            row = PositionRecord(exchange=self.exchange, symbol=symbol)
+        row.qty, row.avg_price, row.contract_size = pos.qty, pos.avg_price, pos.contract_size
+        row.realized_pnl, row.fees, row.opened_ms = pos.realized_pnl, pos.fees, pos.opened_ms
+        row.status = "open" if pos.qty else "closed"
+        row.updated_ms = now_ms
+        session.add(row)
+
+    def totals(self, marks: dict[str, float]) -> dict[str, float]:
+        realized = sum(p.realized_pnl for p in self.positions.values())
+        fees = sum(p.fees for p in self.positions.values())
+        unrealized = sum(p.unrealized(marks[s]) for s, p in self.positions.items() if s in marks)
+        return {"realized_pnl": realized, "unrealized_pnl": unrealized, "fees": fees}
+
+
+def store_equity(session: Session, exchange: str, start_balances: dict[str, float], marks: dict[str, float],
+                 contract_markets: set[str]) -> float:
+    """Equity from the store alone: starting balances plus every stored fill's cash flows, valued at ``marks``.
+
+    ``marks`` maps currencies (``BTC``) and contract symbols (``BTC/USDT:USDT``) to prices in the quote currency.
+    Spot fills move base and quote; perpetual fills move only their realized PnL and fee in the settle currency,
+    and open perpetual positions add their unrealized PnL. Funding payments are not fills and are not included.
+    """
+    cash = dict(start_balances)
+    for t in session.exec(select(TradeRecord).where(TradeRecord.exchange == exchange)).all():
+        if t.symbol in contract_markets:
+            cash["USDT"] = cash.get("USDT", 0.0) + t.realized_pnl - t.fee
+            continue
+        base, quote = t.symbol.split("/")[0], t.symbol.split("/")[1].split(":")[0]
+        sign = 1.0 if t.side == "buy" else -1.0
+        cash[base] = cash.get(base, 0.0) + sign * t.amount
+        cash[quote] = cash.get(quote, 0.0) - sign * t.cost - t.fee
+    equity = sum(qty * (1.0 if code == "USDT" else marks.get(code, 0.0)) for code, qty in cash.items())
+    for p in session.exec(select(PositionRecord).where(PositionRecord.exchange == exchange)).all():
+        if p.symbol in contract_markets and p.qty and p.symbol in marks:
+            equity += (marks[p.symbol] - p.avg_price) * p.qty * p.contract_size
+    return equity

@@ -1,0 +1,283 @@
+"""The store: SQLModel tables, the database engine factory, and the one-trader-per-database lock.
+
+SQLite under ``data/`` by default (WAL, ``synchronous=NORMAL``, busy timeout); PostgreSQL when the URL says so.
+Times are integer milliseconds since the epoch (UTC), indexed for the console's time-range queries.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, Index, UniqueConstraint, event, text
+from sqlalchemy.engine import Engine
+from sqlmodel import Field, Session, SQLModel, create_engine, select
+
+
+def _ms(index: bool = False) -> Any:
+    return Field(default=0, sa_column=Column(BigInteger, nullable=False, index=index))
+
+
+class OrderRecord(SQLModel, table=True):
+    """Every order the engine sent or adopted, keyed by its client order id (written before sending)."""
+
+    __tablename__ = "orders"
+    __table_args__ = (Index("ix_orders_exchange_symbol_status", "exchange", "symbol", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    exchange: str
+    symbol: str
+    client_order_id: str = Field(unique=True)
+    exchange_order_id: str | None = Field(default=None, index=True)
+    side: str
+    type: str = "limit"
+    level: int = 0
+    price: float | None = None
+    amount: float
+    filled: float = 0.0
+    average: float | None = None
+    status: str = "pending"  # pending | open | closed | canceled | rejected | unknown
+    reason: str = ""
+    created_ms: int = _ms(index=True)
+    updated_ms: int = _ms()
+    closed_ms: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+
+
+class TradeRecord(SQLModel, table=True):
+    """One fill, stored exactly once (unique on exchange + exchange trade id)."""
+
+    __tablename__ = "trades"
+    __table_args__ = (
+        UniqueConstraint("exchange", "trade_id", name="uq_trades_exchange_trade_id"),
+        Index("ix_trades_exchange_symbol_ts", "exchange", "symbol", "ts"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    exchange: str
+    symbol: str
+    trade_id: str
+    order_id: str | None = None
+    client_order_id: str | None = None
+    side: str
+    price: float
+    amount: float
+    cost: float
+    fee: float = 0.0
+    fee_currency: str | None = None
+    liquidity: str | None = None  # maker | taker
+    realized_pnl: float = 0.0
+    ts: int = _ms(index=True)
+
+
+class PositionRecord(SQLModel, table=True):
+    """The engine's position per exchange and symbol (signed: + long, - short), open or closed."""
+
+    __tablename__ = "positions"
+    __table_args__ = (UniqueConstraint("exchange", "symbol", name="uq_positions_exchange_symbol"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    exchange: str
+    symbol: str
+    qty: float = 0.0
+    avg_price: float = 0.0
+    contract_size: float = 1.0
+    realized_pnl: float = 0.0
+    fees: float = 0.0
+    status: str = "closed"  # open | closed
+    opened_ms: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    updated_ms: int = _ms()
+
+
+class SystemMetric(SQLModel, table=True):
+    """Engine and account metrics on a schedule; ``exchange`` is ``ALL`` for the total."""
+
+    __tablename__ = "system_metrics"
+    __table_args__ = (Index("ix_system_metrics_exchange_ts", "exchange", "ts"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ts: int = _ms(index=True)
+    exchange: str = "ALL"
+    state: str = ""
+    equity: float = 0.0
+    peak_equity: float = 0.0
+    drawdown_bps: float = 0.0
+    daily_pnl: float = 0.0
+    realized_pnl: float = 0.0
+    unrealized_pnl: float = 0.0
+    fees: float = 0.0
+    open_orders: int = 0
+    fills: int = 0
+    quote_cycle_ms: float = 0.0
+
+
+class CircuitBreakerEvent(SQLModel, table=True):
+    __tablename__ = "circuit_breaker_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ts: int = _ms(index=True)
+    breaker: str
+    state: str  # closed | open | cooling_down
+    exchange: str | None = None
+    symbol: str | None = None
+    value: float | None = None
+    threshold: float | None = None
+    action: str = ""
+    reason: str = ""
+
+
+class ExchangeHealth(SQLModel, table=True):
+    __tablename__ = "exchange_health"
+    __table_args__ = (Index("ix_exchange_health_exchange_ts", "exchange", "ts"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ts: int = _ms(index=True)
+    exchange: str
+    connected: bool = True
+    latency_ms: float | None = None
+    error_count: int = 0
+    success_rate: float = 1.0
+    calls_used: int = 0
+    calls_limit: int | None = None
+    detail: str = ""
+
+
+class Alert(SQLModel, table=True):
+    __tablename__ = "alerts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ts: int = _ms(index=True)
+    level: str  # critical | error | warning | info
+    kind: str
+    message: str
+    status: str = "pending"  # pending | sent | failed | suppressed
+    attempts: int = 0
+    error: str = ""
+
+
+class BalanceSnapshot(SQLModel, table=True):
+    __tablename__ = "balance_snapshots"
+    __table_args__ = (Index("ix_balance_snapshots_exchange_ts", "exchange", "ts"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ts: int = _ms(index=True)
+    exchange: str
+    currency: str
+    free: float = 0.0
+    used: float = 0.0
+    total: float = 0.0
+    value_quote: float = 0.0
+
+
+class EngineState(SQLModel, table=True):
+    """Small key/value facts the engine keeps across restarts (start equity, peak equity, run ids)."""
+
+    __tablename__ = "engine_state"
+
+    key: str = Field(primary_key=True)
+    value: str
+    updated_ms: int = _ms()
+
+
+def make_engine(url: str) -> Engine:
+    """A SQLAlchemy engine for ``url`` with the tables created; SQLite gets WAL and a busy timeout."""
+    if url.startswith("sqlite"):
+        path = url.split("sqlite:///", 1)[-1]
+        if path and path != ":memory:" and not path.startswith(":"):
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=10000")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    SQLModel.metadata.create_all(engine)
+    return engine
+
+
+def get_state(session: Session, key: str) -> str | None:
+    row = session.get(EngineState, key)
+    return row.value if row else None
+
+
+def set_state(session: Session, key: str, value: str, now_ms: int) -> None:
+    row = session.get(EngineState, key)
+    if row is None:
+        session.add(EngineState(key=key, value=value, updated_ms=now_ms))
+    else:
+        row.value = value
+        row.updated_ms = now_ms
+        session.add(row)
+
+
+class TradingLockError(RuntimeError):
+    """Another process already trades on this database."""
+
+
+class TradingLock:
+    """Held for as long as an engine trades on a database, so a second process refuses to.
+
+    SQLite: an exclusive ``flock`` on ``<database>.lock``. PostgreSQL: a session advisory lock held on a
+    dedicated connection. In-memory SQLite needs none.
+    """
+
+    def __init__(self, url: str, engine: Engine) -> None:
+        self.url = url
+        self.engine = engine
+        self._fh: Any = None
+        self._conn: Any = None
+
+    def acquire(self) -> None:
+        if self.url.startswith("sqlite"):
+            path = self.url.split("sqlite:///", 1)[-1]
+            if not path or path.startswith(":"):
+                return
+            lock_path = Path(path + ".lock")
+            self._fh = open(lock_path, "a+")  # noqa: SIM115 - held open for the lock's lifetime
+            try:
+                fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                self._fh.seek(0)
+                holder = self._fh.read().strip() or "another process"
+                self._fh.close()
+                self._fh = None
+                raise TradingLockError(
+                    f"another engine ({holder}) is already trading on {path}; stop it first, or point this one at "
+                    f"another database (database.url / DATABASE_URL)") from None
+            self._fh.seek(0)
+            self._fh.truncate()
+            self._fh.write(f"pid {os.getpid()}")
+            self._fh.flush()
+            return
+        key = int(hashlib.sha256(b"mm-console-trading").hexdigest()[:15], 16)
+        self._conn = self.engine.connect()
+        got = self._conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
+        if not got:
+            self._conn.close()
+            self._conn = None
+            raise TradingLockError("another engine is already trading on this PostgreSQL database; stop it first, "
+                                   "or point this one at another database (DATABASE_URL)")
+
+    def release(self) -> None:
+        if self._fh is not None:
+            fcntl.flock(self._fh.fileno(), fcntl.LOCK_UN)
+            self._fh.close()
+            self._fh = None
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+__all__ = [
+    "Alert", "BalanceSnapshot", "CircuitBreakerEvent", "EngineState", "ExchangeHealth", "OrderRecord",
+    "PositionRecord", "Session", "SystemMetric", "TradeRecord", "TradingLock", "TradingLockError", "get_state",
+    "make_engine", "select", "set_state",
+]

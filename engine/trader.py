@@ -1,0 +1,377 @@
+"""The engine's work on one exchange: quote, place and cancel, pick up fills, reconcile with the exchange.
+
+Money safety:
+
+- every order has a client order id and is written to the store as ``pending`` *before* it is sent;
+- a request whose answer is lost (timeout, network) leaves the order ``unknown``; it keeps its ladder slot until
+  its fate is learned by client order id, so a retry never places a second order;
+- reconciliation (at start-up and every hygiene cycle) closes out orders the exchange no longer lists, adopts or
+  cancels orders of ours the store does not know, and fetches fills missed while down.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import ccxt
+from sqlalchemy.engine import Engine as DbEngine
+from sqlmodel import Session, select
+
+from engine.clock import Clock
+from engine.config import AppConfig
+from engine.hygiene import LIVE_STATES, HygieneRules, LiveOrder, plan_orders
+from engine.ledger import Ledger
+from engine.quoting import MarketView, QuoteParams, build_ladder, volatility_bps
+from engine.store import OrderRecord, TradeRecord
+
+log = logging.getLogger(__name__)
+
+TRANSIENT = (ccxt.NetworkError,)  # RequestTimeout, ExchangeNotAvailable, RateLimitExceeded are NetworkErrors
+VOL_REFRESH_MS = 60_000
+
+
+@dataclass
+class TraderStats:
+    cycles: int = 0
+    placed: int = 0
+    canceled: int = 0
+    rejected: int = 0
+    unknown: int = 0
+    fills: int = 0
+    errors: int = 0
+    last_cycle_ms: float = 0.0
+    cycle_ms: list[float] = field(default_factory=list)
+
+
+class Trader:
+    """Quotes the configured symbols on one exchange and keeps the store in step with it."""
+
+    def __init__(self, config: AppConfig, exchange: ccxt.Exchange, clock: Clock, db: DbEngine,
+                 exchange_name: str | None = None, run_id: str | None = None) -> None:
+        self.config = config
+        self.ex = exchange
+        self.clock = clock
+        self.db = db
+        self.name = exchange_name or config.engine.exchange
+        self.prefix = config.engine.client_id_prefix
+        self.run_id = run_id or _base36(clock.now_ms())
+        self._seq = 0
+        self.ledger = Ledger(self.name)
+        self.orders: dict[str, OrderRecord] = {}  # live orders by client id (pending | open | unknown)
+        self.vol: dict[str, tuple[int, float]] = {}
+        self.last_requote: dict[str, int] = {}
+        self.fill_cursor_ms = 0
+        self.stats = TraderStats()
+        self.capital_usd = float("inf")
+        self.quoting_enabled = True
+        self.symbols = config.active_symbols(self.name)
+
+    # ----------------------------------------------------------------------------- set-up
+    def startup(self) -> dict:
+        """Load the store, then reconcile with the exchange before any quoting. Returns what was done."""
+        self.ex.load_markets()
+        unknown = [s for s in self.symbols if s not in self.ex.markets]
+        if unknown:
+            raise ccxt.BadSymbol(f"{self.name} does not list {', '.join(unknown)}; fix symbols.{self.name} in the config")
+        with Session(self.db) as s:
+            self.ledger.load(s)
+            for rec in s.exec(select(OrderRecord).where(OrderRecord.exchange == self.name,
+                                                        OrderRecord.status.in_(LIVE_STATES))).all():
+                self.orders[rec.client_order_id] = rec
+                s.expunge(rec)
+            last = s.exec(select(TradeRecord.ts).where(TradeRecord.exchange == self.name)
+                          .order_by(TradeRecord.ts.desc())).first()
+        self.fill_cursor_ms = (last or 0)
+        report = self.reconcile(startup=True)
+        log.info("%s: start-up reconciliation: %s", self.name, report)
+        return report
+
+    # ----------------------------------------------------------------------------- quoting
+    def quote_cycle(self, budget: int | None = None) -> None:
+        """One quoting cycle over every active symbol."""
+        t0 = time.perf_counter()
+        self.stats.cycles += 1
+        self.poll_fills()
+        if self.quoting_enabled:
+            left = budget if budget is not None else self.config.hygiene.max_replacements_per_cycle
+            for symbol in self.symbols:
+                try:
+                    left -= self._quote_symbol(symbol, left)
+                except TRANSIENT as exc:
+                    self.stats.errors += 1
+                    log.warning("%s %s: market data unavailable this cycle (%s)", self.name, symbol, exc)
+        dt = (time.perf_counter() - t0) * 1000
+        self.stats.last_cycle_ms = dt
+        if len(self.stats.cycle_ms) < 100_000:
+            self.stats.cycle_ms.append(dt)
+
+    def market_view(self, symbol: str) -> MarketView | None:
+        book = self.ex.fetch_order_book(symbol, 5)
+        if not book["bids"] or not book["asks"]:
+            return None
+        m = self.ex.markets[symbol]
+        return MarketView(symbol, book["bids"][0][0], book["asks"][0][0], m["precision"]["price"],
+                          m["precision"]["amount"], m["limits"]["amount"]["min"] or 0.0,
+                          m["limits"]["cost"]["min"] or 0.0, m.get("contractSize") or 1.0, m.get("maker") or 0.0)
+
+    def volatility(self, symbol: str) -> float:
+        now = self.clock.now_ms()
+        cached = self.vol.get(symbol)
+        if cached and now - cached[0] < VOL_REFRESH_MS:
+            return cached[1]
+        rows = self.ex.fetch_ohlcv(symbol, "1m", limit=self.config.strategy.volatility_minutes + 1)
+        vol = volatility_bps([r[4] for r in rows])
+        self.vol[symbol] = (now, vol)
+        return vol
+
+    def params(self, symbol: str) -> QuoteParams:
+        st, mode = self.config.strategy, self.config.mode()
+        sc = self.config.symbol_config(symbol, self.name)
+        return QuoteParams(
+            levels=mode.levels, spread_bps=st.spread_bps, step_bps=st.step_bps, min_spread_bps=st.min_spread_bps,
+            fee_aware=st.fee_aware, volume_factor=st.volume_factor, usd_per_order=st.usd_per_order,
+            min_order_usd=st.min_order_usd, max_order_usd=st.max_order_usd, skew=st.skew.enabled,
+            gamma=st.skew.gamma, tau_s=st.skew.tau_s, size_shrink=st.skew.size_shrink,
+            max_inventory_usd=min(mode.max_inventory_usd, sc.max_position_usd), margin_pct=mode.margin_pct,
+            leverage=sc.leverage, capital_usd=self.capital_usd)
+
+    def _quote_symbol(self, symbol: str, budget: int) -> int:
+        self._resolve_unknown(symbol)
+        view = self.market_view(symbol)
+        if view is None:
+            return 0
+        desired = build_ladder(view, self.ledger.position(symbol).qty, self.volatility(symbol), self.params(symbol))
+        live = [self._live(o) for o in self.orders.values() if o.symbol == symbol]
+        now = self.clock.now_ms()
+        plan = plan_orders(desired, live, view.mid, now, self.last_requote.get(symbol), self._rules(), budget)
+        if plan.empty:
+            return 0
+        for o in plan.cancels:
+            self.cancel(self.orders[o.client_id], plan.reasons.get(o.client_id, ""))
+        for q in plan.places:
+            self.place(symbol, q.side, q.level, q.amount, q.price, view.mid)
+        self.last_requote[symbol] = now
+        return plan.replacements
+
+    def _rules(self) -> HygieneRules:
+        h = self.config.hygiene
+        return HygieneRules(h.max_order_age_s, h.drift_bps, h.stale_depth_bps, h.max_replacements_per_cycle,
+                            h.min_requote_interval_ms)
+
+    @staticmethod
+    def _live(o: OrderRecord) -> LiveOrder:
+        return LiveOrder(o.client_order_id, o.side, o.level, o.price or 0.0, o.amount, o.created_ms,
+                         float(o.reason.split("mid=")[-1]) if "mid=" in o.reason else (o.price or 0.0),
+                         o.status, o.exchange_order_id)
+
+    # ----------------------------------------------------------------------------- orders
+    def next_client_id(self) -> str:
+        self._seq += 1
+        return f"{self.prefix}-{self.run_id}-{self._seq}"
+
+    def place(self, symbol: str, side: str, level: int, amount: float, price: float, mid: float) -> OrderRecord:
+        """Write the order as pending, then send it post-only with its client order id."""
+        now = self.clock.now_ms()
+        rec = OrderRecord(exchange=self.name, symbol=symbol, client_order_id=self.next_client_id(), side=side,
+                          level=level, price=price, amount=amount, status="pending", reason=f"mid={mid}",
+                          created_ms=now, updated_ms=now)
+        self._save(rec)
+        self.orders[rec.client_order_id] = rec
+        try:
+            res = self.ex.create_order(symbol, "limit", side, amount, price,
+                                       {"postOnly": True, "clientOrderId": rec.client_order_id})
+        except ccxt.OrderImmediatelyFillable as exc:
+            self._finish(rec, "rejected", f"post-only would cross: {exc}")
+            self.stats.rejected += 1
+            return rec
+        except TRANSIENT as exc:
+            rec.status = "unknown"
+            rec.updated_ms = self.clock.now_ms()
+            self._save(rec)
+            self.stats.unknown += 1
+            log.warning("%s %s: no answer placing %s (%s); will look it up by client id", self.name, symbol,
+                        rec.client_order_id, type(exc).__name__)
+            return rec
+        except ccxt.BaseError as exc:
+            self._finish(rec, "rejected", str(exc))
+            self.stats.rejected += 1
+            log.warning("%s %s: order %s refused: %s", self.name, symbol, rec.client_order_id, exc)
+            return rec
+        self.stats.placed += 1
+        self._apply_order(rec, res)
+        return rec
+
+    def cancel(self, rec: OrderRecord, reason: str = "") -> None:
+        if rec.status != "open" or not rec.exchange_order_id:
+            return
+        try:
+            res = self.ex.cancel_order(rec.exchange_order_id, rec.symbol)
+        except ccxt.OrderNotFound:
+            self._refresh(rec)  # filled or already gone: learn its final state
+            return
+        except TRANSIENT as exc:
+            log.warning("%s %s: cancel of %s not confirmed (%s); hygiene will retry", self.name, rec.symbol,
+                        rec.client_order_id, type(exc).__name__)
+            return
+        self.stats.canceled += 1
+        if reason:
+            log.debug("%s %s: cancel %s (%s)", self.name, rec.symbol, rec.client_order_id, reason)
+        self._apply_order(rec, res)
+
+    def cancel_all(self) -> int:
+        """Cancel every live order of ours; returns how many are still live afterwards."""
+        for rec in list(self.orders.values()):
+            if rec.status == "open":
+                self.cancel(rec, "stop")
+        self.reconcile()
+        return len(self.orders)
+
+    def _refresh(self, rec: OrderRecord) -> None:
+        try:
+            if rec.exchange_order_id:
+                res = self.ex.fetch_order(rec.exchange_order_id, rec.symbol)
+            else:
+                res = self.ex.fetch_order(None, rec.symbol, {"clientOrderId": rec.client_order_id})
+        except ccxt.OrderNotFound:
+            if rec.status in ("pending", "unknown"):
+                self._finish(rec, "rejected", "never reached the exchange")
+            else:
+                self._finish(rec, "closed", "no longer known to the exchange")
+            return
+        except TRANSIENT:
+            return
+        self._apply_order(rec, res)
+
+    def _resolve_unknown(self, symbol: str) -> None:
+        for rec in [o for o in self.orders.values() if o.symbol == symbol and o.status in ("pending", "unknown")]:
+            self._refresh(rec)
+
+    def _apply_order(self, rec: OrderRecord, res: dict) -> None:
+        rec.exchange_order_id = str(res["id"]) if res.get("id") is not None else rec.exchange_order_id
+        rec.filled = float(res.get("filled") or 0.0)
+        rec.average = res.get("average")
+        status = res.get("status") or "open"
+        rec.updated_ms = self.clock.now_ms()
+        if status == "open":
+            rec.status = "open"
+            self._save(rec)
+        else:
+            self._finish(rec, status if status in ("closed", "canceled", "rejected") else "closed", rec.reason)
+        for t in res.get("trades") or []:  # fills that came with the answer
+            self._record_fills([t])
+
+    def _finish(self, rec: OrderRecord, status: str, reason: str) -> None:
+        rec.status = status
+        rec.reason = reason[:500]
+        rec.closed_ms = rec.updated_ms = self.clock.now_ms()
+        self._save(rec)
+        self.orders.pop(rec.client_order_id, None)
+
+    def _save(self, rec: OrderRecord) -> None:
+        with Session(self.db, expire_on_commit=False) as s:
+            s.add(rec)
+            s.commit()
+            s.refresh(rec)
+            s.expunge(rec)
+
+    # ----------------------------------------------------------------------------- fills
+    def poll_fills(self) -> int:
+        """Fetch our trades since the cursor and store the new ones exactly once."""
+        try:
+            trades = self.ex.fetch_my_trades(None, self.fill_cursor_ms or None)
+        except TRANSIENT as exc:
+            self.stats.errors += 1
+            log.warning("%s: fills not fetched this cycle (%s)", self.name, type(exc).__name__)
+            return 0
+        return self._record_fills(trades)
+
+    def _record_fills(self, trades: list[dict]) -> int:
+        ours = [t for t in trades if str(t.get("clientOrderId") or "").startswith(self.prefix + "-")]
+        if not ours:
+            return 0
+        contract = {s: (self.ex.markets[s].get("contractSize") or 1.0) if self.ex.markets[s].get("contract") else 1.0
+                    for s in {t["symbol"] for t in ours}}
+        with Session(self.db, expire_on_commit=False) as s:
+            rows = self.ledger.record(s, ours, contract, {})
+            s.commit()
+        for t in ours:
+            self.fill_cursor_ms = max(self.fill_cursor_ms, int(t["timestamp"]))
+        for row in rows:
+            rec = self.orders.get(row.client_order_id or "")
+            if rec is not None:
+                rec.filled = round(rec.filled + row.amount, 12) if rec.status != "open" else rec.filled
+        closed = {r.client_order_id for r in rows}
+        for cid in closed:
+            rec = self.orders.get(cid or "")
+            if rec is not None:
+                self._refresh(rec)
+        self.stats.fills += len(rows)
+        return len(rows)
+
+    # ----------------------------------------------------------------------------- reconciliation
+    def reconcile(self, startup: bool = False) -> dict:
+        """Make the store agree with the exchange (see the module docstring). Returns counts of what changed."""
+        report = {"closed_out": 0, "adopted": 0, "canceled_unknown": 0, "resolved": 0, "fills": 0}
+        try:
+            venue_open = self._fetch_open_orders()
+        except TRANSIENT as exc:
+            log.warning("%s: reconciliation postponed (%s)", self.name, type(exc).__name__)
+            return report
+        by_cid = {o.get("clientOrderId"): o for o in venue_open if o.get("clientOrderId")}
+        for rec in list(self.orders.values()):
+            if rec.client_order_id in by_cid:
+                if rec.status != "open":
+                    report["resolved"] += 1
+                self._apply_order(rec, by_cid[rec.client_order_id])
+            else:
+                before = rec.status
+                self._refresh(rec)
+                if rec.client_order_id not in self.orders:
+                    report["closed_out" if before == "open" else "resolved"] += 1
+        for cid, o in by_cid.items():
+            if not cid.startswith(self.prefix + "-") or cid in self.orders:
+                continue
+            if self.config.engine.unknown_orders == "adopt" and o["symbol"] in self.symbols:
+                rec = OrderRecord(exchange=self.name, symbol=o["symbol"], client_order_id=cid,
+                                  exchange_order_id=str(o["id"]), side=o["side"], level=99, price=o.get("price"),
+                                  amount=float(o["amount"]), filled=float(o.get("filled") or 0), status="open",
+                                  reason="adopted", created_ms=int(o.get("timestamp") or self.clock.now_ms()),
+                                  updated_ms=self.clock.now_ms())
+                with Session(self.db, expire_on_commit=False) as s:
+                    existing = s.exec(select(OrderRecord).where(OrderRecord.client_order_id == cid)).first()
+                    if existing is not None:
+                        rec = existing
+                        rec.status, rec.exchange_order_id = "open", str(o["id"])
+                    s.add(rec)
+                    s.commit()
+                    s.refresh(rec)
+                    s.expunge(rec)
+                self.orders[cid] = rec
+                report["adopted"] += 1
+            else:
+                try:
+                    self.ex.cancel_order(str(o["id"]), o["symbol"])
+                    report["canceled_unknown"] += 1
+                except (ccxt.OrderNotFound, *TRANSIENT):
+                    pass
+        report["fills"] = self.poll_fills()
+        return report
+
+    def _fetch_open_orders(self) -> list[dict]:
+        if self.ex.id == "sim":
+            return self.ex.fetch_open_orders()
+        out = []
+        for symbol in self.symbols:
+            out.extend(self.ex.fetch_open_orders(symbol))
+        return out
+
+
+def _base36(n: int) -> str:
+    chars = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while n:
+        n, r = divmod(n, 36)
+        out = chars[r] + out
+    return out or "0"
