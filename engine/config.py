@@ -247,7 +247,8 @@ def load_config(config_dir: str | Path | None = None, env: dict[str, str] | None
 
     for key in merged:
         if key not in TOP_KEYS:
-            raise ConfigError(_msg(origin, key, merged[key], f"unknown key; allowed top-level keys: {', '.join(TOP_KEYS)}"))
+            raise ConfigError(_msg(origin, key, merged[key],
+                                   f"unknown key; allowed top-level keys: {', '.join(TOP_KEYS)}"))
     cfg = AppConfig(
         engine=_build(EngineSettings, merged.get("engine", {}), "engine", origin),
         strategy=_strategy(merged.get("strategy", {}), origin),
@@ -262,7 +263,7 @@ def load_config(config_dir: str | Path | None = None, env: dict[str, str] | None
         sources=tuple(sources),
     )
     if cfg.engine.exchange not in cfg.symbols or not cfg.active_symbols():
-        raise ConfigError(_msg(origin, "symbols", sorted(cfg.symbols),
+        raise ConfigError(_msg(origin, "engine.exchange", cfg.engine.exchange,
                                f"no enabled symbol for the engine's exchange {cfg.engine.exchange!r}; "
                                f"add symbols.{cfg.engine.exchange} with at least one enabled symbol"))
     s = cfg.strategy
@@ -468,7 +469,8 @@ def _strategy(raw: Any, origin: dict[str, str]) -> StrategySettings:
     modes = dict(base.modes)
     for name, m in modes_raw.items():
         if name not in RISK_MODES:
-            raise ConfigError(_msg(origin, f"strategy.modes.{name}", m, f"unknown risk mode; use {', '.join(RISK_MODES)}"))
+            raise ConfigError(_msg(origin, f"strategy.modes.{name}", m,
+                                   f"unknown risk mode; use {', '.join(RISK_MODES)}"))
         default = modes[name]
         merged = {f.name: getattr(default, f.name) for f in fields(ModeSettings)}
         built = _build(ModeSettings, m, f"strategy.modes.{name}", origin)
@@ -489,7 +491,7 @@ def _symbols(raw: Any, origin: dict[str, str]) -> dict[str, dict[str, SymbolConf
         out[exchange] = {}
         for symbol, settings in table.items():
             if not isinstance(symbol, str) or "/" not in symbol:
-                raise ConfigError(_msg(origin, f"symbols.{exchange}", symbol,
+                raise ConfigError(_msg(origin, f"symbols.{exchange}.{symbol}", symbol,
                                        "symbols are written like BTC/USDT (spot) or BTC/USDT:USDT (perpetual)"))
             out[exchange][symbol] = _build(SymbolConfig, settings, f"symbols.{exchange}.{symbol}", origin)
     return out
@@ -516,7 +518,8 @@ def _sim(raw: Any, origin: dict[str, str]) -> dict:
     try:
         parse_sim_config(raw)
     except SimConfigError as exc:
-        raise ConfigError(f"{_where(origin, 'sim')}: {exc}") from None
+        key = str(exc).split(" ", 1)[0].rstrip(":")
+        raise ConfigError(f"{_where(origin, key if key.startswith('sim') else 'sim')}: {exc}") from None
     return dict(raw or {})
 
 

@@ -100,9 +100,9 @@ def _why_replace(o: LiveOrder, q: Quote, mid: float, now_ms: int, rules: Hygiene
     if now_ms - o.created_ms >= rules.max_order_age_s * 1000:
         return f"age {(now_ms - o.created_ms) / 1000:.0f}s >= {rules.max_order_age_s:.0f}s"
     drift = abs(q.price - o.price) / mid * 1e4
-    if drift >= rules.drift_bps:
+    if drift >= rules.drift_bps - 1e-9:
         return f"drift {drift:.1f}bps >= {rules.drift_bps}bps"
     moved = abs(mid - o.ref_mid) / mid * 1e4
-    if moved >= rules.stale_depth_bps:
+    if moved >= rules.stale_depth_bps - 1e-9:
         return f"stale depth {moved:.1f}bps >= {rules.stale_depth_bps}bps"
     return None

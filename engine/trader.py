@@ -37,6 +37,7 @@ class TraderStats:
     cycles: int = 0
     placed: int = 0
     canceled: int = 0
+    replaced: int = 0
     rejected: int = 0
     unknown: int = 0
     fills: int = 0
@@ -64,6 +65,7 @@ class Trader:
         self.last_requote: dict[str, int] = {}
         self.fill_cursor_ms = 0
         self.stats = TraderStats()
+        self._unsaved: dict[int, OrderRecord] = {}
         self.capital_usd = float("inf")
         self.quoting_enabled = True
         self.symbols = config.active_symbols(self.name)
@@ -102,6 +104,7 @@ class Trader:
                 except TRANSIENT as exc:
                     self.stats.errors += 1
                     log.warning("%s %s: market data unavailable this cycle (%s)", self.name, symbol, exc)
+        self.flush()
         dt = (time.perf_counter() - t0) * 1000
         self.stats.last_cycle_ms = dt
         if len(self.stats.cycle_ms) < 100_000:
@@ -150,9 +153,13 @@ class Trader:
             return 0
         for o in plan.cancels:
             self.cancel(self.orders[o.client_id], plan.reasons.get(o.client_id, ""))
-        for q in plan.places:
-            self.place(symbol, q.side, q.level, q.amount, q.price, view.mid)
+        records = [self._pending(symbol, q.side, q.level, q.amount, q.price, view.mid) for q in plan.places]
+        self.flush()  # write-ahead: every order is in the store as pending before any is sent
+        for rec in records:
+            self._send(rec)
+        self.flush()
         self.last_requote[symbol] = now
+        self.stats.replaced += plan.replacements
         return plan.replacements
 
     def _rules(self) -> HygieneRules:
@@ -172,20 +179,31 @@ class Trader:
         return f"{self.prefix}-{self.run_id}-{self._seq}"
 
     def place(self, symbol: str, side: str, level: int, amount: float, price: float, mid: float) -> OrderRecord:
-        """Write the order as pending, then send it post-only with its client order id."""
+        """Write the order as pending (committed), then send it post-only with its client order id."""
+        rec = self._pending(symbol, side, level, amount, price, mid)
+        self.flush()
+        self._send(rec)
+        self.flush()
+        return rec
+
+    def _pending(self, symbol: str, side: str, level: int, amount: float, price: float, mid: float) -> OrderRecord:
         now = self.clock.now_ms()
         rec = OrderRecord(exchange=self.name, symbol=symbol, client_order_id=self.next_client_id(), side=side,
                           level=level, price=price, amount=amount, status="pending", reason=f"mid={mid}",
                           created_ms=now, updated_ms=now)
         self._save(rec)
         self.orders[rec.client_order_id] = rec
+        return rec
+
+    def _send(self, rec: OrderRecord) -> None:
+        symbol, side, amount, price = rec.symbol, rec.side, rec.amount, rec.price
         try:
             res = self.ex.create_order(symbol, "limit", side, amount, price,
                                        {"postOnly": True, "clientOrderId": rec.client_order_id})
         except ccxt.OrderImmediatelyFillable as exc:
             self._finish(rec, "rejected", f"post-only would cross: {exc}")
             self.stats.rejected += 1
-            return rec
+            return
         except TRANSIENT as exc:
             rec.status = "unknown"
             rec.updated_ms = self.clock.now_ms()
@@ -193,15 +211,14 @@ class Trader:
             self.stats.unknown += 1
             log.warning("%s %s: no answer placing %s (%s); will look it up by client id", self.name, symbol,
                         rec.client_order_id, type(exc).__name__)
-            return rec
+            return
         except ccxt.BaseError as exc:
             self._finish(rec, "rejected", str(exc))
             self.stats.rejected += 1
             log.warning("%s %s: order %s refused: %s", self.name, symbol, rec.client_order_id, exc)
-            return rec
+            return
         self.stats.placed += 1
         self._apply_order(rec, res)
-        return rec
 
     def cancel(self, rec: OrderRecord, reason: str = "") -> None:
         if rec.status != "open" or not rec.exchange_order_id:
@@ -270,11 +287,20 @@ class Trader:
         self.orders.pop(rec.client_order_id, None)
 
     def _save(self, rec: OrderRecord) -> None:
+        """Queue ``rec`` for the next :meth:`flush` (one transaction for a cycle's changes)."""
+        self._unsaved[id(rec)] = rec
+
+    def flush(self) -> None:
+        """Write every queued order change in one transaction."""
+        if not self._unsaved:
+            return
+        records = list(self._unsaved.values())
+        self._unsaved.clear()
         with Session(self.db, expire_on_commit=False) as s:
-            s.add(rec)
+            s.add_all(records)
             s.commit()
-            s.refresh(rec)
-            s.expunge(rec)
+            for rec in records:
+                s.expunge(rec)
 
     # ----------------------------------------------------------------------------- fills
     def poll_fills(self) -> int:
@@ -357,6 +383,7 @@ class Trader:
                 except (ccxt.OrderNotFound, *TRANSIENT):
                     pass
         report["fills"] = self.poll_fills()
+        self.flush()
         return report
 
     def _fetch_open_orders(self) -> list[dict]:

@@ -179,7 +179,15 @@ class SimExchange(ccxt.Exchange):
         self._last_sync_ms = self.clock.now_ms()
 
     def _open_books(self) -> None:
-        self.account.open_books(self._asset_marks())
+        """Value the starting holdings once every held currency has a price (a replay has none before its data)."""
+        marks = self._asset_marks()
+        held = [c for c, q in self.account.cash.items() if q and c != self.quote and c in marks_needed(self.specs)]
+        if all(c in marks for c in held):
+            self.account.open_books(marks)
+            self._books_open = True
+            self._dirty_account = True
+        else:
+            self._books_open = False
 
     def _currencies(self) -> dict:
         out = {}
@@ -201,6 +209,8 @@ class SimExchange(ccxt.Exchange):
         # Only a wall clock skips ahead after a long idle spell; a simulated clock is always simulated in full.
         catchup = int(self.sim_config.max_catchup_s * 1000) if isinstance(self.clock, WallClock) else None
         self.source.advance(now, self, catchup)
+        if not self._books_open:
+            self._open_books()
         while self._next_funding_ms <= now:
             self._settle_funding(self._next_funding_ms)
             self._next_funding_ms = self._funding_after(self._next_funding_ms)
@@ -485,6 +495,7 @@ class SimExchange(ccxt.Exchange):
             if t["order"] in self._orders:
                 self._trades_by_order.setdefault(t["order"], []).append(t)
         self._dirty_account = False
+        self._books_open = True
         log.info("sim: paper account restored from %s (%d orders, %d trades)", self.sim_config.state_path,
                  len(self._orders), len(self._my_trades))
 
@@ -1058,6 +1069,11 @@ class SimExchange(ccxt.Exchange):
             "previousFundingDatetime": iso8601(prev[1]) if prev else None,
             "interval": f"{hours}h",
         }
+
+
+def marks_needed(specs: dict[str, MarketSpec]) -> set[str]:
+    """Currencies the venue can price (the bases of its markets)."""
+    return {s.base for s in specs.values()}
 
 
 def _synthetic_specs(cfg: SimConfig) -> dict[str, MarketSpec]:

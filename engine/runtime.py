@@ -1,0 +1,390 @@
+"""The engine runtime: one Engine per process, its lifecycle, and its APScheduler 3 jobs.
+
+Jobs: quoting (every ``quote_interval_ms``, on its own one-thread executor so it never starves the others and
+is never starved by them), hygiene/reconciliation, risk, health and metrics. Job errors are logged and counted.
+States: STOPPED, RUNNING, PAUSED, HALTED. Start reconciles before quoting; pause, halt and stop cancel the
+engine's orders. :func:`ensure_engine` returns the process's one Engine whatever Streamlit does (reruns, many
+sessions, "Clear cache", reloads): its registry lives in a module that is never re-imported.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import sys
+import threading
+import time
+import types
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import ccxt
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlmodel import Session
+
+from engine.clock import Clock, WallClock
+from engine.config import PROJECT_ROOT, AppConfig, load_config
+from engine.exchanges import create_exchange
+from engine.store import (
+    BalanceSnapshot,
+    ExchangeHealth,
+    SystemMetric,
+    TradingLock,
+    TradingLockError,
+    get_state,
+    make_engine,
+    set_state,
+)
+from engine.trader import Trader
+
+log = logging.getLogger(__name__)
+
+STOPPED, RUNNING, PAUSED, HALTED = "STOPPED", "RUNNING", "PAUSED", "HALTED"
+SNAPSHOT_EVERY_MS = 60_000
+
+
+def build_exchange(config: AppConfig, clock: Clock | None = None) -> ccxt.Exchange:
+    """The venue the config names: the simulated exchange (state file under the project) or a ccxt exchange."""
+    name = config.engine.exchange
+    if name == "sim":
+        sim = dict(config.sim)
+        if sim.get("state_path") and not Path(sim["state_path"]).is_absolute():
+            sim["state_path"] = str(PROJECT_ROOT / sim["state_path"])
+        return create_exchange("sim", sim, clock=clock)
+    creds = config.credentials.get(name)
+    options: dict[str, Any] = {}
+    if creds and creds.configured:
+        options["apiKey"] = creds.api_key.reveal()
+        options["secret"] = creds.api_secret.reveal()
+        if creds.passphrase:
+            options["password"] = creds.passphrase.reveal()
+    return create_exchange(name, options)
+
+
+class Engine:
+    """The market maker: a Trader on one exchange, driven by scheduled jobs."""
+
+    def __init__(self, config: AppConfig, exchange: ccxt.Exchange | None = None, clock: Clock | None = None,
+                 db_url: str | None = None) -> None:
+        self.config = config
+        self.clock = clock or getattr(exchange, "clock", None) or WallClock()
+        self.exchange = exchange or build_exchange(config, self.clock)
+        self.db_url = db_url or config.database_url
+        self.db = make_engine(self.db_url)
+        self.trader = Trader(config, self.exchange, self.clock, self.db)
+        self.state = STOPPED
+        self.reason = ""
+        self.error: str | None = None
+        self.started_ms: int | None = None
+        self.job_errors: Counter[str] = Counter()
+        self.job_runs: Counter[str] = Counter()
+        self.last_success: dict[str, int] = {}
+        self.equity: float | None = None
+        self.peak_equity: float | None = None
+        self._trading_lock = TradingLock(self.db_url, self.db)
+        self._lock = threading.RLock()  # lifecycle commands
+        self._work = threading.RLock()  # the trader's state: quoting, hygiene, commands
+        self._scheduler: BackgroundScheduler | None = None
+        self._last_snapshot_ms = 0
+
+    # ------------------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        """Take the database's trading lock, reconcile with the exchange, then schedule the jobs."""
+        with self._lock:
+            if self.state != STOPPED:
+                return
+            self._trading_lock.acquire()
+            try:
+                with self._work:
+                    report = self.trader.startup()
+                    self._init_equity()
+            except Exception:
+                self._trading_lock.release()
+                raise
+            self.error = None
+            self.started_ms = self.clock.now_ms()
+            self.trader.quoting_enabled = True
+            self._scheduler = self._make_scheduler()
+            self._scheduler.start()
+            self.state = RUNNING
+            log.info("engine started on %s (%s); reconciliation: %s", self.trader.name,
+                     ", ".join(self.trader.symbols), json.dumps(report))
+
+    def pause(self, reason: str = "paused by the operator") -> None:
+        """Stop quoting and cancel the engine's orders; jobs other than quoting keep running."""
+        with self._lock:
+            if self.state != RUNNING:
+                return
+            self.state, self.reason = PAUSED, reason
+            with self._work:
+                self.trader.quoting_enabled = False
+                left = self.trader.cancel_all()
+            log.info("engine paused (%s); %d orders still live", reason, left)
+
+    def resume(self) -> None:
+        with self._lock:
+            if self.state != PAUSED:
+                return
+            with self._work:
+                self.trader.quoting_enabled = True
+            self.state, self.reason = RUNNING, ""
+            log.info("engine resumed")
+
+    def halt(self, reason: str) -> None:
+        """Stop quoting and cancel everything until an operator re-arms (the kill switch's path)."""
+        with self._lock:
+            if self.state == STOPPED:
+                return
+            self.state, self.reason = HALTED, reason
+            with self._work:
+                self.trader.quoting_enabled = False
+                self.trader.cancel_all()
+            log.warning("engine HALTED: %s", reason)
+
+    def rearm(self) -> None:
+        with self._lock:
+            if self.state == HALTED:
+                with self._work:
+                    self.trader.quoting_enabled = True
+                self.state, self.reason = RUNNING, ""
+                log.info("engine re-armed")
+
+    def stop(self) -> dict:
+        """Stop the jobs, cancel the engine's orders, release the database. Returns a run summary."""
+        with self._lock:
+            if self.state == STOPPED:
+                return self.summary()
+            if self._scheduler is not None:
+                self._scheduler.shutdown(wait=True)
+                self._scheduler = None
+            with self._work:
+                self.trader.quoting_enabled = False
+                try:
+                    left = self.trader.cancel_all()
+                except ccxt.BaseError as exc:
+                    left = len(self.trader.orders)
+                    log.error("engine stop: could not cancel every order (%s); %d may still rest", exc, left)
+                try:
+                    self.metrics_cycle()
+                except ccxt.BaseError:
+                    pass
+            self._trading_lock.release()
+            self.state = STOPPED
+            log.info("engine stopped; %d orders left live", left)
+            return self.summary()
+
+    # ------------------------------------------------------------------------------ jobs
+    def _make_scheduler(self) -> BackgroundScheduler:
+        e = self.config.engine
+        sched = BackgroundScheduler(
+            executors={"quote": ThreadPoolExecutor(1), "default": ThreadPoolExecutor(3)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 5},
+            timezone=UTC,
+        )
+        sched.add_listener(self._on_job_event, EVENT_JOB_ERROR | EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED)
+        sched.add_job(self._job("quote", self.quote_cycle), "interval", seconds=e.quote_interval_ms / 1000,
+                      id="quote", executor="quote")
+        sched.add_job(self._job("hygiene", self.hygiene_cycle), "interval", seconds=e.hygiene_interval_s, id="hygiene")
+        sched.add_job(self._job("risk", self.risk_cycle), "interval", seconds=e.risk_interval_s, id="risk")
+        sched.add_job(self._job("health", self.health_cycle), "interval", seconds=e.health_interval_s, id="health")
+        sched.add_job(self._job("metrics", self.metrics_cycle), "interval", seconds=e.metrics_interval_s,
+                      id="metrics")
+        return sched
+
+    def _job(self, name: str, fn: Any) -> Any:
+        def run() -> None:
+            self.job_runs[name] += 1
+            try:
+                fn()
+            except ccxt.NetworkError as exc:  # transient: counted, logged briefly, retried next run
+                self.job_errors[name] += 1
+                log.warning("job %s: %s: %s", name, type(exc).__name__, exc)
+                return
+            except Exception:
+                self.job_errors[name] += 1
+                log.exception("job %s failed", name)
+                return
+            self.last_success[name] = self.clock.now_ms()
+
+        run.__name__ = f"{name}_job"
+        return run
+
+    def _on_job_event(self, event: JobExecutionEvent) -> None:
+        self.job_errors[f"{event.job_id}:scheduler"] += 1
+        if event.code == EVENT_JOB_MAX_INSTANCES:
+            log.warning("job %s skipped: the previous run is still going", event.job_id)
+        elif event.code == EVENT_JOB_MISSED:
+            log.warning("job %s missed its run time", event.job_id)
+        else:
+            log.error("job %s raised %r", event.job_id, event.exception)
+
+    def quote_cycle(self) -> None:
+        if self.state != RUNNING:
+            return
+        with self._work:
+            self.trader.quote_cycle()
+
+    def hygiene_cycle(self) -> None:
+        with self._work:
+            self.trader.reconcile()
+
+    def risk_cycle(self) -> None:
+        """Risk checks run here (breakers and caps are the risk issue's); for now it marks itself alive."""
+        self.exchange.fetch_positions() if self.exchange.has.get("fetchPositions") else None
+
+    def health_cycle(self) -> None:
+        t0 = time.perf_counter()
+        connected, detail = True, ""
+        try:
+            self.exchange.fetch_time()
+        except ccxt.BaseError as exc:
+            connected, detail = False, f"{type(exc).__name__}: {exc}"[:500]
+        latency = (time.perf_counter() - t0) * 1000
+        runs = sum(self.job_runs.values()) or 1
+        errors = sum(self.job_errors.values()) + self.trader.stats.errors
+        with Session(self.db) as s:
+            s.add(ExchangeHealth(ts=self.clock.now_ms(), exchange=self.trader.name, connected=connected,
+                                 latency_ms=latency, error_count=errors, success_rate=max(0.0, 1 - errors / runs),
+                                 detail=detail))
+            s.commit()
+
+    def metrics_cycle(self) -> None:
+        """Equity, peak, drawdown, daily PnL, PnL parts and counts into ``system_metrics``; balances each minute."""
+        now = self.clock.now_ms()
+        balance = self.exchange.fetch_balance()
+        marks = self._marks(balance)
+        equity = self._equity(balance, marks)
+        with self._work:
+            totals = self.trader.ledger.totals(marks)
+            open_orders = len(self.trader.orders)
+            fills = self.trader.ledger.fills
+        self.equity = equity
+        day = datetime.fromtimestamp(now / 1000, tz=UTC).strftime("%Y-%m-%d")
+        with Session(self.db) as s:
+            peak = max(float(get_state(s, "peak_equity") or equity), equity)
+            day_key = f"day_start_equity:{day}"
+            day_start = get_state(s, day_key)
+            if day_start is None:
+                set_state(s, day_key, repr(equity), now)
+                day_start = equity
+            set_state(s, "peak_equity", repr(peak), now)
+            self.peak_equity = peak
+            metric = dict(ts=now, state=self.state, equity=equity, peak_equity=peak,
+                          drawdown_bps=(peak - equity) / peak * 1e4 if peak > 0 else 0.0,
+                          daily_pnl=equity - float(day_start), realized_pnl=totals["realized_pnl"],
+                          unrealized_pnl=totals["unrealized_pnl"], fees=totals["fees"], open_orders=open_orders,
+                          fills=fills, quote_cycle_ms=self.trader.stats.last_cycle_ms)
+            s.add(SystemMetric(exchange=self.trader.name, **metric))
+            s.add(SystemMetric(exchange="ALL", **metric))
+            if now - self._last_snapshot_ms >= SNAPSHOT_EVERY_MS:
+                self._last_snapshot_ms = now
+                for code, total in balance["total"].items():
+                    if total:
+                        s.add(BalanceSnapshot(ts=now, exchange=self.trader.name, currency=code,
+                                              free=balance["free"].get(code) or 0.0,
+                                              used=balance["used"].get(code) or 0.0, total=total,
+                                              value_quote=total * marks.get(code, 0.0)))
+            s.commit()
+
+    def _init_equity(self) -> None:
+        """Remember the starting balances once per database (the base the store's equity is computed from)."""
+        with Session(self.db) as s:
+            key = f"start_balances:{self.trader.name}"
+            if get_state(s, key) is None:
+                balance = self.exchange.fetch_balance()
+                totals = {k: v for k, v in balance["total"].items() if v}
+                if self.exchange.id == "sim":  # the wallet, before unrealized PnL
+                    totals["USDT"] = balance["info"]["walletBalance"]
+                set_state(s, key, json.dumps(totals), self.clock.now_ms())
+                s.commit()
+
+    def start_balances(self) -> dict[str, float]:
+        with Session(self.db) as s:
+            raw = get_state(s, f"start_balances:{self.trader.name}")
+        return json.loads(raw) if raw else {}
+
+    def _marks(self, balance: dict) -> dict[str, float]:
+        """Prices in USDT of held currencies and of traded symbols (mid of the best bid and ask)."""
+        marks: dict[str, float] = {"USDT": 1.0}
+        wanted = set(self.trader.symbols)
+        for code, total in balance["total"].items():
+            if total and code != "USDT" and f"{code}/USDT" in self.exchange.markets:
+                wanted.add(f"{code}/USDT")
+        tickers = self.exchange.fetch_tickers(sorted(wanted))
+        for symbol, t in tickers.items():
+            bid, ask = t.get("bid"), t.get("ask")
+            mid = (bid + ask) / 2 if bid and ask else t.get("last")
+            if mid:
+                marks[symbol] = mid
+                if ":" not in symbol and symbol.endswith("/USDT"):
+                    marks[symbol.split("/")[0]] = mid
+        return marks
+
+    def _equity(self, balance: dict, marks: dict[str, float]) -> float:
+        if self.exchange.id == "sim":
+            return float(balance["info"]["equity"])
+        return sum(total * marks.get(code, 0.0) for code, total in balance["total"].items() if total)
+
+    # ------------------------------------------------------------------------------ reading
+    def summary(self) -> dict:
+        st = self.trader.stats
+        cycles = sorted(st.cycle_ms)
+        return {
+            "state": self.state, "exchange": self.trader.name, "symbols": self.trader.symbols,
+            "cycles": st.cycles, "orders_placed": st.placed, "orders_canceled": st.canceled,
+            "orders_rejected": st.rejected, "orders_unknown": st.unknown, "fills": self.trader.ledger.fills,
+            "open_orders": len(self.trader.orders),
+            "quote_cycle_ms_median": cycles[len(cycles) // 2] if cycles else None,
+            "job_errors": dict(self.job_errors), "equity": self.equity, "peak_equity": self.peak_equity,
+            **{k: round(v, 6) for k, v in self.trader.ledger.totals({}).items() if not math.isnan(v)},
+        }
+
+
+# ------------------------------------------------------------------------------------ one per process
+def _registry() -> types.ModuleType:
+    """A module object that no reload replaces: it holds the process's engines and their lock."""
+    mod = sys.modules.get("_mm_engine_registry")
+    if mod is None:
+        mod = types.ModuleType("_mm_engine_registry")
+        mod.engines = {}
+        mod.lock = threading.Lock()
+        sys.modules["_mm_engine_registry"] = mod
+    return mod
+
+
+def ensure_engine(config_dir: str | Path | None = None, start: bool | None = None) -> Engine:
+    """The process's one Engine for ``config_dir``, created (and started if the config says so) on first call.
+
+    Safe to call from any number of threads and Streamlit sessions. If another process already trades on the
+    same database, the engine stays STOPPED and ``engine.error`` says why.
+    """
+    reg = _registry()
+    key = str(Path(config_dir).resolve()) if config_dir else "default"
+    with reg.lock:
+        engine = reg.engines.get(key)
+        if engine is None:
+            engine = Engine(load_config(config_dir))
+            reg.engines[key] = engine
+            if start if start is not None else engine.config.engine.autostart:
+                try:
+                    engine.start()
+                except TradingLockError as exc:
+                    engine.error = str(exc)
+                    log.error("%s", exc)
+        return engine
+
+
+def stop_all_engines() -> None:
+    """Stop every engine of this process (at exit): cancels their orders."""
+    reg = _registry()
+    with reg.lock:
+        for engine in reg.engines.values():
+            try:
+                engine.stop()
+            except Exception:  # pragma: no cover - best effort at exit
+                log.exception("stopping engine at exit")

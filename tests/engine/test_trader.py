@@ -1,0 +1,127 @@
+"""The trader on the simulated venue and a SimClock: requotes, idempotent placement, fills, store = venue."""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+
+from engine.clock import SimClock
+from engine.config import load_config
+from engine.exchanges import create_exchange
+from engine.ledger import store_equity
+from engine.store import OrderRecord, TradeRecord, make_engine
+from engine.trader import Trader
+
+REPO_CONFIG = Path(__file__).resolve().parents[2] / "config" / "config.yaml"
+
+
+@pytest.fixture
+def config(tmp_path):
+    d = tmp_path / "config"
+    d.mkdir()
+    shutil.copy(REPO_CONFIG, d / "config.yaml")
+    return load_config(d, env={})
+
+
+def make_trader(config, sim=None, mode=None, db_url="sqlite:///:memory:", clock=None):
+    clock = clock or SimClock()
+    venue = create_exchange("sim", {"seed": 21, **(sim or {})}, clock=clock)
+    if mode:
+        config = replace(config, strategy=replace(config.strategy, risk_mode=mode))
+    trader = Trader(config, venue, clock, make_engine(db_url))
+    trader.startup()
+    return trader, venue, clock
+
+
+def test_first_cycle_places_the_full_ladder_with_client_ids(config):
+    trader, venue, _ = make_trader(config, mode="AGGRESSIVE")
+    trader.quote_cycle()
+    open_orders = venue.fetch_open_orders()
+    assert len(open_orders) == 3 * 2 * 5  # 3 symbols x 2 sides x 5 levels
+    assert all(o["clientOrderId"].startswith(f"mm-{trader.run_id}-") for o in open_orders)
+    assert all(o["postOnly"] for o in open_orders)
+    with Session(trader.db) as s:
+        rows = s.exec(select(OrderRecord)).all()
+    assert {r.client_order_id for r in rows} == {o["clientOrderId"] for o in open_orders}
+    assert {r.status for r in rows} == {"open"}
+
+
+def test_requotes_on_age_respect_the_replacement_limit_and_delay(config):
+    cfg = replace(config, hygiene=replace(config.hygiene, drift_bps=1000, stale_depth_bps=1000),
+                  strategy=replace(config.strategy, spread_bps=200))  # 2% wide: nothing fills, only age acts
+    trader, venue, clock = make_trader(cfg, mode="AGGRESSIVE_PLUS")
+    trader.quote_cycle()
+    first = {o["clientOrderId"] for o in venue.fetch_open_orders()}
+    assert len(first) == 42
+    clock.advance(60)
+    trader.quote_cycle()
+    assert trader.stats.replaced == 0  # young orders stay
+    clock.advance(31)  # now 91 s old
+    trader.quote_cycle()
+    assert trader.stats.replaced == 20  # at most 20 per cycle: BTC's 14, then 6 of ETH's; SOL waits
+    clock.advance(0.1)
+    trader.quote_cycle()
+    assert trader.stats.replaced == 34  # 100 ms later BTC and ETH are inside their 150 ms delay; SOL's 14 go
+    clock.advance(0.1)
+    trader.quote_cycle()
+    assert trader.stats.replaced == 42  # 200 ms after ETH's requote: its last 8
+    after = {o["clientOrderId"] for o in venue.fetch_open_orders()}
+    assert not (after & first)  # every aged order has been replaced (or filled)
+
+
+def test_requotes_on_drift(config):
+    trader, venue, clock = make_trader(config, sim={"events": [
+        {"type": "flash_crash", "symbol": "BTC/USDT", "after_s": 1, "pct": 0.5, "duration_s": 2}]})
+    trader.quote_cycle()
+    (bid,) = [o for o in venue.fetch_open_orders("BTC/USDT") if o["side"] == "buy"]
+    clock.advance(4)
+    trader.quote_cycle()
+    (new_bid,) = [o for o in venue.fetch_open_orders("BTC/USDT") if o["side"] == "buy"]
+    assert new_bid["id"] != bid["id"] and new_bid["price"] < bid["price"] * 0.997
+
+
+def test_no_duplicate_orders_under_injected_request_errors(config):
+    faults = {"error_rates": {"create_order": 0.3, "cancel_order": 0.3, "fetch_order": 0.2, "fetch_my_trades": 0.1,
+                              "fetch_order_book": 0.05},
+              "error_types": ["RequestTimeout", "NetworkError", "ExchangeNotAvailable"], "timeout_after_accept": 0.6}
+    trader, venue, clock = make_trader(config, sim={"faults": faults}, mode="AGGRESSIVE")
+    for i in range(600):
+        clock.advance(0.25)
+        trader.quote_cycle()
+        if i % 40 == 39:
+            trader.reconcile()
+    assert trader.stats.unknown > 10  # the faults really fired
+    venue._faults = None  # the network heals
+    trader.reconcile()
+    trader.quote_cycle()
+    venue_open = venue.fetch_open_orders()
+    with Session(trader.db) as s:
+        stored = {r.client_order_id: r for r in s.exec(select(OrderRecord))}
+        trades = s.exec(select(TradeRecord)).all()
+    assert all(o["clientOrderId"] in stored for o in venue_open)  # nothing on the venue the store does not know
+    slots = Counter((o["symbol"], o["side"], stored[o["clientOrderId"]].level) for o in venue_open)
+    assert max(slots.values()) == 1  # one order per ladder slot: no retry ever doubled an order
+    assert len(venue_open) <= 30
+    assert {c for c, r in stored.items() if r.status == "open"} == {o["clientOrderId"] for o in venue_open}
+    assert len({t.trade_id for t in trades}) == len(trades) == len(venue.fetch_my_trades())
+
+
+def test_store_equity_equals_the_venues(config):
+    trader, venue, clock = make_trader(config, mode="AGGRESSIVE")
+    start = {k: v for k, v in venue.fetch_balance()["total"].items() if v}
+    for _ in range(2400):  # ten minutes, no funding time crossed (spot only)
+        clock.advance(0.25)
+        trader.quote_cycle()
+    assert trader.ledger.fills > 50
+    marks = {}
+    for s in venue.symbols:
+        ob = venue.fetch_order_book(s, 1)
+        marks[s.split("/")[0] if ":" not in s else s] = (ob["bids"][0][0] + ob["asks"][0][0]) / 2
+    with Session(trader.db) as s:
+        equity = store_equity(s, "sim", start, marks, {m for m in venue.symbols if ":" in m})
+    assert equity == pytest.approx(venue.account_summary()["equity"], abs=0.01)
