@@ -93,8 +93,11 @@ class Engine:
         self._last_snapshot_ms = 0
 
     # ------------------------------------------------------------------------------ lifecycle
-    def start(self) -> None:
-        """Take the database's trading lock, reconcile with the exchange, then schedule the jobs."""
+    def start(self, schedule: bool = True) -> None:
+        """Take the database's trading lock, reconcile with the exchange, then schedule the jobs.
+
+        ``schedule=False`` does everything but start the scheduler (tests and backtests drive the cycles).
+        """
         with self._lock:
             if self.state != STOPPED:
                 return
@@ -109,8 +112,9 @@ class Engine:
             self.error = None
             self.started_ms = self.clock.now_ms()
             self.trader.quoting_enabled = True
-            self._scheduler = self._make_scheduler()
-            self._scheduler.start()
+            if schedule:
+                self._scheduler = self._make_scheduler()
+                self._scheduler.start()
             self.state = RUNNING
             log.info("engine started on %s (%s); reconciliation: %s", self.trader.name,
                      ", ".join(self.trader.symbols), json.dumps(report))

@@ -76,7 +76,8 @@ class Trader:
         self.ex.load_markets()
         unknown = [s for s in self.symbols if s not in self.ex.markets]
         if unknown:
-            raise ccxt.BadSymbol(f"{self.name} does not list {', '.join(unknown)}; fix symbols.{self.name} in the config")
+            raise ccxt.BadSymbol(f"{self.name} does not list {', '.join(unknown)}; "
+                                 f"fix symbols.{self.name} in the config")
         with Session(self.db) as s:
             self.ledger.load(s)
             for rec in s.exec(select(OrderRecord).where(OrderRecord.exchange == self.name,
