@@ -234,6 +234,7 @@ class TradingLock:
         self.engine = engine
         self._fh: Any = None
         self._conn: Any = None
+        self._pg_key = int(hashlib.sha256(b"mm-console-trading").hexdigest()[:15], 16)
 
     def acquire(self) -> None:
         if self.url.startswith("sqlite"):
@@ -257,9 +258,8 @@ class TradingLock:
             self._fh.write(f"pid {os.getpid()}")
             self._fh.flush()
             return
-        key = int(hashlib.sha256(b"mm-console-trading").hexdigest()[:15], 16)
         self._conn = self.engine.connect()
-        got = self._conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
+        got = self._conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self._pg_key}).scalar()
         if not got:
             self._conn.close()
             self._conn = None
@@ -271,7 +271,8 @@ class TradingLock:
             fcntl.flock(self._fh.fileno(), fcntl.LOCK_UN)
             self._fh.close()
             self._fh = None
-        if self._conn is not None:
+        if self._conn is not None:  # unlock explicitly: closing only returns the session to the pool
+            self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self._pg_key})
             self._conn.close()
             self._conn = None
 
