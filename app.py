@@ -1,46 +1,93 @@
-"""The console (placeholder until the console issue): the simulated market's price and book, live.
+"""The console: the process's market-making engine and the market it trades.
 
-Run: streamlit run app.py   (binds to 127.0.0.1; see .streamlit/config.toml)
+Run: streamlit run app.py   (binds to 127.0.0.1; see .streamlit/config.toml). ``MM_CONFIG_DIR`` picks another
+config directory (default ./config). The full console (login, pages) is the console issue's; this page shows
+the engine's state and lets the operator start, pause, resume and stop it.
 """
 
 from __future__ import annotations
 
+import atexit
+import os
+
 import streamlit as st
 
-from engine.exchanges import create_exchange
-from engine.exchanges.sim import SimExchange
+from engine.config import ConfigError
 from engine.market_view import book_depth_figure, candles_figure, market_summary
+from engine.runtime import PAUSED, RUNNING, STOPPED, Engine, ensure_engine, stop_all_engines
 
 st.set_page_config(page_title="Market maker console", page_icon="📈", layout="wide")
 
 
 @st.cache_resource
-def paper_venue() -> SimExchange:
-    """The built-in simulated venue, its paper account kept in data/sim_state.sqlite."""
-    return create_exchange("sim", {"state_path": "data/sim_state.sqlite"})
+def _engine_lookup(config_dir: str) -> Engine:
+    """Only caches the lookup: the one Engine lives in ensure_engine's registry, whatever the cache does."""
+    from engine.logs import setup_logging
+
+    engine = ensure_engine(config_dir or None)
+    setup_logging(engine.config, console=True)
+    atexit.register(stop_all_engines)
+    return engine
 
 
-venue = paper_venue()
-st.title("Simulated exchange")
-st.caption("Built-in venue: a synthetic market that moves in real time. No account and no network needed.")
-symbol = st.selectbox("Market", venue.symbols, index=0)
+try:
+    engine = _engine_lookup(os.environ.get("MM_CONFIG_DIR", ""))
+except ConfigError as exc:
+    st.error(f"The configuration cannot be loaded: {exc}")
+    st.stop()
+
+st.title("Market maker")
+st.caption(f"Venue: **{engine.trader.name}** · symbols: {', '.join(engine.trader.symbols)} · "
+           f"risk mode: **{engine.config.strategy.risk_mode}**")
+if engine.error:
+    st.error(engine.error)
+
+controls = st.columns(4)
+if controls[0].button("Start", disabled=engine.state != STOPPED, width="stretch"):
+    try:
+        engine.start()
+    except Exception as exc:  # the page stays usable; the reason is shown
+        st.error(f"Could not start: {exc}")
+    st.rerun()
+if controls[1].button("Pause", disabled=engine.state != RUNNING, width="stretch"):
+    engine.pause()
+    st.rerun()
+if controls[2].button("Resume", disabled=engine.state != PAUSED, width="stretch"):
+    engine.resume()
+    st.rerun()
+if controls[3].button("Stop (cancels orders)", disabled=engine.state == STOPPED, width="stretch"):
+    engine.stop()
+    st.rerun()
 
 
 @st.fragment(run_every=2)
-def live(symbol: str) -> None:
+def live() -> None:
+    s = engine.summary()
+    cols = st.columns(6)
+    cols[0].metric("Engine", s["state"])
+    cols[1].metric("Equity", f"{s['equity']:,.2f} USDT" if s["equity"] is not None else "—")
+    cols[2].metric("Open orders", s["open_orders"])
+    cols[3].metric("Fills", s["fills"])
+    cols[4].metric("Realized PnL", f"{s['realized_pnl']:,.2f} USDT")
+    cols[5].metric("Fees", f"{s['fees']:,.2f} USDT")
+    if s["state"] == STOPPED:
+        st.info("The engine is stopped: no orders rest on the exchange. Press Start to quote.")
+    symbol = st.session_state.get("symbol", engine.trader.symbols[0])
+    venue = engine.exchange
     ticker = venue.fetch_ticker(symbol)
     book = venue.fetch_order_book(symbol, 25)
-    s = market_summary(ticker, book)
-    cols = st.columns(5)
-    cols[0].metric("Last", f"{s['last']:,.{s['decimals']}f} {s['quote']}")
-    cols[1].metric("Bid", f"{s['bid']:,.{s['decimals']}f}")
-    cols[2].metric("Ask", f"{s['ask']:,.{s['decimals']}f}")
-    cols[3].metric("Spread", f"{s['spread_bps']:.2f} bps")
-    cols[4].metric("24h change", f"{s['change_pct']:+.2f}%")
+    m = market_summary(ticker, book)
+    mcols = st.columns(5)
+    mcols[0].metric("Last", f"{m['last']:,.{m['decimals']}f} {m['quote']}")
+    mcols[1].metric("Bid", f"{m['bid']:,.{m['decimals']}f}")
+    mcols[2].metric("Ask", f"{m['ask']:,.{m['decimals']}f}")
+    mcols[3].metric("Spread", f"{m['spread_bps']:.2f} bps")
+    mcols[4].metric("24h change", f"{m['change_pct']:+.2f}%")
     left, right = st.columns(2)
     left.plotly_chart(candles_figure(venue.fetch_ohlcv(symbol, "1m", limit=120), symbol), width="stretch")
     right.plotly_chart(book_depth_figure(book), width="stretch")
     st.caption(f"Updated {ticker['datetime']} (UTC)")
 
 
-live(symbol)
+st.selectbox("Market", engine.trader.symbols, key="symbol")
+live()

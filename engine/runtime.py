@@ -106,6 +106,7 @@ class Engine:
                 with self._work:
                     report = self.trader.startup()
                     self._init_equity()
+                self.metrics_cycle()  # equity and peak are known from the first moment
             except Exception:
                 self._trading_lock.release()
                 raise

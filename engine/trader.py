@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 
 TRANSIENT = (ccxt.NetworkError,)  # RequestTimeout, ExchangeNotAvailable, RateLimitExceeded are NetworkErrors
 VOL_REFRESH_MS = 60_000
+REFUSED_BACKOFF_MS = 10_000  # a slot whose order the exchange refused rests this long before trying again
+NO_FUNDS_BACKOFF_MS = 30_000  # a side without the funds for its order rests this long
+LOG_EVERY_MS = 60_000  # the same warning (symbol, side, reason) at most once a minute
 
 
 @dataclass
@@ -66,6 +69,8 @@ class Trader:
         self.fill_cursor_ms = 0
         self.stats = TraderStats()
         self._unsaved: dict[int, OrderRecord] = {}
+        self._backoff: dict[tuple[str, str, int | None], int] = {}  # (symbol, side, level or None) -> until ms
+        self._warned: dict[tuple[str, str, str], tuple[int, int]] = {}  # -> (last logged ms, suppressed since)
         self.capital_usd = float("inf")
         self.quoting_enabled = True
         self.symbols = config.active_symbols(self.name)
@@ -146,9 +151,10 @@ class Trader:
         view = self.market_view(symbol)
         if view is None:
             return 0
-        desired = build_ladder(view, self.ledger.position(symbol).qty, self.volatility(symbol), self.params(symbol))
-        live = [self._live(o) for o in self.orders.values() if o.symbol == symbol]
         now = self.clock.now_ms()
+        desired = [q for q in build_ladder(view, self.ledger.position(symbol).qty, self.volatility(symbol),
+                                           self.params(symbol)) if not self._resting(symbol, q.side, q.level, now)]
+        live = [self._live(o) for o in self.orders.values() if o.symbol == symbol]
         plan = plan_orders(desired, live, view.mid, now, self.last_requote.get(symbol), self._rules(), budget)
         if plan.empty:
             return 0
@@ -175,6 +181,28 @@ class Trader:
                          o.status, o.exchange_order_id)
 
     # ----------------------------------------------------------------------------- orders
+    def _resting(self, symbol: str, side: str, level: int, now: int) -> bool:
+        """Whether this slot (or its whole side) is backing off after a refusal."""
+        for key in ((symbol, side, None), (symbol, side, level)):
+            until = self._backoff.get(key)
+            if until is not None:
+                if now < until:
+                    return True
+                del self._backoff[key]
+        return False
+
+    def _warn(self, symbol: str, side: str, reason: str, message: str) -> None:
+        """Log a warning at most once a minute per (symbol, side, reason), saying how many were held back."""
+        now = self.clock.now_ms()
+        key = (symbol, side, reason)
+        last, suppressed = self._warned.get(key, (None, 0))
+        if last is not None and now - last < LOG_EVERY_MS:
+            self._warned[key] = (last, suppressed + 1)
+            return
+        more = f" ({suppressed} more like it in the last minute)" if suppressed else ""
+        log.warning("%s %s %s: %s%s", self.name, symbol, side, message, more)
+        self._warned[key] = (now, 0)
+
     def next_client_id(self) -> str:
         self._seq += 1
         return f"{self.prefix}-{self.run_id}-{self._seq}"
@@ -204,6 +232,13 @@ class Trader:
         except ccxt.OrderImmediatelyFillable as exc:
             self._finish(rec, "rejected", f"post-only would cross: {exc}")
             self.stats.rejected += 1
+            return  # the next cycle prices it again from a fresh book
+        except ccxt.InsufficientFunds as exc:
+            self._finish(rec, "rejected", str(exc))
+            self.stats.rejected += 1
+            self._backoff[(symbol, side, None)] = self.clock.now_ms() + NO_FUNDS_BACKOFF_MS
+            self._warn(symbol, side, "insufficient funds", f"{exc}; not quoting this side for "
+                       f"{NO_FUNDS_BACKOFF_MS // 1000}s (add funds, lower sizes, or disable the symbol)")
             return
         except TRANSIENT as exc:
             rec.status = "unknown"
@@ -216,7 +251,8 @@ class Trader:
         except ccxt.BaseError as exc:
             self._finish(rec, "rejected", str(exc))
             self.stats.rejected += 1
-            log.warning("%s %s: order %s refused: %s", self.name, symbol, rec.client_order_id, exc)
+            self._backoff[(symbol, side, rec.level)] = self.clock.now_ms() + REFUSED_BACKOFF_MS
+            self._warn(symbol, side, type(exc).__name__, f"order refused: {exc}")
             return
         self.stats.placed += 1
         self._apply_order(rec, res)

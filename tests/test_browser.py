@@ -32,8 +32,10 @@ def console(tmp_path_factory) -> Iterator[str]:
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (apt-get install -y chromium; .ci/run does it)")
     work = tmp_path_factory.mktemp("console")
+    from tests.test_app import console_config
+
     port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MM_CONFIG_DIR": str(console_config(work, autostart=True))}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port)],
         cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -61,7 +63,7 @@ def console(tmp_path_factory) -> Iterator[str]:
             proc.kill()
 
 
-def test_console_shows_a_live_simulated_market(console):
+def test_console_runs_the_engine_and_shows_its_market(console):
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as p:
@@ -70,16 +72,20 @@ def test_console_shows_a_live_simulated_market(console):
             page = browser.new_page()
             page.goto(console)
             page.wait_for_selector('[data-testid="stApp"]', timeout=30_000)
-            expect(page.get_by_role("heading", name="Simulated exchange")).to_be_visible(timeout=30_000)
-            last = page.locator('[data-testid="stMetric"]').first
-            expect(last).to_contain_text("USDT", timeout=30_000)
+            expect(page.get_by_role("heading", name="Market maker")).to_be_visible(timeout=30_000)
+            metrics = page.locator('[data-testid="stMetric"]')
+            expect(metrics.first).to_contain_text("RUNNING", timeout=30_000)  # the console process trades
+            expect(metrics.nth(2)).not_to_contain_text("Open orders0", timeout=15_000)
             expect(page.get_by_text("order book depth")).to_be_visible()
             first_update = page.get_by_text("Updated ").inner_text()
             page.wait_for_timeout(3_000)  # the live panel refreshes every 2 s
             assert page.get_by_text("Updated ").inner_text() != first_update
 
             page.get_by_test_id("stSelectbox").click()
-            page.get_by_role("option", name="ETH/USDT:USDT").click()
-            expect(page.get_by_text("ETH/USDT:USDT · order book depth")).to_be_visible(timeout=30_000)
+            page.get_by_role("option", name="ETH/USDT").click()
+            expect(page.get_by_text("ETH/USDT · order book depth")).to_be_visible(timeout=30_000)
+            page.get_by_role("button", name="Stop (cancels orders)").click()
+            expect(metrics.first).to_contain_text("STOPPED", timeout=30_000)
+            expect(page.get_by_text("Press Start to quote")).to_be_visible()
         finally:
             browser.close()

@@ -125,3 +125,21 @@ def test_store_equity_equals_the_venues(config):
     with Session(trader.db) as s:
         equity = store_equity(s, "sim", start, marks, {m for m in venue.symbols if ":" in m})
     assert equity == pytest.approx(venue.account_summary()["equity"], abs=0.01)
+
+
+def test_a_refused_side_backs_off_instead_of_retrying_every_cycle(config, caplog):
+    trader, venue, clock = make_trader(config, sim={"balances": {"USDT": 1_000_000}})  # no BTC/ETH/SOL to sell
+    for _ in range(40):  # ten seconds of quoting
+        clock.advance(0.25)
+        trader.quote_cycle()
+    sells = [r for r in caplog.records if "insufficient funds" in r.getMessage() or "needs" in r.getMessage()]
+    assert trader.stats.rejected == 3  # one refused sell per symbol, then the side rests for 30 s
+    assert len(sells) == 3
+    assert len([o for o in venue.fetch_open_orders() if o["side"] == "buy"]) == 3  # the bids keep quoting
+    with Session(trader.db) as s:
+        sells_before = len(s.exec(select(OrderRecord).where(OrderRecord.side == "sell")).all())
+    assert sells_before == 3
+    clock.advance(31)
+    trader.quote_cycle()
+    with Session(trader.db) as s:  # after the back-off each side tries again (and may now succeed: bids filled)
+        assert len(s.exec(select(OrderRecord).where(OrderRecord.side == "sell")).all()) == 6

@@ -81,7 +81,7 @@ def test_unsupported_params_and_settings(ex):
     ({"source": {"type": "replay", "files": ["/no/such.gz"]}}, "does not exist"),
     ({"faults": {"error_rates": {"*": 2}}}, "must be <= 1.0"),
     ({"events": [{"type": "flash_crash", "symbol": "BTC/USDT", "after_s": 1}]}, "needs pct > 0"),
-    ({"markets": ["DOGE/USDT"]}, "unknown market 'DOGE/USDT'"),
+    ({"markets": ["DOGEUSDT"]}, "unknown market 'DOGEUSDT'"),
     ({"margin_mode": "portfolio"}, "must be one of cross, isolated"),
 ])
 def test_bad_config_names_key_and_value(config, message):

@@ -6,6 +6,7 @@ maker 0.02% / taker 0.06%, contract size 1, leverage up to 100x, maintenance mar
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import lru_cache
@@ -133,6 +134,20 @@ EXTRA_MARKETS: dict[str, MarketSpec] = {
         MarketSpec("XRP/USDT", "XRP", "USDT", tick=0.0001, lot=0.1, min_amount=0.1, min_cost=5.0),
     )
 }
+
+
+_GENERIC = re.compile(r"^(?P<base>[A-Z0-9]{2,12})/USDT(?P<perp>:USDT)?$")
+
+
+def generic_market(symbol: str) -> MarketSpec | None:
+    """A plausible spec for any ``BASE/USDT`` (spot) or ``BASE/USDT:USDT`` (perpetual) the venue does not know."""
+    m = _GENERIC.match(symbol)
+    if not m:
+        return None
+    if m.group("perp"):
+        return MarketSpec(symbol, m.group("base"), "USDT", settle="USDT", tick=0.001, lot=0.1, min_amount=0.1,
+                          min_cost=5.0, max_leverage=50, maintenance_margin_rate=0.01)
+    return MarketSpec(symbol, m.group("base"), "USDT", tick=0.001, lot=0.01, min_amount=0.01, min_cost=5.0)
 
 
 def known_market(symbol: str) -> MarketSpec | None:

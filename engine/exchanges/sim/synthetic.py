@@ -11,9 +11,10 @@ mid down, a spread blow-out pulls liquidity away from the mid.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from engine.exchanges.sim.book import L2Book
 from engine.exchanges.sim.config import ScriptedEvent
@@ -48,6 +49,14 @@ PROFILES: dict[str, Profile] = {
     "XRP": Profile(0.60, 0.80, 0.70, 0.60, 1.50, 8_000.0, 1.5, 600.0),
 }
 DEFAULT_PROFILE = Profile(100.0, 0.80, 0.60, 0.50, 1.20, 5_000.0, 1.0, 500.0)
+
+def generic_profile(underlying: str) -> Profile:
+    """A stable, name-derived profile for an underlying without a built-in one (price 1..1000, vol 60..120%)."""
+    h = int(hashlib.sha256(underlying.encode()).hexdigest()[:8], 16)
+    price = 10 ** ((h % 4) - 0) * (1.0 + (h >> 4) % 900 / 100.0)
+    vol = 0.6 + ((h >> 12) % 61) / 100.0
+    return replace(DEFAULT_PROFILE, price=price, vol=vol)
+
 
 STRESS_VOL_MULT = 2.5
 STRESS_SPREAD_MULT = 3.0
@@ -166,7 +175,7 @@ class SyntheticSource:
         self.rng = random.Random(seed)
         self.events = events
         self.underlyings = sorted({s.base for s in specs.values()})
-        self.profiles = {u: PROFILES.get(u, DEFAULT_PROFILE) for u in self.underlyings}
+        self.profiles = {u: PROFILES.get(u) or generic_profile(u) for u in self.underlyings}
         self.log_mid = {u: math.log(self.profiles[u].price * self.rng.uniform(0.97, 1.03)) for u in self.underlyings}
         self.stressed = {u: False for u in self.underlyings}
         self.basis = {s: 0.0 for s in self.symbols}

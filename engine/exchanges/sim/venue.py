@@ -28,7 +28,14 @@ from engine.exchanges.sim.account import Account
 from engine.exchanges.sim.candles import CandleSource
 from engine.exchanges.sim.config import ScriptedEvent, SimConfig, SimConfigError, parse_sim_config
 from engine.exchanges.sim.faults import FaultInjector
-from engine.exchanges.sim.markets import DEFAULT_MARKETS, EXTRA_MARKETS, MarketSpec, currencies_of, known_market
+from engine.exchanges.sim.markets import (
+    DEFAULT_MARKETS,
+    EXTRA_MARKETS,
+    MarketSpec,
+    currencies_of,
+    generic_market,
+    known_market,
+)
 from engine.exchanges.sim.persistence import SimStateFile
 from engine.exchanges.sim.records import TIMEFRAMES_MS, CandleSeries, SimOrder
 from engine.exchanges.sim.replay import BinanceReplaySource
@@ -1079,9 +1086,9 @@ def marks_needed(specs: dict[str, MarketSpec]) -> set[str]:
 def _synthetic_specs(cfg: SimConfig) -> dict[str, MarketSpec]:
     specs = {}
     for name in cfg.markets or tuple(DEFAULT_MARKETS):
-        spec = known_market(name)
+        spec = known_market(name) or generic_market(name)
         if spec is None:
-            raise SimConfigError(f"sim.markets: unknown market {name!r}; known: "
-                                 + ", ".join([*DEFAULT_MARKETS, *EXTRA_MARKETS]))
+            raise SimConfigError(f"sim.markets: unknown market {name!r}: list BASE/USDT or BASE/USDT:USDT "
+                                 f"(built-in: {', '.join([*DEFAULT_MARKETS, *EXTRA_MARKETS])})")
         specs[name] = spec
     return specs

@@ -1,0 +1,117 @@
+"""Engine speed and memory, on one core: quoting cycle for 1/10/40 symbols, backtest speed, an hour's footprint.
+
+Run: PYTHONPATH=. python benchmarks/bench_engine.py [--hour-only | --no-hour]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from engine.backtest import run_backtest
+from engine.clock import SimClock
+from engine.config import SymbolConfig, load_config
+from engine.exchanges import create_exchange
+from engine.exchanges.sim.synthetic import PROFILES, generic_profile
+from engine.runtime import Engine
+from engine.store import make_engine
+from engine.trader import Trader
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "binance-l2" / "spot"
+BASE = ["BTC/USDT", "ETH/USDT", "SOL/USDT", "BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT"]
+
+
+def symbols(n: int) -> list[str]:
+    return (BASE + [f"ALT{i:02d}/USDT" for i in range(1, 60)])[:n]
+
+
+def quote_cycle(n: int, cycles: int = 300) -> None:
+    syms = symbols(n)
+    cfg = load_config(env={})
+    cfg = replace(cfg, symbols={"sim": {s: SymbolConfig(leverage=5 if ":" in s else 1) for s in syms}},
+                  strategy=replace(cfg.strategy, risk_mode="AGGRESSIVE"))
+    clock = SimClock()
+    balances = {"USDT": 10_000_000.0}
+    for s in syms:  # about $100k of every base, so both sides can quote
+        base = s.split("/")[0]
+        price = (PROFILES.get(base) or generic_profile(base)).price
+        balances[base] = round(100_000 / price, 2)
+    venue = create_exchange("sim", {"markets": syms, "balances": balances, "seed": 1}, clock=clock)
+    with tempfile.TemporaryDirectory() as tmp:
+        trader = Trader(cfg, venue, clock, make_engine(f"sqlite:///{tmp}/bench.db"))
+        trader.startup()
+        times = []
+        for i in range(cycles + 20):
+            clock.advance(0.25)
+            venue.fetch_time()  # the venue simulates its market first: not the engine's time
+            t = time.perf_counter()
+            trader.quote_cycle()
+            if i >= 20:
+                times.append((time.perf_counter() - t) * 1000)
+    times.sort()
+    med, p95 = statistics.median(times), times[int(len(times) * 0.95)]
+    print(f"quoting cycle, {n:2d} symbols x 5 levels x 2 sides (AGGRESSIVE): median {med:6.2f} ms, "
+          f"p95 {p95:6.2f} ms ({med / 250 * 100:.1f}% of a core at 250 ms)")
+
+
+def backtest() -> None:
+    files = [str(DATA / "btcusdt_20240808.gz"), str(DATA / "btcusdt_20240809.gz")]
+    if not all(Path(f).is_file() for f in files):
+        print("backtest: skipped, ../shared/data is absent")
+        return
+    s = run_backtest(files)
+    print(f"backtest of the BTCUSDT spot capture ({s['simulated_seconds']:.0f} s simulated, quoting every "
+          f"{s['quote_interval_ms']} ms): {s['wall_seconds']:.2f} s wall, {s['speed_x_real_time']:.0f}x real time, "
+          f"{s['cycles']} cycles, {s['fills']} fills")
+
+
+def one_hour() -> None:
+    cfg = load_config(env={})
+    clock = SimClock()
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "hour.db"
+        venue = create_exchange("sim", {"seed": 3, "state_path": f"{tmp}/sim_state.sqlite"}, clock=clock)
+        engine = Engine(cfg, exchange=venue, clock=clock, db_url=f"sqlite:///{db}")
+        engine.start(schedule=False)
+        size0 = _db_bytes(db)
+        t = time.perf_counter()
+        for i in range(1, 3600 * 4 + 1):  # one simulated hour at the default cadences
+            clock.advance(0.25)
+            engine.quote_cycle()
+            if i % 20 == 0:
+                engine.metrics_cycle()
+            if i % 40 == 0:
+                engine.hygiene_cycle()
+            if i % 120 == 0:
+                engine.health_cycle()
+        wall = time.perf_counter() - t
+        rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        grew = (_db_bytes(db) - size0) / 1e6
+        summary = engine.stop()
+    print(f"one simulated hour headless (3 symbols, CONSERVATIVE): {wall:.0f} s wall, peak RSS {rss_mb:.0f} MB, "
+          f"database +{grew:.1f} MB/hour ({summary['fills']} fills, {summary['orders_placed']} orders)")
+
+
+def _db_bytes(db: Path) -> int:
+    return sum(os.path.getsize(p) for p in (db, Path(f"{db}-wal")) if p.exists())
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--hour-only", action="store_true")
+    ap.add_argument("--no-hour", action="store_true")
+    args = ap.parse_args()
+    if args.hour_only:
+        one_hour()
+    else:
+        for n in (1, 10, 40):
+            quote_cycle(n)
+        backtest()
+        if not args.no_hour:
+            one_hour()
