@@ -50,17 +50,13 @@ def run_backtest(files: list[str], symbols: list[str] | None = None, config: App
             peak = max(peak, equity)
             max_dd_bps = max(max_dd_bps, (peak - equity) / peak * 1e4)
             for s in chosen:
-                mid = venue.fetch_order_book(s, 1)
-                if mid["bids"] and mid["asks"]:
-                    px = (mid["bids"][0][0] + mid["asks"][0][0]) / 2
-                    max_inventory_usd = max(max_inventory_usd, abs(trader.ledger.position(s).qty) * px)
+                view = trader.market_view(s)
+                if view is not None:
+                    max_inventory_usd = max(max_inventory_usd, abs(trader.ledger.position(s).qty) * view.mid)
     trader.cancel_all()
     summary_acc = venue.account_summary()
-    marks = {}
-    for s in chosen:
-        ob = venue.fetch_order_book(s, 1)
-        if ob["bids"] and ob["asks"]:
-            marks[s] = (ob["bids"][0][0] + ob["asks"][0][0]) / 2
+    views = {s: trader.market_view(s) for s in chosen}
+    marks = {s: v.mid for s, v in views.items() if v is not None}
     totals = trader.ledger.totals(marks)
     with_trades = trader.ledger.fills
     wall = time.perf_counter() - t_wall
