@@ -153,6 +153,66 @@ class SymbolConfig:
 
 
 @dataclass(frozen=True)
+class BreakerSettings:
+    enabled: bool = _f(True)
+    threshold: float = _f(1.0, positive=True)
+    cooldown_s: float = _f(300.0, minimum=0)
+
+
+@dataclass(frozen=True)
+class CapSettings:
+    max_open_orders_per_symbol: int = _f(50, minimum=1)
+    max_open_orders_global: int = _f(1500, minimum=1)
+    max_inventory_per_symbol_usd: float = _f(50_000.0, positive=True)
+    max_inventory_per_exchange_usd: float = _f(200_000.0, positive=True)
+    max_inventory_global_usd: float = _f(400_000.0, positive=True)
+    cancel_excess_orders: bool = _f(True)
+    clamp_side_on_excess: bool = _f(True)
+
+
+@dataclass(frozen=True)
+class CorrelationGroup:
+    symbols: list[str] = _f([])
+    max_positions: int = _f(1, minimum=1)
+
+
+@dataclass(frozen=True)
+class RiskSettings:
+    """Seed 000 "Sistema de gestión de riesgo", 001 "Circuit Breakers", 004 "Portfolio Risk Manager"."""
+
+    breakers: dict[str, BreakerSettings] = field(default_factory=lambda: dict(DEFAULT_BREAKERS))
+    volatility_window_min: int = _f(15, minimum=2, maximum=1440)
+    volatility_size_factor: float = _f(0.5, positive=True, maximum=1)
+    error_window_s: float = _f(60.0, positive=True)
+    error_min_requests: int = _f(20, minimum=1)
+    close_positions_on_drawdown: bool = _f(True)
+    caps: CapSettings = field(default_factory=CapSettings)
+    max_exposure_fraction: float = _f(0.10, positive=True, maximum=100)
+    correlation_groups: dict[str, CorrelationGroup] = field(default_factory=dict)
+    large_loss_usd: float = _f(1_000.0, positive=True)
+    stale_after_intervals: int = _f(3, minimum=1)
+
+
+DEFAULT_BREAKERS = {  # seed 001 thresholds, each with a 300 s cooldown
+    "latency": BreakerSettings(True, 500.0),  # ms
+    "spread": BreakerSettings(True, 20.0),  # bps
+    "volatility": BreakerSettings(True, 5.0),  # percent range over the window
+    "error_rate": BreakerSettings(True, 0.10),  # share of failed requests
+    "drawdown": BreakerSettings(True, 100.0),  # bps from peak equity; manual re-arm
+}
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    min_level: str = _f("info", choices=("info", "warning", "error", "critical"))
+    dedupe_s: float = _f(300.0, minimum=0)
+    max_per_minute: int = _f(20, minimum=1)
+    retries: int = _f(3, minimum=0, maximum=10)
+    backoff_s: float = _f(1.0, minimum=0)
+    api_url: str = _f("https://api.telegram.org")
+
+
+@dataclass(frozen=True)
 class LoggingSettings:
     level: str = _f("INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     dir: str = _f("data/logs")
@@ -175,6 +235,10 @@ class TelegramSettings:
     bot_token: Secret | None = None
     chat_id: str | None = None
 
+    @property
+    def configured(self) -> bool:
+        return bool(self.bot_token and self.chat_id)
+
 
 @dataclass(frozen=True)
 class AppConfig:
@@ -191,6 +255,8 @@ class AppConfig:
     telegram: TelegramSettings
     config_dir: Path
     sources: tuple[str, ...] = ()
+    risk: RiskSettings = field(default_factory=RiskSettings)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
 
     # -- symbols (seed 004 "Safe List") ----------------------------------------------------------
     def active_symbols(self, exchange: str | None = None) -> list[str]:
@@ -210,7 +276,7 @@ class AppConfig:
 
 
 # --------------------------------------------------------------------------------------------- loading
-TOP_KEYS = ("engine", "strategy", "hygiene", "symbols", "database", "logging", "sim", "exchanges", "alerts")
+TOP_KEYS = ("engine", "strategy", "hygiene", "symbols", "database", "logging", "sim", "exchanges", "alerts", "risk")
 
 
 def load_config(config_dir: str | Path | None = None, env: dict[str, str] | None = None,
@@ -261,6 +327,9 @@ def load_config(config_dir: str | Path | None = None, env: dict[str, str] | None
         telegram=_telegram(merged.get("alerts", {}), origin),
         config_dir=cdir,
         sources=tuple(sources),
+        risk=_risk(merged.get("risk", {}), origin),
+        alerts=_build(AlertSettings, {k: v for k, v in (merged.get("alerts") or {}).items() if k != "telegram"},
+                      "alerts", origin),
     )
     if cfg.engine.exchange not in cfg.symbols or not cfg.active_symbols():
         raise ConfigError(_msg(origin, "engine.exchange", cfg.engine.exchange,
@@ -454,6 +523,10 @@ def _check(f: Any, value: Any, key: str, origin: dict[str, str]) -> Any:
         if not isinstance(value, dict):
             raise ConfigError(_msg(origin, key, value, "must be a mapping"))
         return value
+    if kind.startswith("list"):
+        if not isinstance(value, list):
+            raise ConfigError(_msg(origin, key, value, "must be a list"))
+        return value
     raise ConfigError(_msg(origin, key, value, f"cannot be set here (type {kind})"))  # pragma: no cover
 
 
@@ -479,6 +552,39 @@ def _strategy(raw: Any, origin: dict[str, str]) -> StrategySettings:
     skew = _build(SkewSettings, skew_raw, "strategy.skew", origin)
     return StrategySettings(**{**{f.name: getattr(base, f.name) for f in fields(StrategySettings)},
                                "modes": modes, "skew": skew})
+
+
+def _risk(raw: Any, origin: dict[str, str]) -> RiskSettings:
+    if not isinstance(raw, dict):
+        raise ConfigError(_msg(origin, "risk", raw, "must be a mapping"))
+    raw = dict(raw)
+    breakers_raw = raw.pop("breakers", {}) or {}
+    caps_raw = raw.pop("caps", {}) or {}
+    groups_raw = raw.pop("correlation_groups", {}) or {}
+    base = _build(RiskSettings, raw, "risk", origin)
+    if not isinstance(breakers_raw, dict):
+        raise ConfigError(_msg(origin, "risk.breakers", breakers_raw, "must map breaker names to settings"))
+    breakers = dict(DEFAULT_BREAKERS)
+    for name, b in breakers_raw.items():
+        if name not in DEFAULT_BREAKERS:
+            raise ConfigError(_msg(origin, f"risk.breakers.{name}", b,
+                                   f"unknown breaker; use {', '.join(DEFAULT_BREAKERS)}"))
+        built = _build(BreakerSettings, b, f"risk.breakers.{name}", origin)
+        default = breakers[name]
+        breakers[name] = BreakerSettings(**{f.name: getattr(built if f.name in (b or {}) else default, f.name)
+                                            for f in fields(BreakerSettings)})
+    if not isinstance(groups_raw, dict):
+        raise ConfigError(_msg(origin, "risk.correlation_groups", groups_raw, "must map group names to settings"))
+    groups = {}
+    for name, g in groups_raw.items():
+        group = _build(CorrelationGroup, g, f"risk.correlation_groups.{name}", origin)
+        if not isinstance(group.symbols, list) or not all(isinstance(s, str) and "/" in s for s in group.symbols):
+            raise ConfigError(_msg(origin, f"risk.correlation_groups.{name}.symbols", group.symbols,
+                                   "must be a list of symbols like BTC/USDT"))
+        groups[name] = group
+    return RiskSettings(**{**{f.name: getattr(base, f.name) for f in fields(RiskSettings)},
+                           "breakers": breakers, "caps": _build(CapSettings, caps_raw, "risk.caps", origin),
+                           "correlation_groups": groups})
 
 
 def _symbols(raw: Any, origin: dict[str, str]) -> dict[str, dict[str, SymbolConfig]]:
@@ -543,6 +649,10 @@ def _credentials(raw: Any, origin: dict[str, str]) -> dict[str, Credentials]:
 def _telegram(raw: Any, origin: dict[str, str]) -> TelegramSettings:
     if not isinstance(raw, dict):
         raise ConfigError(_msg(origin, "alerts", raw, "must be a mapping"))
+    for k in raw:
+        if k not in ("telegram", *(f.name for f in fields(AlertSettings))):
+            raise ConfigError(_msg(origin, f"alerts.{k}", raw[k], "unknown key; allowed: telegram, "
+                                   + ", ".join(f.name for f in fields(AlertSettings))))
     tg = raw.get("telegram", {}) or {}
     for k in tg:
         if k not in ("bot_token", "chat_id"):

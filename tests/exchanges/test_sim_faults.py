@@ -109,3 +109,32 @@ def test_faults_are_off_by_default():
     assert ex._faults is None
     for _ in range(200):
         ex.fetch_ticker("BTC/USDT")
+
+
+def test_latency_spike_and_error_burst_happen_only_in_their_window():
+    clock = SimClock()
+    ex = create_exchange("sim", {"events": [{"type": "latency_spike", "after_s": 10, "duration_s": 20, "ms": 800},
+                                            {"type": "error_burst", "after_s": 60, "duration_s": 20, "rate": 0.5}]},
+                         clock=clock)
+
+    def timed() -> int:
+        t0 = clock.now_ms()
+        ex.fetch_time()
+        return clock.now_ms() - t0
+
+    assert timed() == 0
+    clock.advance(11)
+    assert timed() == 800
+    clock.advance(30)
+    assert timed() == 0
+    clock.advance(20)
+    failures = 0
+    for _ in range(200):
+        try:
+            ex.fetch_time()
+        except ccxt.NetworkError:
+            failures += 1
+    assert 60 <= failures <= 140
+    clock.advance(30)
+    for _ in range(50):
+        ex.fetch_time()

@@ -50,7 +50,7 @@ def test_reset_wipes_the_paper_account(tmp_path):
     ex.create_order("BTC/USDT", "market", "buy", 0.01)
     ex.reset_account()
     assert ex.fetch_my_trades() == [] and ex.fetch_open_orders() == []
-    assert ex.fetch_balance()["total"]["BTC"] == 1.0
+    assert ex.fetch_balance()["total"]["BTC"] == 0.05
     ex.close()
     fresh = create_exchange("sim", {"state_path": state}, clock=SimClock())
     assert fresh.fetch_my_trades() == [] and fresh.fetch_balance()["total"]["USDT"] == 100_000

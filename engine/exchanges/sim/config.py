@@ -14,7 +14,7 @@ from typing import Any
 
 SOURCE_TYPES = ("synthetic", "replay", "candles")
 ERROR_TYPES = ("NetworkError", "RequestTimeout", "RateLimitExceeded", "ExchangeNotAvailable")
-EVENT_TYPES = ("flash_crash", "spread_blowout", "halt")
+EVENT_TYPES = ("flash_crash", "spread_blowout", "halt", "latency_spike", "error_burst")
 POSITION_MODES = ("oneway", "hedge")
 MARGIN_MODES = ("cross", "isolated")
 
@@ -32,8 +32,9 @@ class SourceConfig:
 
 @dataclass(frozen=True)
 class ScriptedEvent:
-    """A market event on purpose: ``flash_crash`` (``pct`` down over ``duration_s``), ``spread_blowout``
-    (spread widened to ``bps``), or ``halt`` (no new orders, no fills). ``at_ms`` is absolute; configs may
+    """An event on purpose: ``flash_crash`` (``pct`` down over ``duration_s``), ``spread_blowout`` (spread widened
+    to ``bps``), ``halt`` (no new orders, no fills), ``latency_spike`` (every request ``ms`` slower) or
+    ``error_burst`` (a share ``rate`` of requests fail with network errors). ``at_ms`` is absolute; configs may
     give ``after_s`` (seconds after the venue is created) instead."""
 
     type: str
@@ -43,6 +44,11 @@ class ScriptedEvent:
     symbol: str | None = None
     pct: float = 0.0
     bps: float = 0.0
+    ms: float = 0.0
+    rate: float = 0.0
+
+    def active(self, ts_ms: int) -> bool:
+        return self.at_ms is not None and self.at_ms <= ts_ms < self.at_ms + self.duration_s * 1000
 
 
 @dataclass(frozen=True)
@@ -67,7 +73,7 @@ class SimConfig:
     maker_fee: float = 0.0002
     taker_fee: float = 0.0006
     balances: dict[str, float] = field(
-        default_factory=lambda: {"USDT": 100_000.0, "BTC": 1.0, "ETH": 20.0, "SOL": 400.0}
+        default_factory=lambda: {"USDT": 100_000.0, "BTC": 0.05, "ETH": 1.0, "SOL": 20.0}
     )
     step_ms: int = 100
     max_catchup_s: float = 600.0
@@ -170,7 +176,7 @@ def _faults(raw: Any) -> FaultsConfig:
 def _event(i: int, raw: Any) -> ScriptedEvent:
     key = f"events[{i}]"
     _require_dict(key, raw)
-    _no_unknown(key, raw, {"type", "at_ms", "after_s", "duration_s", "symbol", "pct", "bps"})
+    _no_unknown(key, raw, {"type", "at_ms", "after_s", "duration_s", "symbol", "pct", "bps", "ms", "rate"})
     kind = _choice(f"{key}.type", raw.get("type"), EVENT_TYPES)
     at_ms = raw.get("at_ms")
     after_s = raw.get("after_s")
@@ -187,10 +193,16 @@ def _event(i: int, raw: Any) -> ScriptedEvent:
         raise SimConfigError(f"sim.{key}.pct = {pct}: a flash_crash needs pct > 0 (percent drop)")
     if kind == "spread_blowout" and bps <= 0:
         raise SimConfigError(f"sim.{key}.bps = {bps}: a spread_blowout needs bps > 0 (the blown-out spread)")
+    ms = _number(f"{key}.ms", raw.get("ms", 0.0), minimum=0.0, maximum=600_000)
+    rate = _number(f"{key}.rate", raw.get("rate", 0.0), minimum=0.0, maximum=1.0)
+    if kind == "latency_spike" and ms <= 0:
+        raise SimConfigError(f"sim.{key}.ms = {ms}: a latency_spike needs ms > 0 (the added latency)")
+    if kind == "error_burst" and rate <= 0:
+        raise SimConfigError(f"sim.{key}.rate = {rate}: an error_burst needs rate > 0 (share of failing requests)")
     symbol = raw.get("symbol")
-    if kind != "halt" and not isinstance(symbol, str):
+    if kind in ("flash_crash", "spread_blowout") and not isinstance(symbol, str):
         raise SimConfigError(f"sim.{key}.symbol = {symbol!r}: a {kind} needs the symbol it hits")
-    return ScriptedEvent(kind, at_ms, after_s, duration, symbol, pct, bps)
+    return ScriptedEvent(kind, at_ms, after_s, duration, symbol, pct, bps, ms, rate)
 
 
 def _no_unknown(where: str, raw: dict, allowed: set[str]) -> None:

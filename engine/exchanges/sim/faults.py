@@ -65,6 +65,14 @@ class FaultInjector:
         self._count(name)
         return ERRORS[name]
 
+    def draw_burst(self, method: str, rate: float) -> type[ccxt.BaseError] | None:
+        """An error from a scripted burst: network-level failures only."""
+        if self.rng.random() >= rate:
+            return None
+        name = self.rng.choice(("NetworkError", "RequestTimeout", "ExchangeNotAvailable"))
+        self._count(name)
+        return ERRORS[name]
+
     def timeout_after_accept(self) -> bool:
         """Whether a timed-out create_order had in fact reached the venue (the dangerous case)."""
         return self.rng.random() < self.cfg.timeout_after_accept

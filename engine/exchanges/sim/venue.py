@@ -60,7 +60,7 @@ def _api(method: F) -> F:
     def wrapper(self: SimExchange, *args: Any, **kwargs: Any) -> Any:
         faults = self._faults
         if faults is not None:
-            delay = faults.latency_s()
+            delay = faults.latency_s() + self._spike_s(self.clock.now_ms())
             if delay:
                 self.clock.sleep(delay)
         with self._lock:
@@ -71,7 +71,7 @@ def _api(method: F) -> F:
                 late_timeout = False
                 if faults is not None:
                     faults.check_rate_limit(name)
-                    error = faults.draw_error(name)
+                    error = faults.draw_error(name) or self._burst_error(name)
                     if error is not None:
                         if error is ccxt.RequestTimeout and name == "create_order" and faults.timeout_after_accept():
                             late_timeout = True
@@ -134,9 +134,10 @@ class SimExchange(ccxt.Exchange):
             s: self.source.specs[s].with_fees(cfg.maker_fee, cfg.taker_fee) for s in self.source.symbols
         }
         self.quote = "USDT"
-        self._faults = FaultInjector(cfg.faults, cfg.seed, self.clock) if cfg.faults.active else None
         self._created_ms = self.clock.now_ms()
         self._events = self._resolve_events()
+        timed_faults = any(e.type in ("latency_spike", "error_burst") for e in self._events)
+        self._faults = FaultInjector(cfg.faults, cfg.seed, self.clock) if cfg.faults.active or timed_faults else None
         if isinstance(self.source, SyntheticSource):
             self.source.events = self._events
         self._state_file = SimStateFile(cfg.state_path) if cfg.state_path else None
@@ -226,6 +227,16 @@ class SimExchange(ccxt.Exchange):
     def _funding_after(self, ms: int) -> int:
         step = self.sim_config.funding_interval_h * 3_600_000
         return (ms // step + 1) * step
+
+    def _spike_s(self, ts_ms: int) -> float:
+        return sum(e.ms for e in self._events if e.type == "latency_spike" and e.active(ts_ms)) / 1000.0
+
+    def _burst_error(self, method: str) -> type[ccxt.BaseError] | None:
+        now = self.clock.now_ms()
+        for e in self._events:
+            if e.type == "error_burst" and e.active(now):
+                return self._faults.draw_burst(method, e.rate)
+        return None
 
     def _halted(self, symbol: str | None, ts_ms: int) -> bool:
         for e in self._events:

@@ -1,0 +1,97 @@
+"""Every request to an exchange, timed and counted: what the latency and error-rate breakers read.
+
+:class:`MeteredExchange` wraps a ccxt exchange; each unified-API call is timed on the engine's clock (so a
+simulated clock measures simulated latency) and counted as a success or a transient failure (ccxt's
+``NetworkError`` family: timeouts, unavailability, rate limits). Business refusals such as ``InvalidOrder`` are
+answers, not failures of the connection, and count as successes.
+"""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+from collections import deque
+from typing import Any
+
+import ccxt
+
+from engine.clock import Clock, WallClock
+
+METERED_PREFIXES = ("fetch_", "create_", "cancel_", "set_", "load_markets")
+
+
+class RequestMeter:
+    """A sliding window of (time, latency ms, ok) for one exchange."""
+
+    def __init__(self, window_ms: int = 60_000) -> None:
+        self.window_ms = window_ms
+        self._calls: deque[tuple[int, float, bool]] = deque()
+        self._lock = threading.Lock()
+        self.total = 0
+        self.failures = 0
+
+    def record(self, ts_ms: int, latency_ms: float, ok: bool) -> None:
+        with self._lock:
+            self._calls.append((ts_ms, latency_ms, ok))
+            self.total += 1
+            self.failures += 0 if ok else 1
+            self._trim(ts_ms)
+
+    def _trim(self, now_ms: int) -> None:
+        calls = self._calls
+        while calls and calls[0][0] < now_ms - self.window_ms:
+            calls.popleft()
+
+    def window(self, now_ms: int) -> list[tuple[int, float, bool]]:
+        with self._lock:
+            self._trim(now_ms)
+            return list(self._calls)
+
+    def error_rate(self, now_ms: int, min_requests: int = 1) -> float | None:
+        calls = self.window(now_ms)
+        if len(calls) < max(min_requests, 1):
+            return None
+        return sum(1 for c in calls if not c[2]) / len(calls)
+
+    def latency_ms(self, now_ms: int) -> float | None:
+        """Median latency of the successful requests in the window."""
+        lat = [c[1] for c in self.window(now_ms) if c[2]]
+        return statistics.median(lat) if lat else None
+
+    def count(self, now_ms: int) -> int:
+        return len(self.window(now_ms))
+
+
+class MeteredExchange:
+    """A transparent proxy over a ccxt exchange that meters its API calls."""
+
+    def __init__(self, exchange: ccxt.Exchange, clock: Clock, meter: RequestMeter | None = None) -> None:
+        self._ex = exchange
+        self._clock = clock
+        self.meter = meter or RequestMeter()
+        self._wall = isinstance(clock, WallClock)
+
+    @property
+    def raw(self) -> ccxt.Exchange:
+        return self._ex
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._ex, name)
+        if not callable(attr) or not name.startswith(METERED_PREFIXES):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            t0 = time.perf_counter() if self._wall else self._clock.now_ms()
+            ok = True
+            try:
+                return attr(*args, **kwargs)
+            except ccxt.NetworkError:
+                ok = False
+                raise
+            finally:
+                now = self._clock.now_ms()
+                latency = (time.perf_counter() - t0) * 1000 if self._wall else float(now - t0)
+                self.meter.record(now, latency, ok)
+
+        return call
