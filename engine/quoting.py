@@ -64,6 +64,7 @@ class QuoteParams:
     margin_pct: float = 100.0
     leverage: float = 1.0
     capital_usd: float = math.inf
+    size_factor: float = 1.0  # the volatility breaker lowers this
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,7 @@ def build_ladder(m: MarketView, inventory: float, volatility_bps: float, p: Quot
             continue
         adds_inventory = (side == "buy" and q > 0) or (side == "sell" and q < 0)
         side_usd = size_usd * (1.0 - p.size_shrink * abs(q)) if (p.skew and adds_inventory) else size_usd
-        side_usd = min(side_usd, per_level_cap)
+        side_usd = min(side_usd * p.size_factor, per_level_cap)
         seen: set[float] = set()
         for n in range(p.levels):
             if side == "buy":

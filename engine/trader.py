@@ -12,8 +12,10 @@ Money safety:
 from __future__ import annotations
 
 import logging
+import math
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 import ccxt
 from sqlalchemy.engine import Engine as DbEngine
@@ -24,6 +26,7 @@ from engine.config import AppConfig
 from engine.hygiene import LIVE_STATES, HygieneRules, LiveOrder, plan_orders
 from engine.ledger import Ledger
 from engine.quoting import MarketView, QuoteParams, build_ladder, volatility_bps
+from engine.risk.gate import RiskGate, RollingRange
 from engine.store import OrderRecord, TradeRecord
 
 log = logging.getLogger(__name__)
@@ -69,11 +72,18 @@ class Trader:
         self.fill_cursor_ms = 0
         self.stats = TraderStats()
         self._unsaved: dict[int, OrderRecord] = {}
-        self._backoff: dict[tuple[str, str, int | None], int] = {}  # (symbol, side, level or None) -> until ms
+        self._backoff: dict[tuple[str, str, int], int] = {}  # (symbol, side, level) -> until ms
+        self._side_backoff: dict[tuple[str, str], tuple[int, int]] = {}  # (symbol, side) -> (until ms, from level)
         self._warned: dict[tuple[str, str, str], tuple[int, int]] = {}  # -> (last logged ms, suppressed since)
         self.capital_usd = float("inf")
         self.quoting_enabled = True
         self.symbols = config.active_symbols(self.name)
+        self.gate = RiskGate()
+        window_ms = config.risk.volatility_window_min * 60_000
+        self.ranges = {s: RollingRange(window_ms) for s in self.symbols}
+        self.views: dict[str, tuple[int, MarketView]] = {}
+        self.candles: dict[str, list[list[float]]] = {}
+        self.on_event: Callable[[str, str, str, str], None] | None = None  # (level, kind, message, key)
 
     # ----------------------------------------------------------------------------- set-up
     def startup(self) -> dict:
@@ -121,17 +131,24 @@ class Trader:
         if not book["bids"] or not book["asks"]:
             return None
         m = self.ex.markets[symbol]
-        return MarketView(symbol, book["bids"][0][0], book["asks"][0][0], m["precision"]["price"],
+        view = MarketView(symbol, book["bids"][0][0], book["asks"][0][0], m["precision"]["price"],
                           m["precision"]["amount"], m["limits"]["amount"]["min"] or 0.0,
                           m["limits"]["cost"]["min"] or 0.0, m.get("contractSize") or 1.0, m.get("maker") or 0.0)
+        now = self.clock.now_ms()
+        self.views[symbol] = (now, view)
+        if symbol in self.ranges:
+            self.ranges[symbol].add(now, view.mid)
+        return view
 
     def volatility(self, symbol: str) -> float:
         now = self.clock.now_ms()
         cached = self.vol.get(symbol)
         if cached and now - cached[0] < VOL_REFRESH_MS:
             return cached[1]
-        rows = self.ex.fetch_ohlcv(symbol, "1m", limit=self.config.strategy.volatility_minutes + 1)
-        vol = volatility_bps([r[4] for r in rows])
+        limit = max(self.config.strategy.volatility_minutes, self.config.risk.volatility_window_min) + 1
+        rows = self.ex.fetch_ohlcv(symbol, "1m", limit=limit)
+        self.candles[symbol] = rows
+        vol = volatility_bps([r[4] for r in rows[-(self.config.strategy.volatility_minutes + 1):]])
         self.vol[symbol] = (now, vol)
         return vol
 
@@ -152,8 +169,7 @@ class Trader:
         if view is None:
             return 0
         now = self.clock.now_ms()
-        desired = [q for q in build_ladder(view, self.ledger.position(symbol).qty, self.volatility(symbol),
-                                           self.params(symbol)) if not self._resting(symbol, q.side, q.level, now)]
+        desired = [] if self.gate.blocked(symbol) else self._desired(symbol, view, now)
         live = [self._live(o) for o in self.orders.values() if o.symbol == symbol]
         plan = plan_orders(desired, live, view.mid, now, self.last_requote.get(symbol), self._rules(), budget)
         if plan.empty:
@@ -169,6 +185,26 @@ class Trader:
         self.stats.replaced += plan.replacements
         return plan.replacements
 
+    def _desired(self, symbol: str, view: MarketView, now: int) -> list:
+        """The ladder for ``symbol`` as the risk gate allows it: sizes, blocked sides, portfolio limits."""
+        params = self.params(symbol)
+        factor = self.gate.size_factors.get(symbol)
+        if factor is not None:
+            params = replace(params, size_factor=factor)
+        inventory = self.ledger.position(symbol).qty
+        blocked_sides = self.gate.side_blocks.get(symbol, set())
+        out = []
+        for q in build_ladder(view, inventory, self.volatility(symbol), params):
+            if q.side in blocked_sides or self._resting(symbol, q.side, q.level, now):
+                continue
+            if self.gate.portfolio is not None:
+                reason = self.gate.portfolio(symbol, q.side, q.amount * q.price * view.contract_size)
+                if reason:
+                    self._warn(symbol, q.side, "portfolio", f"quote not placed: {reason}")
+                    continue
+            out.append(q)
+        return out
+
     def _rules(self) -> HygieneRules:
         h = self.config.hygiene
         return HygieneRules(h.max_order_age_s, h.drift_bps, h.stale_depth_bps, h.max_replacements_per_cycle,
@@ -182,13 +218,18 @@ class Trader:
 
     # ----------------------------------------------------------------------------- orders
     def _resting(self, symbol: str, side: str, level: int, now: int) -> bool:
-        """Whether this slot (or its whole side) is backing off after a refusal."""
-        for key in ((symbol, side, None), (symbol, side, level)):
-            until = self._backoff.get(key)
-            if until is not None:
-                if now < until:
-                    return True
-                del self._backoff[key]
+        """Whether this slot is backing off after a refusal (its own, or a shallower level's lack of funds)."""
+        side_rest = self._side_backoff.get((symbol, side))
+        if side_rest is not None:
+            if now >= side_rest[0]:
+                del self._side_backoff[(symbol, side)]
+            elif level >= side_rest[1]:
+                return True
+        until = self._backoff.get((symbol, side, level))
+        if until is not None:
+            if now < until:
+                return True
+            del self._backoff[(symbol, side, level)]
         return False
 
     def _warn(self, symbol: str, side: str, reason: str, message: str) -> None:
@@ -236,9 +277,10 @@ class Trader:
         except ccxt.InsufficientFunds as exc:
             self._finish(rec, "rejected", str(exc))
             self.stats.rejected += 1
-            self._backoff[(symbol, side, None)] = self.clock.now_ms() + NO_FUNDS_BACKOFF_MS
-            self._warn(symbol, side, "insufficient funds", f"{exc}; not quoting this side for "
-                       f"{NO_FUNDS_BACKOFF_MS // 1000}s (add funds, lower sizes, or disable the symbol)")
+            # This level and the deeper ones (larger cumulative need) rest; the levels that fit keep quoting.
+            self._side_backoff[(symbol, side)] = (self.clock.now_ms() + NO_FUNDS_BACKOFF_MS, rec.level)
+            self._warn(symbol, side, "insufficient funds", f"{exc}; not quoting level {rec.level} and deeper on this "
+                       f"side for {NO_FUNDS_BACKOFF_MS // 1000}s (add funds, lower sizes, or disable the symbol)")
             return
         except TRANSIENT as exc:
             rec.status = "unknown"
@@ -273,6 +315,37 @@ class Trader:
         if reason:
             log.debug("%s %s: cancel %s (%s)", self.name, rec.symbol, rec.client_order_id, reason)
         self._apply_order(rec, res)
+
+    def cancel_symbol(self, symbol: str, reason: str = "") -> None:
+        for rec in [o for o in self.orders.values() if o.symbol == symbol and o.status == "open"]:
+            self.cancel(rec, reason)
+        self.flush()
+
+    def close_positions(self) -> list[str]:
+        """Flatten every position the engine holds with market orders (reduce-only on perpetuals)."""
+        done = []
+        for symbol, pos in list(self.ledger.positions.items()):
+            if not pos.qty or symbol not in self.ex.markets:
+                continue
+            m = self.ex.markets[symbol]
+            lot = m["precision"]["amount"]
+            amount = round(math.floor(abs(pos.qty) / lot + 1e-9) * lot, 12)
+            if amount < (m["limits"]["amount"]["min"] or lot):
+                continue
+            side = "sell" if pos.qty > 0 else "buy"
+            params = {"clientOrderId": self.next_client_id()}
+            if m.get("contract"):
+                params["reduceOnly"] = True
+            try:
+                res = self.ex.create_order(symbol, "market", side, amount, None, params)
+            except ccxt.BaseError as exc:
+                log.error("%s %s: could not close the position (%s %s): %s", self.name, symbol, side, amount, exc)
+                continue
+            for t in res.get("trades") or []:
+                self._record_fills([{**t, "clientOrderId": params["clientOrderId"]}])
+            done.append(f"{side} {amount} {symbol}")
+        self.poll_fills()
+        return done
 
     def cancel_all(self) -> int:
         """Cancel every live order of ours; returns how many are still live afterwards."""
@@ -356,9 +429,11 @@ class Trader:
             return 0
         contract = {s: (self.ex.markets[s].get("contractSize") or 1.0) if self.ex.markets[s].get("contract") else 1.0
                     for s in {t["symbol"] for t in ours}}
+        before = {s: self.ledger.position(s).qty for s in contract}
         with Session(self.db, expire_on_commit=False) as s:
             rows = self.ledger.record(s, ours, contract, {})
             s.commit()
+        self._report_fills(rows, before)
         for t in ours:
             self.fill_cursor_ms = max(self.fill_cursor_ms, int(t["timestamp"]))
         for row in rows:
@@ -372,6 +447,23 @@ class Trader:
                 self._refresh(rec)
         self.stats.fills += len(rows)
         return len(rows)
+
+    def _report_fills(self, rows: list[TradeRecord], before: dict[str, float]) -> None:
+        if self.on_event is None:
+            return
+        large = self.config.risk.large_loss_usd
+        for row in rows:
+            if row.realized_pnl <= -large:
+                self.on_event("critical", "large loss", f"{row.symbol}: a {row.side} fill of {row.amount} at "
+                              f"{row.price} realized {row.realized_pnl:,.2f} USDT", f"loss:{row.trade_id}")
+        for symbol, qty in before.items():
+            after = self.ledger.position(symbol).qty
+            if qty == 0 and after != 0:
+                self.on_event("info", "position opened", f"{self.name} {symbol}: {after:+g} at "
+                              f"{self.ledger.position(symbol).avg_price:g}", f"pos-open:{symbol}")
+            elif qty != 0 and after == 0:
+                self.on_event("info", "position closed", f"{self.name} {symbol}: flat; realized so far "
+                              f"{self.ledger.position(symbol).realized_pnl:,.2f} USDT", f"pos-close:{symbol}")
 
     # ----------------------------------------------------------------------------- reconciliation
     def reconcile(self, startup: bool = False) -> dict:

@@ -54,7 +54,8 @@ def test_first_cycle_places_the_full_ladder_with_client_ids(config):
 def test_requotes_on_age_respect_the_replacement_limit_and_delay(config):
     cfg = replace(config, hygiene=replace(config.hygiene, drift_bps=1000, stale_depth_bps=1000),
                   strategy=replace(config.strategy, spread_bps=200))  # 2% wide: nothing fills, only age acts
-    trader, venue, clock = make_trader(cfg, mode="AGGRESSIVE_PLUS")
+    rich = {"balances": {"USDT": 1_000_000, "BTC": 1, "ETH": 20, "SOL": 400}}  # every sell level can be funded
+    trader, venue, clock = make_trader(cfg, sim=rich, mode="AGGRESSIVE_PLUS")
     trader.quote_cycle()
     first = {o["clientOrderId"] for o in venue.fetch_open_orders()}
     assert len(first) == 42
@@ -143,3 +144,13 @@ def test_a_refused_side_backs_off_instead_of_retrying_every_cycle(config, caplog
     trader.quote_cycle()
     with Session(trader.db) as s:  # after the back-off each side tries again (and may now succeed: bids filled)
         assert len(s.exec(select(OrderRecord).where(OrderRecord.side == "sell")).all()) == 6
+
+
+def test_lack_of_funds_rests_only_the_levels_that_do_not_fit(config):
+    trader, venue, clock = make_trader(config, sim={"balances": {"USDT": 1_000_000, "ETH": 0.5}},
+                                       mode="AGGRESSIVE_PLUS")
+    trader.symbols = ["ETH/USDT"]
+    trader.quote_cycle()
+    sells = sorted(o["price"] for o in venue.fetch_open_orders("ETH/USDT") if o["side"] == "sell")
+    assert 1 <= len(sells) < 7  # the shallow levels that 0.5 ETH covers are quoted; the rest rest
+    assert len([o for o in venue.fetch_open_orders("ETH/USDT") if o["side"] == "buy"]) == 7
