@@ -86,6 +86,7 @@ def one_hour() -> None:
             engine.quote_cycle()
             if i % 20 == 0:
                 engine.metrics_cycle()
+                engine.risk_cycle()
             if i % 40 == 0:
                 engine.hygiene_cycle()
             if i % 120 == 0:

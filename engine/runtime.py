@@ -14,7 +14,6 @@ import logging
 import math
 import sys
 import threading
-import time
 import types
 from collections import Counter
 from datetime import UTC, datetime
@@ -27,9 +26,12 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlmodel import Session
 
+from engine.alerts import AlertService
 from engine.clock import Clock, WallClock
 from engine.config import PROJECT_ROOT, AppConfig, load_config
 from engine.exchanges import create_exchange
+from engine.metering import MeteredExchange
+from engine.risk.manager import RiskManager
 from engine.store import (
     BalanceSnapshot,
     ExchangeHealth,
@@ -40,11 +42,15 @@ from engine.store import (
     make_engine,
     set_state,
 )
+from engine.store import EngineState as EngineStateRow
 from engine.trader import Trader
 
 log = logging.getLogger(__name__)
 
 STOPPED, RUNNING, PAUSED, HALTED = "STOPPED", "RUNNING", "PAUSED", "HALTED"
+HALT_KEY = "halted"  # engine_state: set by the kill switch, cleared by a re-arm
+KILL_REQUEST_KEY = "kill_request"  # engine_state: written by `python -m engine kill` for a running engine
+REARM_REQUEST_KEY = "rearm_request"
 SNAPSHOT_EVERY_MS = 60_000
 
 
@@ -67,16 +73,20 @@ def build_exchange(config: AppConfig, clock: Clock | None = None) -> ccxt.Exchan
 
 
 class Engine:
-    """The market maker: a Trader on one exchange, driven by scheduled jobs."""
+    """The market maker: a Trader on one exchange, driven by scheduled jobs, watched by the risk manager."""
 
     def __init__(self, config: AppConfig, exchange: ccxt.Exchange | None = None, clock: Clock | None = None,
                  db_url: str | None = None) -> None:
         self.config = config
         self.clock = clock or getattr(exchange, "clock", None) or WallClock()
         self.exchange = exchange or build_exchange(config, self.clock)
+        self.api = MeteredExchange(self.exchange, self.clock)  # every request timed and counted
         self.db_url = db_url or config.database_url
         self.db = make_engine(self.db_url)
-        self.trader = Trader(config, self.exchange, self.clock, self.db)
+        self.alerts = AlertService(config.alerts, config.telegram, self.db, self.clock)
+        self.trader = Trader(config, self.api, self.clock, self.db)
+        self.trader.on_event = self.alert
+        self.risk = RiskManager(self)
         self.state = STOPPED
         self.reason = ""
         self.error: str | None = None
@@ -86,9 +96,10 @@ class Engine:
         self.last_success: dict[str, int] = {}
         self.equity: float | None = None
         self.peak_equity: float | None = None
+        self.risk_stale = False
         self._trading_lock = TradingLock(self.db_url, self.db)
         self._lock = threading.RLock()  # lifecycle commands
-        self._work = threading.RLock()  # the trader's state: quoting, hygiene, commands
+        self.work = threading.RLock()  # the trader's state: quoting, hygiene, risk actions, commands
         self._scheduler: BackgroundScheduler | None = None
         self._last_snapshot_ms = 0
 
@@ -96,29 +107,46 @@ class Engine:
     def start(self, schedule: bool = True) -> None:
         """Take the database's trading lock, reconcile with the exchange, then schedule the jobs.
 
-        ``schedule=False`` does everything but start the scheduler (tests and backtests drive the cycles).
+        ``schedule=False`` does everything but start the scheduler (tests and backtests drive the cycles). An engine
+        halted by the kill switch or the drawdown breaker comes back HALTED until re-armed, even after a restart.
         """
         with self._lock:
             if self.state != STOPPED:
                 return
             self._trading_lock.acquire()
             try:
-                with self._work:
+                with self.work:
                     report = self.trader.startup()
                     self._init_equity()
+                with Session(self.db) as s:
+                    peak = get_state(s, "peak_equity")
+                    halted = get_state(s, HALT_KEY)
+                self.peak_equity = float(peak) if peak else None
                 self.metrics_cycle()  # equity and peak are known from the first moment
             except Exception:
                 self._trading_lock.release()
                 raise
             self.error = None
             self.started_ms = self.clock.now_ms()
-            self.trader.quoting_enabled = True
+            self.risk.last_success_ms = None
+            self.risk_stale = False
+            if halted:
+                self.state, self.reason = HALTED, json.loads(halted)["reason"]
+                self.trader.quoting_enabled = False
+            else:
+                self.state, self.reason = RUNNING, ""
+                self.trader.quoting_enabled = True
             if schedule:
                 self._scheduler = self._make_scheduler()
                 self._scheduler.start()
-            self.state = RUNNING
-            log.info("engine started on %s (%s); reconciliation: %s", self.trader.name,
-                     ", ".join(self.trader.symbols), json.dumps(report))
+            log.info("engine started on %s (%s) %s; reconciliation: %s", self.trader.name,
+                     ", ".join(self.trader.symbols), self.state, json.dumps(report))
+            if halted:
+                self.alert("warning", "engine started halted", f"still halted ({self.reason}); re-arm to trade",
+                           key="engine-start")
+            else:
+                self.alert("info", "engine started", f"quoting {', '.join(self.trader.symbols)} on "
+                           f"{self.trader.name} in {self.config.strategy.risk_mode}", key="engine-start")
 
     def pause(self, reason: str = "paused by the operator") -> None:
         """Stop quoting and cancel the engine's orders; jobs other than quoting keep running."""
@@ -126,7 +154,7 @@ class Engine:
             if self.state != RUNNING:
                 return
             self.state, self.reason = PAUSED, reason
-            with self._work:
+            with self.work:
                 self.trader.quoting_enabled = False
                 left = self.trader.cancel_all()
             log.info("engine paused (%s); %d orders still live", reason, left)
@@ -135,29 +163,60 @@ class Engine:
         with self._lock:
             if self.state != PAUSED:
                 return
-            with self._work:
+            with self.work:
                 self.trader.quoting_enabled = True
             self.state, self.reason = RUNNING, ""
             log.info("engine resumed")
 
-    def halt(self, reason: str) -> None:
-        """Stop quoting and cancel everything until an operator re-arms (the kill switch's path)."""
+    def kill(self, reason: str, close_positions: bool = False, source: str = "operator") -> dict:
+        """The kill switch (also the drawdown breaker's action): halt, cancel all orders, optionally close all
+        positions, raise a critical alert. The halt is kept in the store: only :meth:`rearm` lifts it."""
         with self._lock:
-            if self.state == STOPPED:
-                return
+            if self.state == STOPPED and not self._trading_lock_held():
+                raise RuntimeError("the engine is not running here; use `python -m engine kill` instead")
             self.state, self.reason = HALTED, reason
-            with self._work:
+            with self.work:
                 self.trader.quoting_enabled = False
-                self.trader.cancel_all()
-            log.warning("engine HALTED: %s", reason)
+                left = self.trader.cancel_all()
+                closed = self.trader.close_positions() if close_positions else []
+            now = self.clock.now_ms()
+            with Session(self.db) as s:
+                set_state(s, HALT_KEY, json.dumps({"reason": reason, "source": source, "ts": now}), now)
+                s.commit()
+            message = (f"{reason}. Orders cancelled ({left} still live); "
+                       + (f"positions closed: {', '.join(closed)}" if closed else
+                          ("no position to close" if close_positions else "positions kept"))
+                       + ". Trading stays halted until re-armed.")
+            log.critical("KILL SWITCH (%s): %s", source, message)
+            self.alert("critical", "kill switch", message, key=f"kill:{now // 60_000}")
+            return {"state": self.state, "orders_left": left, "closed": closed}
+
+    def halt(self, reason: str) -> None:
+        """Stop quoting and cancel everything until an operator re-arms (the kill switch without closing)."""
+        if self.state != STOPPED:
+            self.kill(reason, close_positions=False)
 
     def rearm(self) -> None:
+        """Lift a halt: close the drawdown breaker, restart the peak from today's equity, quote again."""
         with self._lock:
+            with Session(self.db) as s:
+                row = s.get(EngineStateRow, HALT_KEY)
+                if row is not None:
+                    s.delete(row)
+                s.commit()
+            self.risk.rearm("drawdown")
+            if self.equity is not None:
+                self.peak_equity = self.equity
+                with Session(self.db) as s:
+                    set_state(s, "peak_equity", repr(self.equity), self.clock.now_ms())
+                    s.commit()
             if self.state == HALTED:
-                with self._work:
+                with self.work:
                     self.trader.quoting_enabled = True
                 self.state, self.reason = RUNNING, ""
                 log.info("engine re-armed")
+                self.alert("info", "engine re-armed", "trading resumes; peak equity restarts from "
+                           f"{self.equity or 0:,.2f}", key=f"rearm:{self.clock.now_ms()}")
 
     def stop(self) -> dict:
         """Stop the jobs, cancel the engine's orders, release the database. Returns a run summary."""
@@ -167,7 +226,7 @@ class Engine:
             if self._scheduler is not None:
                 self._scheduler.shutdown(wait=True)
                 self._scheduler = None
-            with self._work:
+            with self.work:
                 self.trader.quoting_enabled = False
                 try:
                     left = self.trader.cancel_all()
@@ -181,7 +240,19 @@ class Engine:
             self._trading_lock.release()
             self.state = STOPPED
             log.info("engine stopped; %d orders left live", left)
+            self.alert("info", "engine stopped", f"{left} orders left live", key=f"engine-stop:{self.clock.now_ms()}")
+            self.alerts.flush(5.0)
             return self.summary()
+
+    def _trading_lock_held(self) -> bool:
+        return self._trading_lock._fh is not None or self._trading_lock._conn is not None
+
+    def alert(self, level: str, kind: str, message: str, key: str | None = None) -> None:
+        """Raise an alert; never lets an alerting problem disturb trading."""
+        try:
+            self.alerts.alert(level, kind, message, key)
+        except Exception:
+            log.exception("could not record alert %s %s", level, kind)
 
     # ------------------------------------------------------------------------------ jobs
     def _make_scheduler(self) -> BackgroundScheduler:
@@ -231,47 +302,80 @@ class Engine:
     def quote_cycle(self) -> None:
         if self.state != RUNNING:
             return
-        with self._work:
+        now = self.clock.now_ms()
+        if self.risk.stale(now):  # fail safe: no fresh risk checks, no quotes
+            if not self.risk_stale:
+                self.risk_stale = True
+                with self.work:
+                    self.trader.cancel_all()
+                self.alert("error", "risk checks stale", "no successful risk run for "
+                           f"{self.config.risk.stale_after_intervals} intervals: quoting paused and orders cancelled "
+                           "until the risk job runs again", key="risk-stale")
+            return
+        if self.risk_stale:
+            self.risk_stale = False
+            self.alert("info", "risk checks back", "the risk job runs again: quoting resumes", key="risk-back")
+        with self.work:
             self.trader.quote_cycle()
 
     def hygiene_cycle(self) -> None:
-        with self._work:
+        with self.work:
             self.trader.reconcile()
 
     def risk_cycle(self) -> None:
-        """Risk checks run here (breakers and caps are the risk issue's); for now it marks itself alive."""
-        self.exchange.fetch_positions() if self.exchange.has.get("fetchPositions") else None
+        """Requests from the command line, then the risk checks (engine/risk/manager.py)."""
+        self._requests()
+        if self.state == STOPPED:
+            return
+        self.risk.run()
+
+    def _requests(self) -> None:
+        """Kill and re-arm requests written to the store by ``python -m engine kill | rearm``."""
+        with Session(self.db) as s:
+            kill = get_state(s, KILL_REQUEST_KEY)
+            rearm = get_state(s, REARM_REQUEST_KEY)
+            for key in (KILL_REQUEST_KEY, REARM_REQUEST_KEY):
+                row = s.get(EngineStateRow, key)
+                if row is not None:
+                    s.delete(row)
+            s.commit()
+        if kill:
+            req = json.loads(kill)
+            self.kill(req["reason"], close_positions=req["close_positions"], source="command line")
+        if rearm:
+            self.rearm()
 
     def health_cycle(self) -> None:
-        t0 = time.perf_counter()
         connected, detail = True, ""
         try:
-            self.exchange.fetch_time()
+            self.api.fetch_time()
         except ccxt.BaseError as exc:
             connected, detail = False, f"{type(exc).__name__}: {exc}"[:500]
-        latency = (time.perf_counter() - t0) * 1000
-        runs = sum(self.job_runs.values()) or 1
-        errors = sum(self.job_errors.values()) + self.trader.stats.errors
+            self.alert("error", "exchange disconnected", f"{self.trader.name}: {detail}",
+                       key=f"disconnected:{self.trader.name}")
+        latency = self.api.meter.window(self.clock.now_ms())[-1][1]
+        meter = self.api.meter
         with Session(self.db) as s:
             s.add(ExchangeHealth(ts=self.clock.now_ms(), exchange=self.trader.name, connected=connected,
-                                 latency_ms=latency, error_count=errors, success_rate=max(0.0, 1 - errors / runs),
-                                 detail=detail))
+                                 latency_ms=latency, error_count=meter.failures,
+                                 success_rate=1 - meter.failures / meter.total if meter.total else 1.0,
+                                 calls_used=meter.count(self.clock.now_ms()), detail=detail))
             s.commit()
 
     def metrics_cycle(self) -> None:
         """Equity, peak, drawdown, daily PnL, PnL parts and counts into ``system_metrics``; balances each minute."""
         now = self.clock.now_ms()
-        balance = self.exchange.fetch_balance()
-        marks = self._marks(balance)
-        equity = self._equity(balance, marks)
-        with self._work:
+        balance = self.api.fetch_balance()
+        marks = self.marks(balance)
+        equity = self.equity_of(balance, marks)
+        with self.work:
             totals = self.trader.ledger.totals(marks)
             open_orders = len(self.trader.orders)
             fills = self.trader.ledger.fills
         self.equity = equity
         day = datetime.fromtimestamp(now / 1000, tz=UTC).strftime("%Y-%m-%d")
         with Session(self.db) as s:
-            peak = max(float(get_state(s, "peak_equity") or equity), equity)
+            peak = self.note_equity(equity)
             day_key = f"day_start_equity:{day}"
             day_start = get_state(s, day_key)
             if day_start is None:
@@ -301,7 +405,7 @@ class Engine:
         with Session(self.db) as s:
             key = f"start_balances:{self.trader.name}"
             if get_state(s, key) is None:
-                balance = self.exchange.fetch_balance()
+                balance = self.api.fetch_balance()
                 totals = {k: v for k, v in balance["total"].items() if v}
                 if self.exchange.id == "sim":  # the wallet, before unrealized PnL
                     totals["USDT"] = balance["info"]["walletBalance"]
@@ -313,14 +417,20 @@ class Engine:
             raw = get_state(s, f"start_balances:{self.trader.name}")
         return json.loads(raw) if raw else {}
 
-    def _marks(self, balance: dict) -> dict[str, float]:
+    def note_equity(self, equity: float) -> float:
+        """Remember the latest equity and return the peak so far."""
+        self.equity = equity
+        self.peak_equity = equity if self.peak_equity is None else max(self.peak_equity, equity)
+        return self.peak_equity
+
+    def marks(self, balance: dict) -> dict[str, float]:
         """Prices in USDT of held currencies and of traded symbols (mid of the best bid and ask)."""
         marks: dict[str, float] = {"USDT": 1.0}
         wanted = set(self.trader.symbols)
         for code, total in balance["total"].items():
             if total and code != "USDT" and f"{code}/USDT" in self.exchange.markets:
                 wanted.add(f"{code}/USDT")
-        tickers = self.exchange.fetch_tickers(sorted(wanted))
+        tickers = self.api.fetch_tickers(sorted(wanted))
         for symbol, t in tickers.items():
             bid, ask = t.get("bid"), t.get("ask")
             mid = (bid + ask) / 2 if bid and ask else t.get("last")
@@ -330,7 +440,7 @@ class Engine:
                     marks[symbol.split("/")[0]] = mid
         return marks
 
-    def _equity(self, balance: dict, marks: dict[str, float]) -> float:
+    def equity_of(self, balance: dict, marks: dict[str, float]) -> float:
         if self.exchange.id == "sim":
             return float(balance["info"]["equity"])
         return sum(total * marks.get(code, 0.0) for code, total in balance["total"].items() if total)

@@ -37,8 +37,11 @@ def make_config_dir(tmp_path: Path, **overrides) -> Path:
 
 
 def run_cycles(engine: Engine, clock: SimClock, seconds: float) -> None:
-    for _ in range(int(seconds / 0.25)):
+    """Quote every 250 ms and run the risk job every 5 s of simulated time, as the scheduler would."""
+    for i in range(int(seconds / 0.25)):
         clock.advance(0.25)
+        if i % 20 == 0:
+            engine.risk_cycle()
         engine.quote_cycle()
 
 

@@ -1,0 +1,237 @@
+"""The risk cycle (every 5 s, independent of quoting): snapshot -> breakers -> actions -> caps -> gate.
+
+Breaker actions while open or cooling down: latency pauses that exchange and error rate disables it (its orders
+are cancelled and it is not quoted), spread cancels that symbol's orders and stops quoting it, volatility
+multiplies that symbol's sizes by ``volatility_size_factor``, drawdown runs the kill switch (halt, cancel all,
+close all positions, critical alert) and waits for a manual re-arm. Every state change is written to
+``circuit_breaker_events`` and raised as an alert (deduplicated there, so a flapping breaker sends one message).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from sqlmodel import Session
+
+from engine.risk.board import CLOSED, COOLING, OPEN, BreakerBoard, Transition
+from engine.risk.breakers import load_breakers
+from engine.risk.breakers.base import CANCEL_SYMBOL, DISABLE_EXCHANGE, KILL, PAUSE_EXCHANGE, REDUCE_SIZE
+from engine.risk.caps import CapBreach, OpenOrder, excess_orders, portfolio_reason, side_blocks
+from engine.risk.model import ExchangeSnapshot, RiskSnapshot, SymbolSnapshot
+from engine.store import CircuitBreakerEvent
+
+if TYPE_CHECKING:
+    from engine.runtime import Engine
+    from engine.trader import Trader
+
+log = logging.getLogger(__name__)
+
+
+class RiskManager:
+    """Runs the risk checks for every trader of an engine and steers them through their gates."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.settings = engine.config.risk
+        self.board = BreakerBoard(load_breakers(self.settings))
+        self.cap_breaches: dict[str, CapBreach] = {}
+        self.last_success_ms: int | None = None
+        self.last: RiskSnapshot | None = None
+        self.inventory_usd: dict[tuple[str, str], float] = {}
+
+    @property
+    def traders(self) -> list[Trader]:
+        return [self.engine.trader]
+
+    # ------------------------------------------------------------------------------ the cycle
+    def run(self) -> RiskSnapshot:
+        now = self.engine.clock.now_ms()
+        snap = self.snapshot(now)
+        decisions = [d for b in self.board.breakers.values() for d in b.evaluate(now, snap)]
+        for t in self.board.update(now, decisions):
+            self._record(t, now)
+        self._apply(now)
+        self._caps(now, snap)
+        self.last, self.last_success_ms = snap, now
+        return snap
+
+    def stale(self, now_ms: int) -> bool:
+        """True when the risk job has not succeeded for ``stale_after_intervals`` intervals (fail safe)."""
+        since = self.last_success_ms if self.last_success_ms is not None else self.engine.started_ms
+        if since is None:
+            return False
+        limit = self.settings.stale_after_intervals * self.engine.config.engine.risk_interval_s * 1000
+        return now_ms - since > limit
+
+    def snapshot(self, now: int) -> RiskSnapshot:
+        exchanges, symbols = {}, {}
+        total_equity = 0.0
+        have_equity = False
+        for tr in self.traders:
+            ex = tr.ex
+            if ex.has.get("fetchPositions"):
+                ex.fetch_positions()  # what the exchange holds; also a timed, authenticated request
+            balance = ex.fetch_balance()
+            marks = self.engine.marks(balance)
+            equity = self.engine.equity_of(balance, marks)
+            if equity is not None:
+                total_equity += equity
+                have_equity = True
+            meter = ex.meter
+            totals = tr.ledger.totals(marks)
+            exchanges[tr.name] = ExchangeSnapshot(
+                tr.name, meter.latency_ms(now), meter.error_rate(now, self.settings.error_min_requests),
+                meter.count(now), True, equity, totals["realized_pnl"], totals["unrealized_pnl"], totals["fees"])
+            open_by_symbol: dict[str, int] = {}
+            for o in tr.orders.values():
+                open_by_symbol[o.symbol] = open_by_symbol.get(o.symbol, 0) + 1
+            for symbol in tr.symbols:
+                seen = tr.views.get(symbol)
+                view = seen[1] if seen and now - seen[0] <= 5_000 else tr.market_view(symbol)
+                if view is None:
+                    continue
+                pos = tr.ledger.position(symbol)
+                symbols[(tr.name, symbol)] = SymbolSnapshot(
+                    tr.name, symbol, view.mid, (view.best_ask - view.best_bid) / view.mid * 1e4,
+                    self._range_pct(tr, symbol, now), pos.qty, pos.qty * view.mid * view.contract_size,
+                    open_by_symbol.get(symbol, 0))
+        equity = total_equity if have_equity else None
+        peak = self.engine.note_equity(equity) if equity is not None else self.engine.peak_equity
+        self.inventory_usd = {k: s.inventory_usd for k, s in symbols.items()}
+        return RiskSnapshot(now, exchanges, symbols, equity, peak)
+
+    def _range_pct(self, tr: Trader, symbol: str, now: int) -> float | None:
+        """High-low range over the window: live mids of the last minutes, and the candles before them."""
+        live = tr.ranges[symbol].range_pct(now) if symbol in tr.ranges else None
+        rows = tr.candles.get(symbol) or []
+        window = [r for r in rows if r[0] >= now - self.settings.volatility_window_min * 60_000]
+        if not window:
+            return live
+        low, high = min(r[3] for r in window), max(r[2] for r in window)
+        candle = (high - low) / low * 100 if low > 0 else None
+        return max(x for x in (live, candle) if x is not None) if (live or candle) is not None else None
+
+    # ------------------------------------------------------------------------------ actions
+    def _apply(self, now: int) -> None:
+        active = self.board.active()
+        for tr in self.traders:
+            paused = [s for s in active if s.action in (PAUSE_EXCHANGE, DISABLE_EXCHANGE)
+                      and s.scope.exchange == tr.name]
+            tr.gate.exchange_block = "; ".join(f"{s.breaker} breaker {s.state}" for s in paused) or None
+            tr.gate.symbol_blocks = {s.scope.symbol: f"spread breaker {s.state}" for s in active
+                                     if s.action == CANCEL_SYMBOL and s.scope.exchange == tr.name}
+            tr.gate.size_factors = {s.scope.symbol: self.settings.volatility_size_factor for s in active
+                                    if s.action == REDUCE_SIZE and s.scope.exchange == tr.name}
+        kills = [s for s in active if s.action == KILL]
+        if kills and self.engine.state not in ("HALTED", "STOPPED"):
+            self.engine.kill(f"drawdown breaker: {kills[0].reason}",
+                             close_positions=self.settings.close_positions_on_drawdown, source="drawdown breaker")
+
+    def _record(self, t: Transition, now: int) -> None:
+        st = t.status
+        with Session(self.engine.db) as s:
+            s.add(CircuitBreakerEvent(ts=now, breaker=st.breaker, state=t.state, exchange=st.scope.exchange,
+                                      symbol=st.scope.symbol, value=st.value, threshold=st.threshold,
+                                      action=st.action if t.state != CLOSED else "resume", reason=st.reason))
+            s.commit()
+        if t.state == OPEN:
+            level = "critical" if st.action == KILL else "warning"
+            cooldown = "until re-armed" if st.until_ms is None else f"for at least {st.remaining_s(now):.0f}s"
+            self.engine.alert(level, "breaker opened", f"{st.reason}: {st.action.replace('_', ' ')} {cooldown}",
+                              key=f"breaker-open:{st.breaker}:{st.scope}")
+            self._act_now(st)
+        elif t.state == CLOSED:
+            self.engine.alert("info", "breaker closed", f"{st.breaker} breaker closed on {st.scope}; trading there "
+                              "resumes", key=f"breaker-closed:{st.breaker}:{st.scope}")
+        elif t.state == COOLING:
+            log.info("%s breaker cooling down on %s (%.0fs left)", st.breaker, st.scope, st.remaining_s(now) or 0)
+
+    def _act_now(self, st: object) -> None:
+        """Actions that must not wait for the next quoting cycle: cancel what the breaker says."""
+        for tr in self.traders:
+            if st.action in (PAUSE_EXCHANGE, DISABLE_EXCHANGE) and st.scope.exchange == tr.name:
+                with self.engine.work:
+                    tr.cancel_all()
+            elif st.action == CANCEL_SYMBOL and st.scope.exchange == tr.name:
+                with self.engine.work:
+                    tr.cancel_symbol(st.scope.symbol, f"{st.breaker} breaker")
+
+    # ------------------------------------------------------------------------------ caps
+    def _caps(self, now: int, snap: RiskSnapshot) -> None:
+        caps = self.settings.caps
+        limits = {}
+        mode = self.engine.config.mode()
+        for tr in self.traders:
+            for symbol in tr.symbols:
+                sc = self.engine.config.symbol_config(symbol, tr.name)
+                limits[(tr.name, symbol)] = min(mode.max_inventory_usd, sc.max_position_usd)
+        if caps.cancel_excess_orders:
+            for tr in self.traders:
+                orders = [OpenOrder(o.client_order_id, tr.name, o.symbol, o.created_ms)
+                          for o in tr.orders.values() if o.status == "open"]
+                excess = excess_orders(orders, caps)
+                if excess:
+                    with self.engine.work:
+                        for o in excess:
+                            rec = tr.orders.get(o.client_id)
+                            if rec is not None:
+                                tr.cancel(rec, "order cap")
+                        tr.flush()
+                    self._breach(now, CapBreach("orders", tr.name, len(orders), len(orders) - len(excess)))
+        blocks, breaches = side_blocks(self.inventory_usd, caps, limits) if caps.clamp_side_on_excess else ({}, [])
+        for tr in self.traders:
+            tr.gate.side_blocks = {sym: sides for (ex, sym), sides in blocks.items() if ex == tr.name}
+            tr.gate.portfolio = self._portfolio_check(tr.name, snap.equity)
+        active = {f"{b.cap}:{b.scope}": b for b in breaches}
+        for key, b in active.items():
+            if key not in self.cap_breaches:
+                self._breach(now, b)
+        for key, b in list(self.cap_breaches.items()):
+            if key not in active and not key.startswith("orders:"):
+                self._record_cap(now, b, "closed")
+                self.engine.alert("info", "cap cleared", f"back under the cap: {b.cap} {b.scope}",
+                                  key=f"cap-clear:{key}")
+                del self.cap_breaches[key]
+        for key in [k for k in self.cap_breaches if k.startswith("orders:")]:
+            del self.cap_breaches[key]
+
+    def _breach(self, now: int, b: CapBreach) -> None:
+        key = f"{b.cap}:{b.scope}"
+        if key in self.cap_breaches:
+            return
+        self.cap_breaches[key] = b
+        if b.cap == "orders":
+            message = f"open orders {b.value:.0f} over the cap on {b.scope}: the newest were cancelled"
+        else:
+            message = f"{b}: only orders that reduce it are quoted"
+        log.warning("cap hit: %s", message)
+        self._record_cap(now, b, "open")
+        self.engine.alert("warning", "cap hit", message, key=f"cap:{key}")
+
+    def _record_cap(self, now: int, b: CapBreach, state: str) -> None:
+        exchange, _, symbol = b.scope.partition(":")
+        with Session(self.engine.db) as s:
+            s.add(CircuitBreakerEvent(ts=now, breaker=f"cap_{b.cap}", state=state,
+                                      exchange=None if exchange == "all" else exchange, symbol=symbol or None,
+                                      value=b.value, threshold=b.limit,
+                                      action="clamp side" if b.cap != "orders" else "cancel newest", reason=str(b)))
+            s.commit()
+
+    def _portfolio_check(self, exchange: str, equity: float | None):  # noqa: ANN202 - a closure for the gate
+        inventory, settings = dict(self.inventory_usd), self.settings
+
+        def check(symbol: str, side: str, notional: float) -> str | None:
+            return portfolio_reason(exchange, symbol, side, notional, inventory, equity, settings.max_exposure_fraction,
+                                    settings.correlation_groups)
+
+        return check
+
+    # ------------------------------------------------------------------------------ operator
+    def rearm(self, breaker: str | None = None) -> int:
+        now = self.engine.clock.now_ms()
+        transitions = self.board.rearm(breaker)
+        for t in transitions:
+            self._record(t, now)
+        self._apply(now)
+        return len(transitions)
