@@ -423,14 +423,15 @@ class Engine:
         self.peak_equity = equity if self.peak_equity is None else max(self.peak_equity, equity)
         return self.peak_equity
 
-    def marks(self, balance: dict) -> dict[str, float]:
+    def marks(self, balance: dict, api: Any = None, symbols: list[str] | None = None) -> dict[str, float]:
         """Prices in USDT of held currencies and of traded symbols (mid of the best bid and ask)."""
+        api = api or self.api
         marks: dict[str, float] = {"USDT": 1.0}
-        wanted = set(self.trader.symbols)
+        wanted = set(symbols or self.trader.symbols)
         for code, total in balance["total"].items():
-            if total and code != "USDT" and f"{code}/USDT" in self.exchange.markets:
+            if total and code != "USDT" and f"{code}/USDT" in api.markets:
                 wanted.add(f"{code}/USDT")
-        tickers = self.api.fetch_tickers(sorted(wanted))
+        tickers = api.fetch_tickers(sorted(wanted))
         for symbol, t in tickers.items():
             bid, ask = t.get("bid"), t.get("ask")
             mid = (bid + ask) / 2 if bid and ask else t.get("last")
@@ -441,7 +442,7 @@ class Engine:
         return marks
 
     def equity_of(self, balance: dict, marks: dict[str, float]) -> float:
-        if self.exchange.id == "sim":
+        if balance.get("info", {}).get("equity") is not None:  # the simulated venue reports it
             return float(balance["info"]["equity"])
         return sum(total * marks.get(code, 0.0) for code, total in balance["total"].items() if total)
 

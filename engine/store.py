@@ -9,6 +9,9 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import shutil
+import tempfile
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -183,6 +186,12 @@ class EngineState(SQLModel, table=True):
 
 def make_engine(url: str) -> Engine:
     """A SQLAlchemy engine for ``url`` with the tables created; SQLite gets WAL and a busy timeout."""
+    scratch = None
+    if url in ("sqlite://", "sqlite:///:memory:"):
+        # A private temporary file rather than SQLite's in-memory database, which gives every connection (so every
+        # thread: the engine's jobs, the alert sender) its own empty database.
+        scratch = tempfile.mkdtemp(prefix="mm-store-")
+        url = f"sqlite:///{scratch}/store.db"
     if url.startswith("sqlite"):
         path = url.split("sqlite:///", 1)[-1]
         if path and path != ":memory:" and not path.startswith(":"):
@@ -200,6 +209,8 @@ def make_engine(url: str) -> Engine:
     else:
         engine = create_engine(url, pool_pre_ping=True)
     SQLModel.metadata.create_all(engine)
+    if scratch is not None:
+        weakref.finalize(engine, shutil.rmtree, scratch, True)
     return engine
 
 

@@ -203,6 +203,9 @@ class Trader:
                     self._warn(symbol, q.side, "portfolio", f"quote not placed: {reason}")
                     continue
             out.append(q)
+        cap = self.gate.max_orders_per_symbol
+        if cap is not None and len(out) > cap:
+            out = sorted(out, key=lambda q: (q.level, q.side))[:cap]
         return out
 
     def _rules(self) -> HygieneRules:

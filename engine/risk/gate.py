@@ -16,6 +16,7 @@ class RiskGate:
     side_blocks: dict[str, set[str]] = field(default_factory=dict)  # symbol -> sides that would grow a capped inventory
     size_factors: dict[str, float] = field(default_factory=dict)  # symbol -> multiplier (volatility breaker)
     portfolio: Callable[[str, str, float], str | None] | None = None  # (symbol, side, notional) -> refusal reason
+    max_orders_per_symbol: int | None = None  # the order cap: the ladder is cut to the levels nearest the mid
 
     def blocked(self, symbol: str) -> str | None:
         return self.exchange_block or self.symbol_blocks.get(symbol)

@@ -39,10 +39,11 @@ class RiskManager:
         self.last_success_ms: int | None = None
         self.last: RiskSnapshot | None = None
         self.inventory_usd: dict[tuple[str, str], float] = {}
+        self.extra_traders: list[Trader] = []  # several exchanges (the live-exchange issue; the benchmark)
 
     @property
     def traders(self) -> list[Trader]:
-        return [self.engine.trader]
+        return self.extra_traders or [self.engine.trader]
 
     # ------------------------------------------------------------------------------ the cycle
     def run(self) -> RiskSnapshot:
@@ -73,7 +74,7 @@ class RiskManager:
             if ex.has.get("fetchPositions"):
                 ex.fetch_positions()  # what the exchange holds; also a timed, authenticated request
             balance = ex.fetch_balance()
-            marks = self.engine.marks(balance)
+            marks = self.engine.marks(balance, ex, tr.symbols)
             equity = self.engine.equity_of(balance, marks)
             if equity is not None:
                 total_equity += equity
@@ -183,6 +184,7 @@ class RiskManager:
         for tr in self.traders:
             tr.gate.side_blocks = {sym: sides for (ex, sym), sides in blocks.items() if ex == tr.name}
             tr.gate.portfolio = self._portfolio_check(tr.name, snap.equity)
+            tr.gate.max_orders_per_symbol = caps.max_open_orders_per_symbol
         active = {f"{b.cap}:{b.scope}": b for b in breaches}
         for key, b in active.items():
             if key not in self.cap_breaches:
