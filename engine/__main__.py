@@ -38,6 +38,84 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _kill(args: argparse.Namespace) -> int:
+    """The kill switch from a shell: through the running engine if there is one, else directly."""
+    from sqlmodel import Session
+
+    from engine.runtime import HALT_KEY, KILL_REQUEST_KEY, Engine
+    from engine.store import TradingLockError, set_state
+
+    config = load_config(args.config)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    engine = Engine(config)
+    try:
+        engine.start(schedule=False)  # takes the trading lock: no engine is running on this database
+    except TradingLockError:
+        now = engine.clock.now_ms()
+        with Session(engine.db) as s:
+            set_state(s, KILL_REQUEST_KEY, json.dumps({"reason": args.reason, "close_positions": args.close_positions,
+                                                       "ts": now}), now)
+            s.commit()
+        print("kill requested: the running engine acts on it within one risk interval "
+              f"({config.engine.risk_interval_s:.0f} s)")
+        return 0 if _wait_for(engine.db, HALT_KEY, present=True, seconds=args.wait) else 1
+    result = engine.kill(args.reason, close_positions=args.close_positions, source="command line")
+    engine.stop()
+    print(json.dumps(result, indent=2))
+    return 0 if result["orders_left"] == 0 else 1
+
+
+def _rearm(args: argparse.Namespace) -> int:
+    from sqlmodel import Session
+
+    from engine.runtime import HALT_KEY, REARM_REQUEST_KEY
+    from engine.store import EngineState, TradingLock, TradingLockError, make_engine, set_state
+
+    config = load_config(args.config)
+    db = make_engine(config.database_url)
+    lock = TradingLock(config.database_url, db)
+    try:
+        lock.acquire()
+    except TradingLockError:
+        with Session(db) as s:
+            set_state(s, REARM_REQUEST_KEY, "{}", 0)
+            s.commit()
+        print("re-arm requested: the running engine acts on it within one risk interval")
+        return 0 if _wait_for(db, HALT_KEY, present=False, seconds=args.wait) else 1
+    try:
+        with Session(db) as s:
+            for key in (HALT_KEY, "peak_equity"):  # the peak restarts from the equity at the next start
+                row = s.get(EngineState, key)
+                if row is not None:
+                    s.delete(row)
+            s.commit()
+    finally:
+        lock.release()
+    print("re-armed: the next start trades again")
+    return 0
+
+
+def _wait_for(db: object, key: str, present: bool, seconds: float) -> bool:
+    """Poll the store until ``key`` is (or is no longer) set; True when seen, or when not asked to wait."""
+    import time
+
+    from sqlmodel import Session
+
+    from engine.store import get_state
+
+    deadline = time.monotonic() + seconds
+    while True:
+        with Session(db) as s:
+            if (get_state(s, key) is not None) == present:
+                print("done: the engine is halted" if present else "done: the engine is re-armed")
+                return True
+        if time.monotonic() >= deadline:
+            if seconds:
+                print(f"not confirmed within {seconds:.0f} s: check the console or the logs", file=sys.stderr)
+            return seconds == 0
+        time.sleep(0.5)
+
+
 def _backtest(args: argparse.Namespace) -> int:
     from engine.backtest import run_backtest
 
@@ -76,6 +154,24 @@ def main(argv: list[str] | None = None) -> int:
     bt.add_argument("--quote-ms", metavar="MS", type=int, default=None,
                     help="quoting interval in simulated milliseconds (default: engine.quote_interval_ms, 250)")
     bt.set_defaults(fn=_backtest)
+    kill = sub.add_parser("kill", help="the kill switch: halt trading, cancel all orders, optionally close positions",
+                          description="Halt the engine on this config's database: cancel every order of ours and, "
+                                      "with --close-positions, flatten every position. A running engine (the "
+                                      "console's or `run`'s) does it within one risk interval; with none running, "
+                                      "this command does it. Trading stays halted until `python -m engine rearm`.")
+    kill.add_argument("--config", metavar="DIR", default=None, help="config directory (default: ./config)")
+    kill.add_argument("--close-positions", action="store_true", help="also close every position with market orders")
+    kill.add_argument("--reason", default="kill switch from the command line", help="recorded with the halt")
+    kill.add_argument("--wait", metavar="SECONDS", type=float, default=15.0,
+                      help="how long to wait for a running engine to confirm (default 15; 0: do not wait)")
+    kill.set_defaults(fn=_kill)
+    rearm = sub.add_parser("rearm", help="lift a halt (kill switch or drawdown breaker)",
+                           description="Re-arm after a halt: the drawdown breaker closes, peak equity restarts from "
+                                       "the current equity, and quoting resumes.")
+    rearm.add_argument("--config", metavar="DIR", default=None, help="config directory (default: ./config)")
+    rearm.add_argument("--wait", metavar="SECONDS", type=float, default=15.0,
+                       help="how long to wait for a running engine to confirm (default 15; 0: do not wait)")
+    rearm.set_defaults(fn=_rearm)
     args = parser.parse_args(argv)
     try:
         return args.fn(args)

@@ -54,9 +54,13 @@ class RequestMeter:
             return None
         return sum(1 for c in calls if not c[2]) / len(calls)
 
-    def latency_ms(self, now_ms: int) -> float | None:
-        """Median latency of the successful requests in the window."""
-        lat = [c[1] for c in self.window(now_ms) if c[2]]
+    def latency_ms(self, now_ms: int, recent: int = 20) -> float | None:
+        """Median latency of the latest ``recent`` successful requests in the window.
+
+        By count, not by time: a slow exchange answers fewer requests per minute, so a median over the whole
+        window would let the fast requests from before a slowdown outvote the slow ones it is having now.
+        """
+        lat = [c[1] for c in self.window(now_ms) if c[2]][-recent:]
         return statistics.median(lat) if lat else None
 
     def count(self, now_ms: int) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+import ccxt
 from sqlmodel import Session
 
 from engine.risk.board import CLOSED, COOLING, OPEN, BreakerBoard, Transition
@@ -39,7 +40,8 @@ class RiskManager:
         self.last_success_ms: int | None = None
         self.last: RiskSnapshot | None = None
         self.inventory_usd: dict[tuple[str, str], float] = {}
-        self.extra_traders: list[Trader] = []  # several exchanges (the live-exchange issue; the benchmark)
+        self.extra_traders: list[Trader] = []
+        self.last_equity: dict[str, float | None] = {}  # several exchanges (the live-exchange issue; the benchmark)
 
     @property
     def traders(self) -> list[Trader]:
@@ -71,11 +73,18 @@ class RiskManager:
         have_equity = False
         for tr in self.traders:
             ex = tr.ex
-            if ex.has.get("fetchPositions"):
-                ex.fetch_positions()  # what the exchange holds; also a timed, authenticated request
-            balance = ex.fetch_balance()
-            marks = self.engine.marks(balance, ex, tr.symbols)
-            equity = self.engine.equity_of(balance, marks)
+            connected, equity, marks = True, self.last_equity.get(tr.name), {}
+            try:  # a failing exchange must not stop the checks: its breakers are what it needs most
+                if ex.has.get("fetchPositions"):
+                    ex.fetch_positions()  # what the exchange holds; also a timed, authenticated request
+                balance = ex.fetch_balance()
+                marks = self.engine.marks(balance, ex, tr.symbols)
+                equity = self.engine.equity_of(balance, marks)
+                self.last_equity[tr.name] = equity
+            except ccxt.NetworkError as exc:
+                connected = False
+                log.warning("risk cycle: %s account not read (%s); using the last known equity", tr.name,
+                            type(exc).__name__)
             if equity is not None:
                 total_equity += equity
                 have_equity = True
@@ -83,13 +92,18 @@ class RiskManager:
             totals = tr.ledger.totals(marks)
             exchanges[tr.name] = ExchangeSnapshot(
                 tr.name, meter.latency_ms(now), meter.error_rate(now, self.settings.error_min_requests),
-                meter.count(now), True, equity, totals["realized_pnl"], totals["unrealized_pnl"], totals["fees"])
+                meter.count(now), connected, equity, totals["realized_pnl"], totals["unrealized_pnl"], totals["fees"])
             open_by_symbol: dict[str, int] = {}
             for o in tr.orders.values():
                 open_by_symbol[o.symbol] = open_by_symbol.get(o.symbol, 0) + 1
             for symbol in tr.symbols:
                 seen = tr.views.get(symbol)
-                view = seen[1] if seen and now - seen[0] <= 5_000 else tr.market_view(symbol)
+                view = seen[1] if seen and now - seen[0] <= 5_000 else None
+                if view is None:
+                    try:
+                        view = tr.market_view(symbol)
+                    except ccxt.NetworkError:
+                        view = seen[1] if seen else None
                 if view is None:
                     continue
                 pos = tr.ledger.position(symbol)
