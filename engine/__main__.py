@@ -120,11 +120,21 @@ def _backtest(args: argparse.Namespace) -> int:
     from engine.backtest import run_backtest
 
     config = load_config(args.config) if args.config else load_config(env={})
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    for f in args.data:
+    logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    for f in args.data or []:
         if not Path(f).is_file():
             print(f"error: --data {f}: no such file", file=sys.stderr)
             return 2
+    if args.scenario:
+        from engine.scenarios import dumps, run_scenario
+
+        report = run_scenario(args.scenario, data=args.data, start=args.start, hours=args.hours, config=config,
+                              quote_ms=args.quote_ms)
+        print(dumps(report))
+        return 0 if not report["missing"] else 1
+    if not args.data:
+        print("error: --data FILE [FILE ...] or --scenario NAME is needed", file=sys.stderr)
+        return 2
     summary = run_backtest(args.data, symbols=args.symbol, config=config, quote_ms=args.quote_ms)
     print(json.dumps(summary, indent=2))
     return 0
@@ -145,8 +155,18 @@ def main(argv: list[str] | None = None) -> int:
                         description="Run the engine's quoting against the replay venue as fast as possible and "
                                     "print a JSON summary (cycles, orders, fills, volume, fees, PnL, max inventory, "
                                     "max drawdown, wall time).")
-    bt.add_argument("--data", metavar="FILE", nargs="+", required=True,
-                    help="Binance websocket capture files (.gz), e.g. ../shared/data/binance-l2/spot/btcusdt_*.gz")
+    bt.add_argument("--data", metavar="FILE", nargs="+", default=None,
+                    help="Binance websocket capture files (.gz), e.g. ../shared/data/binance-l2/spot/btcusdt_*.gz; "
+                         "with --scenario, one-minute candle files")
+    bt.add_argument("--scenario", metavar="NAME", default=None,
+                    choices=("flash_crash", "latency_spike", "error_burst", "spread_blowout", "inventory_runaway"),
+                    help="rehearse the brakes on a named scenario: flash_crash, latency_spike, error_burst, "
+                         "spread_blowout, inventory_runaway; prints what fired, when, and what was done "
+                         "(exit 1 if an expected brake did not fire)")
+    bt.add_argument("--start", metavar="ISO", default=None,
+                    help="with --scenario and candle --data: where to start, e.g. 2022-01-21T19:30:00Z")
+    bt.add_argument("--hours", metavar="H", type=float, default=3.0,
+                    help="with --scenario and candle --data: how many hours to run (default 3)")
     bt.add_argument("--symbol", metavar="S", action="append", default=None,
                     help="symbol to quote (repeatable; default: every market in the data)")
     bt.add_argument("--config", metavar="DIR", default=None,

@@ -181,7 +181,7 @@ class RiskSettings:
     """Seed 000 "Sistema de gestión de riesgo", 001 "Circuit Breakers", 004 "Portfolio Risk Manager"."""
 
     breakers: dict[str, BreakerSettings] = field(default_factory=lambda: dict(DEFAULT_BREAKERS))
-    volatility_window_min: int = _f(15, minimum=2, maximum=1440)
+    volatility_window_min: int = _f(60, minimum=2, maximum=1440)
     volatility_size_factor: float = _f(0.5, positive=True, maximum=1)
     error_window_s: float = _f(60.0, positive=True)
     error_min_requests: int = _f(20, minimum=1)

@@ -95,6 +95,12 @@ class CandleSource(SyntheticSource):
     def start_ms(self) -> int | None:
         return self._first
 
+    def jump_to(self, ms: int) -> None:
+        """Start the market at ``ms`` (a later window of the files) without simulating what comes before."""
+        self.now_ms = ms
+        for s, sim in self.sims.items():
+            sim.reset(self._path_price(s, ms))
+
     def _path_price(self, symbol: str, ts_ms: int) -> float:
         times, rows = self._times[symbol], self.candles[symbol]
         i = bisect.bisect_right(times, ts_ms) - 1

@@ -130,6 +130,8 @@ class SimExchange(ccxt.Exchange):
             self.source = (BinanceReplaySource(cfg.source.files) if cfg.source.type == "replay"
                            else CandleSource(cfg.source.files, seed=cfg.seed, step_ms=cfg.step_ms))
             self.clock = clock or SimClock(self.source.start_ms())
+            if isinstance(self.source, CandleSource) and self.clock.now_ms() > (self.source.start_ms() or 0):
+                self.source.jump_to(self.clock.now_ms())  # a window later in the files
         self.specs: dict[str, MarketSpec] = {
             s: self.source.specs[s].with_fees(cfg.maker_fee, cfg.taker_fee) for s in self.source.symbols
         }
