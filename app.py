@@ -14,7 +14,7 @@ import streamlit as st
 
 from engine.config import ConfigError
 from engine.market_view import book_depth_figure, candles_figure, market_summary
-from engine.runtime import PAUSED, RUNNING, STOPPED, Engine, ensure_engine, stop_all_engines
+from engine.runtime import HALTED, PAUSED, RUNNING, STOPPED, Engine, ensure_engine, stop_all_engines
 
 st.set_page_config(page_title="Market maker console", page_icon="📈", layout="wide")
 
@@ -59,6 +59,21 @@ if controls[3].button("Stop (cancels orders)", disabled=engine.state == STOPPED,
     engine.stop()
     st.rerun()
 
+if engine.state == HALTED:
+    st.error(f"HALTED: {engine.reason}. Nothing is quoted until you re-arm.")
+    if st.button("Re-arm (resume trading)"):
+        engine.rearm()
+        st.rerun()
+with st.expander("Kill switch", expanded=False):
+    st.write("Halts trading, cancels every order of the engine and, if chosen, closes every position with market "
+             "orders. Trading stays halted until re-armed (also after a restart).")
+    close_positions = st.checkbox("Also close all positions")
+    confirmed = st.checkbox("I understand: halt trading now")
+    if st.button("KILL", type="primary", disabled=not confirmed or engine.state == STOPPED):
+        result = engine.kill("kill switch from the console", close_positions=close_positions, source="console")
+        st.warning(f"Halted. Orders still live: {result['orders_left']}; closed: {', '.join(result['closed']) or '—'}")
+        st.rerun()
+
 
 @st.fragment(run_every=2)
 def live() -> None:
@@ -72,6 +87,15 @@ def live() -> None:
     cols[5].metric("Fees", f"{s['fees']:,.2f} USDT")
     if s["state"] == STOPPED:
         st.info("The engine is stopped: no orders rest on the exchange. Press Start to quote.")
+    now = engine.clock.now_ms()
+    breakers = engine.risk.board.active()
+    if breakers:
+        st.warning("Open breakers: " + "; ".join(
+            f"{b.breaker} on {b.scope} ({b.state}, "
+            + ("until re-armed" if b.until_ms is None else f"{b.remaining_s(now):.0f}s left") + ")"
+            for b in breakers))
+    if engine.risk_stale:
+        st.error("Risk checks are stale: quoting is paused until the risk job runs again.")
     symbol = st.session_state.get("symbol", engine.trader.symbols[0])
     venue = engine.exchange
     ticker = venue.fetch_ticker(symbol)

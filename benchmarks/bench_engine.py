@@ -103,14 +103,60 @@ def _db_bytes(db: Path) -> int:
     return sum(os.path.getsize(p) for p in (db, Path(f"{db}-wal")) if p.exists())
 
 
+def risk_cycle(n_symbols: int = 40, n_exchanges: int = 3, runs: int = 60) -> None:
+    """One risk cycle over ``n_symbols`` symbols on each of ``n_exchanges`` simulated exchanges."""
+    from engine.metering import MeteredExchange
+
+    syms = symbols(n_symbols)
+    cfg = load_config(env={})
+    table = {s: SymbolConfig(leverage=5 if ":" in s else 1) for s in syms}
+    names = ["sim"] + [f"sim-{i}" for i in range(2, n_exchanges + 1)]
+    cfg = replace(cfg, symbols={name: table for name in names})
+    balances = {"USDT": 10_000_000.0}
+    for s in syms:
+        base = s.split("/")[0]
+        balances[base] = round(100_000 / (PROFILES.get(base) or generic_profile(base)).price, 2)
+    clock = SimClock()
+    venues = [create_exchange("sim", {"markets": syms, "balances": balances, "seed": i}, clock=clock)
+              for i in range(n_exchanges)]
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = Engine(cfg, exchange=venues[0], clock=clock, db_url=f"sqlite:///{tmp}/risk.db")
+        traders = [engine.trader] + [Trader(cfg, MeteredExchange(v, clock), clock, engine.db, exchange_name=name)
+                                     for v, name in zip(venues[1:], names[1:], strict=True)]
+        engine.start(schedule=False)
+        for t in traders[1:]:
+            t.startup()
+        engine.risk.extra_traders = traders
+        times = []
+        for i in range(runs + 5):
+            for _ in range(20):  # five seconds of quoting between risk runs, as live
+                clock.advance(0.25)
+                for v in venues:
+                    v.fetch_time()
+                for t in traders:
+                    t.quote_cycle()
+            t0 = time.perf_counter()
+            engine.risk.run()
+            if i >= 5:
+                times.append((time.perf_counter() - t0) * 1000)
+        engine.stop()
+    times.sort()
+    print(f"risk cycle, {n_symbols} symbols on each of {n_exchanges} exchanges: median {statistics.median(times):.2f} "
+          f"ms, p95 {times[int(len(times) * 0.95)]:.2f} ms")
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--hour-only", action="store_true")
     ap.add_argument("--no-hour", action="store_true")
+    ap.add_argument("--risk-only", action="store_true")
     args = ap.parse_args()
     if args.hour_only:
         one_hour()
+    elif args.risk_only:
+        risk_cycle()
     else:
+        risk_cycle()
         for n in (1, 10, 40):
             quote_cycle(n)
         backtest()

@@ -19,6 +19,7 @@ import ccxt
 from engine.clock import Clock, WallClock
 
 METERED_PREFIXES = ("fetch_", "create_", "cancel_", "set_", "load_markets")
+RECENT = 20  # latency is the median of this many latest successful requests
 
 
 class RequestMeter:
@@ -27,6 +28,8 @@ class RequestMeter:
     def __init__(self, window_ms: int = 60_000) -> None:
         self.window_ms = window_ms
         self._calls: deque[tuple[int, float, bool]] = deque()
+        self._recent_ok: deque[tuple[int, float]] = deque(maxlen=RECENT)
+        self._window_failures = 0
         self._lock = threading.Lock()
         self.total = 0
         self.failures = 0
@@ -35,13 +38,18 @@ class RequestMeter:
         with self._lock:
             self._calls.append((ts_ms, latency_ms, ok))
             self.total += 1
-            self.failures += 0 if ok else 1
+            if ok:
+                self._recent_ok.append((ts_ms, latency_ms))
+            else:
+                self.failures += 1
+                self._window_failures += 1
             self._trim(ts_ms)
 
     def _trim(self, now_ms: int) -> None:
         calls = self._calls
         while calls and calls[0][0] < now_ms - self.window_ms:
-            calls.popleft()
+            if not calls.popleft()[2]:
+                self._window_failures -= 1
 
     def window(self, now_ms: int) -> list[tuple[int, float, bool]]:
         with self._lock:
@@ -49,22 +57,27 @@ class RequestMeter:
             return list(self._calls)
 
     def error_rate(self, now_ms: int, min_requests: int = 1) -> float | None:
-        calls = self.window(now_ms)
-        if len(calls) < max(min_requests, 1):
-            return None
-        return sum(1 for c in calls if not c[2]) / len(calls)
+        with self._lock:
+            self._trim(now_ms)
+            n = len(self._calls)
+            if n < max(min_requests, 1):
+                return None
+            return self._window_failures / n
 
-    def latency_ms(self, now_ms: int, recent: int = 20) -> float | None:
-        """Median latency of the latest ``recent`` successful requests in the window.
+    def latency_ms(self, now_ms: int) -> float | None:
+        """Median latency of the latest ``RECENT`` successful requests within the window.
 
         By count, not by time: a slow exchange answers fewer requests per minute, so a median over the whole
         window would let the fast requests from before a slowdown outvote the slow ones it is having now.
         """
-        lat = [c[1] for c in self.window(now_ms) if c[2]][-recent:]
+        with self._lock:
+            lat = [lat for ts, lat in self._recent_ok if ts >= now_ms - self.window_ms]
         return statistics.median(lat) if lat else None
 
     def count(self, now_ms: int) -> int:
-        return len(self.window(now_ms))
+        with self._lock:
+            self._trim(now_ms)
+            return len(self._calls)
 
 
 class MeteredExchange:

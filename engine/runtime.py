@@ -423,15 +423,25 @@ class Engine:
         self.peak_equity = equity if self.peak_equity is None else max(self.peak_equity, equity)
         return self.peak_equity
 
-    def marks(self, balance: dict, api: Any = None, symbols: list[str] | None = None) -> dict[str, float]:
-        """Prices in USDT of held currencies and of traded symbols (mid of the best bid and ask)."""
+    def marks(self, balance: dict, api: Any = None, symbols: list[str] | None = None,
+              views: dict | None = None) -> dict[str, float]:
+        """Prices in USDT of held currencies and of traded symbols (mid of the best bid and ask).
+
+        ``views``, the trader's market views, price its symbols when fresh (5 s); only the rest are fetched.
+        """
         api = api or self.api
         marks: dict[str, float] = {"USDT": 1.0}
-        wanted = set(symbols or self.trader.symbols)
+        now = self.clock.now_ms()
+        for symbol, (ts, view) in (views or {}).items():
+            if now - ts <= 5_000:
+                marks[symbol] = view.mid
+                if ":" not in symbol and symbol.endswith("/USDT"):
+                    marks[symbol.split("/")[0]] = view.mid
+        wanted = {s for s in (symbols or self.trader.symbols) if s not in marks}
         for code, total in balance["total"].items():
-            if total and code != "USDT" and f"{code}/USDT" in api.markets:
+            if total and code != "USDT" and code not in marks and f"{code}/USDT" in api.markets:
                 wanted.add(f"{code}/USDT")
-        tickers = api.fetch_tickers(sorted(wanted))
+        tickers = api.fetch_tickers(sorted(wanted)) if wanted else {}
         for symbol, t in tickers.items():
             bid, ask = t.get("bid"), t.get("ask")
             mid = (bid + ask) / 2 if bid and ask else t.get("last")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -63,7 +64,8 @@ class Trader:
         self.db = db
         self.name = exchange_name or config.engine.exchange
         self.prefix = config.engine.client_id_prefix
-        self.run_id = run_id or _base36(clock.now_ms())
+        # Unique per run and per exchange: traders of several exchanges share one store (unique client ids).
+        self.run_id = run_id or _base36(clock.now_ms()) + _base36(zlib.crc32(self.name.encode()))[:2]
         self._seq = 0
         self.ledger = Ledger(self.name)
         self.orders: dict[str, OrderRecord] = {}  # live orders by client id (pending | open | unknown)
@@ -83,6 +85,7 @@ class Trader:
         self.ranges = {s: RollingRange(window_ms) for s in self.symbols}
         self.views: dict[str, tuple[int, MarketView]] = {}
         self.candles: dict[str, list[list[float]]] = {}
+        self.candle_range: dict[str, float | None] = {}  # high-low % of the candles in the risk window
         self.on_event: Callable[[str, str, str, str], None] | None = None  # (level, kind, message, key)
 
     # ----------------------------------------------------------------------------- set-up
@@ -148,6 +151,9 @@ class Trader:
         limit = max(self.config.strategy.volatility_minutes, self.config.risk.volatility_window_min) + 1
         rows = self.ex.fetch_ohlcv(symbol, "1m", limit=limit)
         self.candles[symbol] = rows
+        window = [r for r in rows if r[0] >= now - self.config.risk.volatility_window_min * 60_000]
+        low = min((r[3] for r in window), default=0.0)
+        self.candle_range[symbol] = (max(r[2] for r in window) - low) / low * 100 if low > 0 else None
         vol = volatility_bps([r[4] for r in rows[-(self.config.strategy.volatility_minutes + 1):]])
         self.vol[symbol] = (now, vol)
         return vol

@@ -64,3 +64,17 @@ def test_a_bad_config_is_shown_not_raised(tmp_path, monkeypatch):
     at.run()
     assert not at.exception
     assert "strategy.spread_bps = -1: must be greater than 0" in at.error[0].value
+
+
+def test_kill_switch_needs_confirmation_then_halts_until_rearmed(app):
+    app.run()
+    app.button[0].click().run()  # Start
+    kill = [b for b in app.button if b.label == "KILL"][0]
+    assert kill.disabled  # not without the confirmation box
+    app.checkbox[1].check().run()
+    [b for b in app.button if b.label == "KILL"][0].click().run()
+    assert app.metric[0].value == "HALTED"
+    assert "HALTED: kill switch from the console" in app.error[0].value
+    [b for b in app.button if b.label == "Re-arm (resume trading)"][0].click().run()
+    assert app.metric[0].value == "RUNNING"
+    assert not app.exception

@@ -23,32 +23,36 @@ class RiskGate:
 
 
 class RollingRange:
-    """Highest and lowest mid per second over a window: the volatility breaker's fast view of the price range."""
+    """Highest and lowest mid over a sliding window: the volatility breaker's fast view of the price range.
+
+    Two monotonic queues (ascending lows, descending highs) make each update and each query O(1) amortized.
+    """
 
     def __init__(self, window_ms: int) -> None:
         self.window_ms = window_ms
-        self._buckets: deque[list[float]] = deque()  # [second, low, high]
+        self._lows: deque[tuple[int, float]] = deque()
+        self._highs: deque[tuple[int, float]] = deque()
 
     def add(self, ts_ms: int, price: float) -> None:
-        second = ts_ms // 1000
-        b = self._buckets
-        if b and b[-1][0] == second:
-            last = b[-1]
-            if price < last[1]:
-                last[1] = price
-            if price > last[2]:
-                last[2] = price
-        else:
-            b.append([second, price, price])
-            cutoff = (ts_ms - self.window_ms) // 1000
-            while b and b[0][0] < cutoff:
-                b.popleft()
+        lows, highs = self._lows, self._highs
+        while lows and lows[-1][1] >= price:
+            lows.pop()
+        lows.append((ts_ms, price))
+        while highs and highs[-1][1] <= price:
+            highs.pop()
+        highs.append((ts_ms, price))
+        self._trim(ts_ms)
+
+    def _trim(self, now_ms: int) -> None:
+        cutoff = now_ms - self.window_ms
+        while self._lows and self._lows[0][0] < cutoff:
+            self._lows.popleft()
+        while self._highs and self._highs[0][0] < cutoff:
+            self._highs.popleft()
 
     def range_pct(self, now_ms: int) -> float | None:
-        cutoff = (now_ms - self.window_ms) // 1000
-        lows = [lo for s, lo, _ in self._buckets if s >= cutoff]
-        if not lows:
+        self._trim(now_ms)
+        if not self._lows:
             return None
-        low = min(lows)
-        high = max(hi for s, _, hi in self._buckets if s >= cutoff)
+        low, high = self._lows[0][1], self._highs[0][1]
         return (high - low) / low * 100 if low > 0 else None

@@ -78,7 +78,7 @@ class RiskManager:
                 if ex.has.get("fetchPositions"):
                     ex.fetch_positions()  # what the exchange holds; also a timed, authenticated request
                 balance = ex.fetch_balance()
-                marks = self.engine.marks(balance, ex, tr.symbols)
+                marks = self.engine.marks(balance, ex, tr.symbols, tr.views)
                 equity = self.engine.equity_of(balance, marks)
                 self.last_equity[tr.name] = equity
             except ccxt.NetworkError as exc:
@@ -119,13 +119,9 @@ class RiskManager:
     def _range_pct(self, tr: Trader, symbol: str, now: int) -> float | None:
         """High-low range over the window: live mids of the last minutes, and the candles before them."""
         live = tr.ranges[symbol].range_pct(now) if symbol in tr.ranges else None
-        rows = tr.candles.get(symbol) or []
-        window = [r for r in rows if r[0] >= now - self.settings.volatility_window_min * 60_000]
-        if not window:
-            return live
-        low, high = min(r[3] for r in window), max(r[2] for r in window)
-        candle = (high - low) / low * 100 if low > 0 else None
-        return max(x for x in (live, candle) if x is not None) if (live or candle) is not None else None
+        candle = tr.candle_range.get(symbol)  # refreshed with the candles, once a minute
+        known = [x for x in (live, candle) if x is not None]
+        return max(known) if known else None
 
     # ------------------------------------------------------------------------------ actions
     def _apply(self, now: int) -> None:
