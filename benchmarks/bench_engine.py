@@ -81,16 +81,7 @@ def one_hour() -> None:
         engine.start(schedule=False)
         size0 = _db_bytes(db)
         t = time.perf_counter()
-        for i in range(1, 3600 * 4 + 1):  # one simulated hour at the default cadences
-            clock.advance(0.25)
-            engine.quote_cycle()
-            if i % 20 == 0:
-                engine.metrics_cycle()
-                engine.risk_cycle()
-            if i % 40 == 0:
-                engine.hygiene_cycle()
-            if i % 120 == 0:
-                engine.health_cycle()
+        engine.run_simulated(3600)  # one simulated hour at the default cadences, every job
         wall = time.perf_counter() - t
         rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         grew = (_db_bytes(db) - size0) / 1e6

@@ -16,6 +16,7 @@ import sys
 import threading
 import types
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -243,6 +244,33 @@ class Engine:
             self.alert("info", "engine stopped", f"{left} orders left live", key=f"engine-stop:{self.clock.now_ms()}")
             self.alerts.flush(5.0)
             return self.summary()
+
+    def run_simulated(self, seconds: float, quote_ms: int | None = None,
+                      on_cycle: Callable[[Engine], None] | None = None) -> None:
+        """Drive the jobs on a simulated clock at the scheduler's cadences (backtests, rehearsals, tests).
+
+        Each job is wrapped as the scheduler wraps it: errors are logged and counted, never raised. Jobs are due by
+        the clock, so simulated latency that makes requests slow makes the cycles come late, as it would live.
+        """
+        e = self.config.engine
+        step_s = (quote_ms or e.quote_interval_ms) / 1000
+        jobs = [(self._job("risk", self.risk_cycle), e.risk_interval_s),
+                (self._job("hygiene", self.hygiene_cycle), e.hygiene_interval_s),
+                (self._job("health", self.health_cycle), e.health_interval_s),
+                (self._job("metrics", self.metrics_cycle), e.metrics_interval_s)]
+        quote = self._job("quote", self.quote_cycle)
+        start = self.clock.now_ms()
+        due = [start + int(every * 1000) for _, every in jobs]
+        while self.clock.now_ms() < start + seconds * 1000:
+            self.clock.sleep(step_s)
+            now = self.clock.now_ms()
+            for i, (job, every) in enumerate(jobs):
+                if now >= due[i]:
+                    job()
+                    due[i] = now + int(every * 1000)
+            quote()
+            if on_cycle is not None:
+                on_cycle(self)
 
     def _trading_lock_held(self) -> bool:
         return self._trading_lock._fh is not None or self._trading_lock._conn is not None

@@ -84,20 +84,7 @@ def run_scenario(name: str, data: list[str] | None = None, start: str | None = N
         engine = Engine(cfg, exchange=venue, clock=clock, db_url=f"sqlite:///{Path(tmp) / 'rehearsal.db'}")
         engine.start(schedule=False)
         t0 = clock.now_ms()
-        jobs = [(engine._job("risk", engine.risk_cycle), cfg.engine.risk_interval_s),
-                (engine._job("hygiene", engine.hygiene_cycle), cfg.engine.hygiene_interval_s),
-                (engine._job("health", engine.health_cycle), cfg.engine.health_interval_s),
-                (engine._job("metrics", engine.metrics_cycle), cfg.engine.metrics_interval_s)]
-        due = [t0 + int(every * 1000) for _, every in jobs]
-        quote = engine._job("quote", engine.quote_cycle)
-        while clock.now_ms() < t0 + seconds * 1000:
-            clock.advance(step_ms / 1000)
-            now = clock.now_ms()
-            for i, (job, every) in enumerate(jobs):
-                if now >= due[i]:
-                    job()
-                    due[i] = now + int(every * 1000)
-            quote()
+        engine.run_simulated(seconds, quote_ms=step_ms)
         engine.alerts.flush()
         with Session(engine.db) as s:
             events = list(s.exec(select(CircuitBreakerEvent).order_by(CircuitBreakerEvent.id)))

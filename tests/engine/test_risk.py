@@ -33,27 +33,8 @@ def make_engine(tmp_path, events=(), balances=None, **overrides) -> tuple[Engine
 
 
 def run(engine: Engine, clock: SimClock, seconds: float, watch=None) -> None:
-    """The scheduler's cadence on simulated time (quote 250 ms, risk 5 s, hygiene 10 s, health 30 s), each job
-    wrapped as the scheduler wraps it (errors logged and counted, never raised)."""
-    quote, risk = engine._job("quote", engine.quote_cycle), engine._job("risk", engine.risk_cycle)
-    hygiene, health = engine._job("hygiene", engine.hygiene_cycle), engine._job("health", engine.health_cycle)
-    start = clock.now_ms()
-    next_risk, next_hygiene, next_health = start + 5_000, start + 10_000, start + 30_000
-    while clock.now_ms() < start + seconds * 1000:
-        clock.advance(0.25)
-        now = clock.now_ms()
-        if now >= next_risk:  # by the clock: simulated latency makes cycles take longer
-            risk()
-            next_risk = now + 5_000
-        if now >= next_hygiene:
-            hygiene()
-            next_hygiene = now + 10_000
-        if now >= next_health:
-            health()
-            next_health = now + 30_000
-        quote()
-        if watch is not None:
-            watch(engine)
+    """The scheduler's cadences on simulated time (Engine.run_simulated)."""
+    engine.run_simulated(seconds, on_cycle=watch)
 
 
 def events(engine: Engine, breaker: str) -> list[CircuitBreakerEvent]:

@@ -37,12 +37,8 @@ def make_config_dir(tmp_path: Path, **overrides) -> Path:
 
 
 def run_cycles(engine: Engine, clock: SimClock, seconds: float) -> None:
-    """Quote every 250 ms and run the risk job every 5 s of simulated time, as the scheduler would."""
-    for i in range(int(seconds / 0.25)):
-        clock.advance(0.25)
-        if i % 20 == 0:
-            engine.risk_cycle()
-        engine.quote_cycle()
+    """The scheduler's cadences on simulated time (Engine.run_simulated)."""
+    engine.run_simulated(seconds)
 
 
 def test_restart_reconciles_orders_and_fills(tmp_path):
