@@ -272,6 +272,24 @@ class Engine:
             if on_cycle is not None:
                 on_cycle(self)
 
+    def apply_config(self, config: AppConfig) -> None:
+        """Take a reloaded config into the running engine: strategy, hygiene, risk thresholds and caps, alerts.
+
+        The venue, the database and the symbol list stay as they started (a restart changes those).
+        """
+        from engine.risk.breakers import load_breakers
+
+        with self._lock, self.work:
+            self.config = config
+            self.trader.config = config
+            self.risk.settings = config.risk
+            new = {b.name: b for b in load_breakers(config.risk)}
+            self.risk.board.breakers = new
+            for key in [k for k in self.risk.board.statuses if k[0] not in new]:  # a breaker switched off
+                del self.risk.board.statuses[key]
+            self.alerts.settings = config.alerts
+        log.info("configuration applied: risk mode %s", config.strategy.risk_mode)
+
     def _trading_lock_held(self) -> bool:
         return self._trading_lock._fh is not None or self._trading_lock._conn is not None
 

@@ -330,11 +330,11 @@ class Trader:
             self.cancel(rec, reason)
         self.flush()
 
-    def close_positions(self) -> list[str]:
-        """Flatten every position the engine holds with market orders (reduce-only on perpetuals)."""
+    def close_positions(self, symbols: list[str] | None = None) -> list[str]:
+        """Flatten the engine's positions (all, or those of ``symbols``) with market orders (reduce-only on perps)."""
         done = []
         for symbol, pos in list(self.ledger.positions.items()):
-            if not pos.qty or symbol not in self.ex.markets:
+            if not pos.qty or symbol not in self.ex.markets or (symbols is not None and symbol not in symbols):
                 continue
             m = self.ex.markets[symbol]
             lot = m["precision"]["amount"]

@@ -1,0 +1,321 @@
+"""What the console's pages may read and do: plain data and commands, no streamlit.
+
+Every store query aggregates and pages in SQL (never loads a whole table), so pages stay fast with millions of trades.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from engine.config import ConfigError, load_config, save_overrides
+from engine.runtime import Engine
+from engine.store import Alert, CircuitBreakerEvent, SystemMetric, TradeRecord
+
+CSV_COLUMNS = ("time", "exchange", "symbol", "side", "price", "amount", "cost", "fee", "fee_currency", "realized_pnl",
+               "order_id", "client_order_id", "trade_id")
+CSV_DOC = {
+    "time": "fill time, ISO-8601 UTC", "exchange": "exchange id", "symbol": "unified symbol", "side": "buy or sell",
+    "price": "fill price (quote currency)", "amount": "filled amount (base or contracts)",
+    "cost": "price x amount x contract size (quote)", "fee": "fee paid (quote)", "fee_currency": "currency of the fee",
+    "realized_pnl": "PnL this fill realized (quote)", "order_id": "exchange order id",
+    "client_order_id": "our client order id", "trade_id": "exchange trade id",
+}
+
+
+# ------------------------------------------------------------------------------------------ trade history
+@dataclass(frozen=True)
+class TradeFilter:
+    exchange: str | None = None
+    symbol: str | None = None
+    side: str | None = None
+    since_ms: int | None = None
+    until_ms: int | None = None
+
+    def where(self, stmt: Any) -> Any:
+        if self.exchange:
+            stmt = stmt.where(TradeRecord.exchange == self.exchange)
+        if self.symbol:
+            stmt = stmt.where(TradeRecord.symbol == self.symbol)
+        if self.side:
+            stmt = stmt.where(TradeRecord.side == self.side)
+        if self.since_ms is not None:
+            stmt = stmt.where(TradeRecord.ts >= self.since_ms)
+        if self.until_ms is not None:
+            stmt = stmt.where(TradeRecord.ts < self.until_ms)
+        return stmt
+
+
+def trade_page(db: Any, flt: TradeFilter, page: int = 0, size: int = 100) -> list[dict]:
+    """One page of trades, newest first."""
+    with Session(db) as s:
+        stmt = flt.where(select(TradeRecord)).order_by(TradeRecord.ts.desc(), TradeRecord.id.desc())
+        rows = s.exec(stmt.offset(page * size).limit(size)).all()
+        return [_trade_row(r) for r in rows]
+
+
+def trade_totals(db: Any, flt: TradeFilter) -> dict:
+    """Count, volume, fees and realized PnL of the filtered trades, aggregated in SQL."""
+    with Session(db) as s:
+        stmt = flt.where(select(func.count(TradeRecord.id), func.coalesce(func.sum(TradeRecord.cost), 0.0),
+                                func.coalesce(func.sum(TradeRecord.fee), 0.0),
+                                func.coalesce(func.sum(TradeRecord.realized_pnl), 0.0)))
+        count, volume, fees, pnl = s.exec(stmt).one()
+    return {"trades": int(count), "volume": float(volume), "fees": float(fees), "realized_pnl": float(pnl)}
+
+
+def trades_csv(db: Any, flt: TradeFilter, batch: int = 20_000) -> bytes:
+    """Exactly the filtered trades as CSV (columns: ``CSV_COLUMNS``, documented in ``CSV_DOC``), oldest first."""
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(CSV_COLUMNS)
+    cols = (TradeRecord.ts, TradeRecord.exchange, TradeRecord.symbol, TradeRecord.side, TradeRecord.price,
+            TradeRecord.amount, TradeRecord.cost, TradeRecord.fee, TradeRecord.fee_currency, TradeRecord.realized_pnl,
+            TradeRecord.order_id, TradeRecord.client_order_id, TradeRecord.trade_id, TradeRecord.id)
+    last = (-1, -1)
+    with Session(db) as s:
+        while True:  # keyset pagination: constant cost per batch however deep
+            stmt = flt.where(select(*cols)).where(
+                (TradeRecord.ts > last[0]) | ((TradeRecord.ts == last[0]) & (TradeRecord.id > last[1])))
+            rows = s.exec(stmt.order_by(TradeRecord.ts, TradeRecord.id).limit(batch)).all()
+            for r in rows:
+                w.writerow((_iso(r[0]), *r[1:13]))
+            if len(rows) < batch:
+                break
+            last = (rows[-1][0], rows[-1][13])
+    return out.getvalue().encode()
+
+
+def _trade_row(r: TradeRecord) -> dict:
+    return {"time": _iso(r.ts), "exchange": r.exchange, "symbol": r.symbol, "side": r.side, "price": r.price,
+            "amount": r.amount, "cost": r.cost, "fee": r.fee, "fee_currency": r.fee_currency,
+            "realized_pnl": r.realized_pnl, "order_id": r.order_id, "client_order_id": r.client_order_id,
+            "trade_id": r.trade_id}
+
+
+def trade_symbols(db: Any) -> list[str]:
+    with Session(db) as s:
+        return sorted(s.exec(select(TradeRecord.symbol).distinct()).all())
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds").replace(
+        "+00:00", "Z")
+
+
+# ------------------------------------------------------------------------------------------ dashboard
+def summary(engine: Engine) -> dict:
+    """The numbers at the top of the dashboard."""
+    s = engine.summary()
+    with Session(engine.db) as db:
+        last = db.exec(select(SystemMetric).where(SystemMetric.exchange == "ALL")
+                       .order_by(SystemMetric.ts.desc()).limit(1)).first()
+    breakers = engine.risk.board.active()
+    return {
+        "state": engine.state, "reason": engine.reason, "equity": engine.equity, "peak_equity": engine.peak_equity,
+        "daily_pnl": last.daily_pnl if last else None, "drawdown_bps": last.drawdown_bps if last else None,
+        "realized_pnl": s.get("realized_pnl", 0.0), "unrealized_pnl": last.unrealized_pnl if last else 0.0,
+        "total_pnl": (s.get("realized_pnl", 0.0) + (last.unrealized_pnl if last else 0.0)),
+        "fees": s.get("fees", 0.0), "open_orders": s["open_orders"], "fills": s["fills"],
+        "risk_mode": engine.config.strategy.risk_mode, "open_breakers": len(breakers),
+        "exchanges_healthy": 0 if engine.trader.gate.exchange_block else 1, "exchanges": 1,
+        "risk_stale": engine.risk_stale,
+    }
+
+
+def equity_curve(db: Any, since_ms: int, buckets: int = 400) -> list[dict]:
+    """Equity and peak over time from ``system_metrics``, down-sampled in SQL to about ``buckets`` points."""
+    with Session(db) as s:
+        lo_hi = s.exec(select(func.min(SystemMetric.ts), func.max(SystemMetric.ts))
+                       .where(SystemMetric.exchange == "ALL", SystemMetric.ts >= since_ms)).one()
+        if lo_hi[0] is None:
+            return []
+        width = max(1, (lo_hi[1] - lo_hi[0]) // buckets + 1)
+        bucket = (SystemMetric.ts - lo_hi[0]) / width  # integer division on SQLite and PostgreSQL alike
+        rows = s.exec(select(func.max(SystemMetric.ts), func.avg(SystemMetric.equity),
+                             func.max(SystemMetric.peak_equity))
+                      .where(SystemMetric.exchange == "ALL", SystemMetric.ts >= since_ms)
+                      .group_by(bucket).order_by(func.max(SystemMetric.ts))).all()
+    return [{"ts": int(t), "equity": float(e), "peak": float(p)} for t, e, p in rows]
+
+
+def market_rows(engine: Engine) -> list[dict]:
+    """The active markets table: market data plus our inventory and quoted spread."""
+    tr = engine.trader
+    out = []
+    for symbol in tr.symbols:
+        seen = tr.views.get(symbol)
+        view = seen[1] if seen else None
+        ticker = engine.api.fetch_ticker(symbol)
+        pos = tr.ledger.position(symbol)
+        ours = [o for o in tr.orders.values() if o.symbol == symbol and o.status == "open" and o.price]
+        bids = [o.price for o in ours if o.side == "buy"]
+        asks = [o.price for o in ours if o.side == "sell"]
+        bid, ask = ticker["bid"], ticker["ask"]
+        mid = view.mid if view else ((bid + ask) / 2 if bid and ask else None)
+        size = view.contract_size if view else 1.0
+        out.append({
+            "symbol": symbol, "price": mid, "change_24h_pct": ticker.get("percentage"),
+            "volume_24h": ticker.get("quoteVolume"),
+            "spread_bps": (ask - bid) / mid * 1e4 if mid and bid and ask else None,
+            "volatility_bps": tr.vol.get(symbol, (0, None))[1],
+            "inventory": pos.qty, "inventory_usd": pos.qty * mid * size if mid else None,
+            "quoted_spread_bps": (min(asks) - max(bids)) / mid * 1e4 if bids and asks and mid else None,
+            "open_orders": len(ours),
+        })
+    return out
+
+
+def ladder(engine: Engine, symbol: str) -> dict:
+    """Our open orders on ``symbol`` and our fills of the last two hours, for the price chart."""
+    tr = engine.trader
+    orders = [{"side": o.side, "price": o.price, "amount": o.amount, "level": o.level}
+              for o in tr.orders.values() if o.symbol == symbol and o.status == "open" and o.price]
+    since = engine.clock.now_ms() - 2 * 3_600_000
+    with Session(engine.db) as s:
+        fills = s.exec(select(TradeRecord.ts, TradeRecord.side, TradeRecord.price, TradeRecord.amount)
+                       .where(TradeRecord.symbol == symbol, TradeRecord.ts >= since)
+                       .order_by(TradeRecord.ts.desc()).limit(500)).all()
+    return {"orders": orders, "fills": [{"ts": t, "side": sd, "price": p, "amount": a} for t, sd, p, a in fills]}
+
+
+# ------------------------------------------------------------------------------------------ positions & orders
+def positions(engine: Engine) -> list[dict]:
+    tr = engine.trader
+    out = []
+    for symbol, pos in sorted(tr.ledger.positions.items()):
+        if not pos.qty:
+            continue
+        seen = tr.views.get(symbol)
+        mark = seen[1].mid if seen else None
+        out.append({"symbol": symbol, "side": "long" if pos.qty > 0 else "short", "size": abs(pos.qty),
+                    "entry": pos.avg_price, "mark": mark, "realized_pnl": pos.realized_pnl,
+                    "unrealized_pnl": pos.unrealized(mark) if mark else None})
+    return out
+
+
+def open_orders(engine: Engine) -> list[dict]:
+    now = engine.clock.now_ms()
+    return [{"client_order_id": o.client_order_id, "symbol": o.symbol, "side": o.side, "type": o.type,
+             "amount": o.amount, "price": o.price, "status": o.status, "age_s": (now - o.created_ms) / 1000,
+             "level": o.level}
+            for o in sorted(engine.trader.orders.values(), key=lambda o: (o.symbol, o.side, o.level))]
+
+
+def close_position(engine: Engine, symbol: str) -> str:
+    """Flatten one position with a reduce-only market order; returns what was done."""
+    with engine.work:
+        done = engine.trader.close_positions([symbol])
+    engine.alert("info", "position closed by the operator", f"{symbol}: {', '.join(done) or 'nothing to close'}",
+                 key=f"manual-close:{symbol}:{engine.clock.now_ms()}")
+    return ", ".join(done) if done else f"no {symbol} position to close"
+
+
+def cancel_order(engine: Engine, client_order_id: str) -> str:
+    with engine.work:
+        rec = engine.trader.orders.get(client_order_id)
+        if rec is None:
+            return f"order {client_order_id} is no longer open"
+        engine.trader.cancel(rec, "operator")
+        engine.trader.flush()
+        return f"order {client_order_id} {rec.status}"
+
+
+def cancel_symbol(engine: Engine, symbol: str) -> str:
+    with engine.work:
+        before = sum(1 for o in engine.trader.orders.values() if o.symbol == symbol)
+        engine.trader.cancel_symbol(symbol, "operator")
+        left = sum(1 for o in engine.trader.orders.values() if o.symbol == symbol)
+    return f"{before - left} {symbol} orders cancelled" + (f", {left} not confirmed yet" if left else "")
+
+
+# ------------------------------------------------------------------------------------------ risk controls
+def set_risk_mode(engine: Engine, mode: str) -> None:
+    """Save the risk mode to config.json and apply it to the running engine."""
+    apply_changes(engine, {"strategy": {"risk_mode": mode}})
+
+
+def apply_changes(engine: Engine, changes: dict) -> None:
+    """Validate and save ``changes`` (config.json, atomically), then reload the config into the running engine.
+
+    Raises :class:`ConfigError` naming the field and the rule; nothing is saved then.
+    """
+    cdir = engine.config.config_dir
+    save_overrides(changes, cdir)
+    engine.apply_config(load_config(cdir))
+
+
+def breaker_states(engine: Engine) -> list[dict]:
+    now = engine.clock.now_ms()
+    rows = []
+    for name, b in engine.risk.board.breakers.items():
+        active = [s for s in engine.risk.board.statuses.values() if s.breaker == name and s.state != "closed"]
+        rows.append({"breaker": name, "threshold": b.threshold, "unit": b.unit, "action": b.action,
+                     "state": active[0].state if active else "closed",
+                     "scope": ", ".join(str(s.scope) for s in active) or "—",
+                     "cooldown_left_s": max((s.remaining_s(now) or 0 for s in active), default=None)
+                     if active and not b.manual_rearm else None,
+                     "manual_rearm": b.manual_rearm})
+    return rows
+
+
+def breaker_events(db: Any, limit: int = 200) -> list[dict]:
+    with Session(db) as s:
+        rows = s.exec(select(CircuitBreakerEvent).order_by(CircuitBreakerEvent.ts.desc(), CircuitBreakerEvent.id.desc())
+                      .limit(limit)).all()
+    return [{"time": _iso(r.ts), "breaker": r.breaker, "state": r.state,
+             "scope": f"{r.exchange or 'all'}{':' + r.symbol if r.symbol else ''}", "value": r.value,
+             "threshold": r.threshold, "action": r.action, "reason": r.reason} for r in rows]
+
+
+def reset_breaker(engine: Engine, breaker: str) -> str:
+    if breaker == "drawdown":
+        engine.rearm()
+        return "drawdown breaker re-armed; trading resumes"
+    n = engine.risk.rearm(breaker)
+    return f"{breaker} breaker reset ({n} scope{'s' if n != 1 else ''})"
+
+
+# ------------------------------------------------------------------------------------------ alerts & logs
+def alerts(db: Any, level: str | None = None, limit: int = 200) -> list[dict]:
+    with Session(db) as s:
+        stmt = select(Alert).order_by(Alert.ts.desc(), Alert.id.desc())
+        if level:
+            stmt = stmt.where(Alert.level == level)
+        rows = s.exec(stmt.limit(limit)).all()
+    return [{"time": _iso(a.ts), "level": a.level, "kind": a.kind, "message": a.message, "status": a.status,
+             "attempts": a.attempts, "error": a.error} for a in rows]
+
+
+def log_lines(path: Path, levels: tuple[str, ...] = (), limit: int = 300) -> list[dict]:
+    """The last ``limit`` JSON log lines, newest first, optionally of some levels only (reads the file's tail)."""
+    if not path.is_file():
+        return []
+    with open(path, "rb") as fh:
+        fh.seek(0, 2)
+        size = fh.tell()
+        fh.seek(max(0, size - 2_000_000))
+        tail = fh.read().decode("utf-8", "replace").splitlines()
+    out = []
+    for line in reversed(tail):
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if levels and entry.get("level") not in levels:
+            continue
+        out.append(entry)
+        if len(out) >= limit:
+            break
+    return out
+
+
+__all__ = ["ConfigError", "CSV_COLUMNS", "CSV_DOC", "TradeFilter"]
