@@ -51,3 +51,28 @@ def _utc(ms: float) -> str:
     from engine.clock import iso8601
 
     return iso8601(int(ms))
+
+
+def equity_figure(curve: list[dict]) -> go.Figure:
+    """Equity and peak equity over time (rows of ``service.equity_curve``)."""
+    x = [_utc(r["ts"]) for r in curve]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=x, y=[r["peak"] for r in curve], name="peak", line=dict(color="#9e9e9e", dash="dot")))
+    fig.add_trace(go.Scatter(x=x, y=[r["equity"] for r in curve], name="equity", line=dict(color="#1565c0")))
+    fig.update_layout(title="Equity (USDT)", height=360, margin=dict(l=10, r=10, t=40, b=10), xaxis_title="time (UTC)")
+    return fig
+
+
+def ladder_figure(ohlcv: list[list[float]], ladder: dict, symbol: str) -> go.Figure:
+    """Price candles with our resting bid/ask ladder as lines and our fills as markers."""
+    fig = candles_figure(ohlcv, symbol)
+    for o in ladder["orders"]:
+        fig.add_hline(y=o["price"], line=dict(color="#2e7d32" if o["side"] == "buy" else "#c62828", width=1,
+                                              dash="dot"), opacity=0.7)
+    for side, color, symbol_ in (("buy", "#2e7d32", "triangle-up"), ("sell", "#c62828", "triangle-down")):
+        fills = [f for f in ladder["fills"] if f["side"] == side]
+        if fills:
+            fig.add_trace(go.Scatter(x=[_utc(f["ts"]) for f in fills], y=[f["price"] for f in fills], mode="markers",
+                                     name=f"our {side}s", marker=dict(color=color, symbol=symbol_, size=9)))
+    fig.update_layout(title=f"{symbol} · 1m with our ladder (dotted) and fills")
+    return fig

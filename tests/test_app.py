@@ -1,4 +1,4 @@
-"""The console page (Streamlit AppTest) on a config of its own, with the engine stopped."""
+"""The console (Streamlit AppTest): the login gate on every page, and each page's controls against the sim."""
 
 from __future__ import annotations
 
@@ -7,10 +7,18 @@ import shutil
 from pathlib import Path
 
 import pytest
+from sqlmodel import Session, select
 from streamlit.testing.v1 import AppTest
+
+from engine import service
+from engine.config import load_config
+from engine.runtime import ensure_engine, stop_all_engines
+from engine.store import TradeRecord
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
+PASSWORD = "correct horse battery staple"
+PAGES = ["pages/dashboard.py", "pages/positions.py", "pages/trades.py", "pages/risk.py", "pages/alerts.py"]
 
 
 def console_config(tmp_path: Path, **engine: object) -> Path:
@@ -24,57 +32,159 @@ def console_config(tmp_path: Path, **engine: object) -> Path:
 
 
 @pytest.fixture
-def app(tmp_path, monkeypatch):
-    monkeypatch.setenv("MM_CONFIG_DIR", str(console_config(tmp_path)))
-    at = AppTest.from_file(APP, default_timeout=30)
-    yield at
-    from engine.runtime import stop_all_engines
-
+def cdir(tmp_path, monkeypatch):
+    d = console_config(tmp_path)
+    monkeypatch.setenv("MM_CONFIG_DIR", str(d))
+    monkeypatch.setenv("MM_CONSOLE_PASSWORD", PASSWORD)
+    yield d
     stop_all_engines()
 
 
-def test_console_shows_the_engine_and_its_market(app):
-    app.run()
-    assert not app.exception
-    assert app.title[0].value == "Market maker"
-    labels = [m.label for m in app.metric]
-    assert labels[:6] == ["Engine", "Equity", "Open orders", "Fills", "Realized PnL", "Fees"]
-    assert app.metric[0].value == "STOPPED"
-    assert "Press Start to quote" in app.info[0].value
-    assert [m.label for m in app.metric][6:] == ["Last", "Bid", "Ask", "Spread", "24h change"]
-    assert app.selectbox[0].options == ["BTC/USDT", "ETH/USDT", "SOL/USDT"]
+def logged_in(script: str = APP) -> AppTest:
+    at = AppTest.from_file(script, default_timeout=30)
+    at.run()
+    at.text_input[0].input(PASSWORD)
+    at.button[0].click().run()
+    return at
 
 
-def test_start_pause_stop_from_the_page(app):
-    app.run()
-    app.button[0].click().run()  # Start
-    assert app.metric[0].value == "RUNNING"
-    app.button[1].click().run()  # Pause
-    assert app.metric[0].value == "PAUSED"
-    app.button[3].click().run()  # Stop
-    assert app.metric[0].value == "STOPPED"
-    assert not app.exception
+def running_engine(cdir: Path):
+    """The same engine the console shows (one per process), quoting on the simulated exchange."""
+    engine = ensure_engine(cdir)
+    engine.start(schedule=False)
+    engine.risk_cycle()
+    engine.quote_cycle()
+    return engine
 
 
-def test_a_bad_config_is_shown_not_raised(tmp_path, monkeypatch):
-    d = console_config(tmp_path)
-    (d / "config.json").write_text(json.dumps({"strategy": {"spread_bps": -1}}))
-    monkeypatch.setenv("MM_CONFIG_DIR", str(d))
+def test_login_is_required_and_wrong_passwords_are_refused(cdir):
     at = AppTest.from_file(APP, default_timeout=30)
     at.run()
-    assert not at.exception
-    assert "strategy.spread_bps = -1: must be greater than 0" in at.error[0].value
+    assert at.title[0].value == "Market maker console" and not at.metric
+    at.text_input[0].input("guess")
+    at.button[0].click().run()
+    assert "Wrong password" in at.error[0].value and not at.metric
+    at.text_input[0].input(PASSWORD)
+    at.button[0].click().run()
+    assert at.title[0].value == "Dashboard" and at.metric and not at.exception
 
 
-def test_kill_switch_needs_confirmation_then_halts_until_rearmed(app):
-    app.run()
-    app.button[0].click().run()  # Start
-    kill = [b for b in app.button if b.label == "KILL"][0]
-    assert kill.disabled  # not without the confirmation box
-    app.checkbox[1].check().run()
-    [b for b in app.button if b.label == "KILL"][0].click().run()
-    assert app.metric[0].value == "HALTED"
-    assert "HALTED: kill switch from the console" in app.error[0].value
-    [b for b in app.button if b.label == "Re-arm (resume trading)"][0].click().run()
-    assert app.metric[0].value == "RUNNING"
-    assert not app.exception
+@pytest.mark.parametrize("page", PAGES)
+def test_a_deep_link_to_a_page_also_asks_for_the_password(cdir, page):
+    at = AppTest.from_file(str(ROOT / page), default_timeout=30)
+    at.run()
+    assert at.title[0].value == "Market maker console" and not at.exception
+    assert len(at.text_input) == 1 and at.text_input[0].label == "Password"
+
+
+def test_every_page_renders_without_an_exception(cdir):
+    running_engine(cdir)
+    at = logged_in()
+    for page in PAGES:
+        at.switch_page(page).run()
+        assert not at.exception, (page, at.exception)
+        assert at.title[0].value in ("Dashboard", "Positions & orders", "Trade history", "Risk controls",
+                                     "Alerts & logs")
+
+
+def test_risk_mode_change_reaches_the_engine_and_survives_a_restart(cdir):
+    engine = running_engine(cdir)
+    at = logged_in()
+    at.switch_page("pages/risk.py").run()
+    [b for b in at.button if b.label == "Use AGGRESSIVE_PLUS"][0].click().run()
+    assert engine.config.strategy.risk_mode == "AGGRESSIVE_PLUS"
+    engine.risk_cycle()
+    engine.quote_cycle()
+    assert {r.level for r in engine.trader.orders.values()} == set(range(7))  # 7 levels now quoted
+    assert load_config(cdir).strategy.risk_mode == "AGGRESSIVE_PLUS"  # saved for the next start
+    assert any("risk mode **AGGRESSIVE_PLUS**" in c.value for c in at.sidebar.caption)
+
+
+def test_close_position_leaves_it_flat(cdir):
+    engine = running_engine(cdir)
+    engine.api.create_order("ETH/USDT", "market", "buy", 0.05, None,
+                            {"clientOrderId": engine.trader.next_client_id()})
+    engine.trader.poll_fills()
+    assert engine.trader.ledger.position("ETH/USDT").qty > 0
+    engine.pause()  # keep quoting from opening a new position meanwhile
+    at = logged_in()
+    at.switch_page("pages/positions.py").run()
+    [b for b in at.button if b.label == "Close position"][0].click().run()
+    assert "reduce-only market order" in at.warning[0].value  # asks first
+    [b for b in at.button if b.label == "Yes, close ETH/USDT"][0].click().run()
+    assert engine.trader.ledger.position("ETH/USDT").qty == 0
+    assert "Close ETH/USDT: sell 0.05 ETH/USDT" in at.success[0].value
+
+
+def test_cancel_removes_the_order_and_cancel_all_clears_a_symbol(cdir):
+    engine = running_engine(cdir)
+    at = logged_in()
+    at.switch_page("pages/positions.py").run()
+    first = service.open_orders(engine)[0]
+    [b for b in at.button if b.key == f"cancel_{first['client_order_id']}"][0].click().run()
+    assert first["client_order_id"] not in engine.trader.orders
+    assert all(o["clientOrderId"] != first["client_order_id"] for o in engine.exchange.fetch_open_orders())
+    [b for b in at.button if b.label == "Cancel all SOL/USDT"][0].click().run()
+    assert engine.exchange.fetch_open_orders("SOL/USDT") == []
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("Latency (ms)", -5.0, "Latency (ms) = -5: must be greater than 0"),
+    ("Drawdown (bps)", 0.0, "Drawdown (bps) = 0: must be greater than 0"),
+    ("Error rate (%)", 150.0, "Error rate (%) = 150: must be at most 100"),
+])
+def test_threshold_form_validation_names_the_field_and_rule(cdir, field, value, message):
+    running_engine(cdir)
+    at = logged_in()
+    at.switch_page("pages/risk.py").run()
+    [n for n in at.number_input if n.label == field][0].set_value(value)
+    [b for b in at.button if b.label == "Save thresholds"][0].click().run()
+    assert any(message in e.value for e in at.error)
+    assert not (cdir / "config.json").read_text().count("breakers")  # nothing saved
+
+
+def test_limits_form_rejects_leverage_above_the_market_maximum(cdir):
+    d = cdir
+    cfg = json.loads((d / "config.json").read_text())
+    cfg["symbols"] = {"sim": {"BTC/USDT:USDT": {"enabled": True, "leverage": 10}}}
+    (d / "config.json").write_text(json.dumps(cfg))
+    running_engine(cdir)
+    at = logged_in()
+    at.switch_page("pages/risk.py").run()
+    [n for n in at.number_input if n.label == "Max leverage (perpetuals)"][0].set_value(200)
+    [b for b in at.button if b.label == "Save limits"][0].click().run()
+    assert any("Max leverage = 200: above the market's maximum of 125x" in e.value for e in at.error)
+    [n for n in at.number_input if n.label == "Max leverage (perpetuals)"][0].set_value(20)
+    [b for b in at.button if b.label == "Save limits"][0].click().run()
+    assert load_config(d).symbol_config("BTC/USDT:USDT").leverage == 20
+
+
+def test_breaker_reset_and_history_on_the_risk_page(cdir):
+    engine = running_engine(cdir)
+    engine.kill("drill", source="test")
+    at = logged_in()
+    at.switch_page("pages/risk.py").run()
+    [b for b in at.button if b.label == "Re-arm"][0].click().run()
+    assert engine.state == "RUNNING"
+
+
+def test_csv_rows_equal_the_stores_for_a_filter(cdir):
+    engine = running_engine(cdir)
+    with Session(engine.db) as s:
+        for i in range(250):
+            s.add(TradeRecord(exchange="sim", symbol="BTC/USDT" if i % 3 else "ETH/USDT", trade_id=f"t{i}",
+                              side="buy" if i % 2 else "sell", price=100 + i, amount=0.5, cost=(100 + i) * 0.5,
+                              fee=0.01, fee_currency="USDT", realized_pnl=i / 10, ts=1_700_000_000_000 + i * 1000,
+                              client_order_id=f"mm-x-{i}", order_id=str(i)))
+        s.commit()
+    flt = service.TradeFilter(symbol="BTC/USDT", side="buy", since_ms=1_700_000_050_000)
+    lines = service.trades_csv(engine.db, flt, batch=7).decode().splitlines()
+    assert lines[0] == ",".join(service.CSV_COLUMNS)
+    with Session(engine.db) as s:
+        expected = s.exec(select(TradeRecord).where(TradeRecord.symbol == "BTC/USDT", TradeRecord.side == "buy",
+                                                    TradeRecord.ts >= 1_700_000_050_000)
+                          .order_by(TradeRecord.ts)).all()
+    assert [line.split(",")[-1] for line in lines[1:]] == [t.trade_id for t in expected]
+    assert lines[1] == "2023-11-14T22:14:13.000Z,sim,BTC/USDT,buy,153.0,0.5,76.5,0.01,USDT,5.3,53,mm-x-53,t53"
+    totals = service.trade_totals(engine.db, flt)
+    assert totals["trades"] == len(expected) and totals["volume"] == pytest.approx(sum(t.cost for t in expected))

@@ -1,0 +1,36 @@
+"""Alerts & logs: the alerts table with delivery status, and the last log lines, filterable by level."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from engine import service
+from engine.config import PROJECT_ROOT
+from ui.page import page
+
+engine = page("Alerts & logs")
+
+st.subheader("Alerts")
+level = st.selectbox("Level", ["all", "critical", "error", "warning", "info"])
+rows = service.alerts(engine.db, None if level == "all" else level)
+if rows:
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+else:
+    st.info("No alerts yet.")
+if not engine.config.telegram.configured:
+    st.caption("Telegram is not configured: alerts are stored here with status skipped. Set TELEGRAM_BOT_TOKEN and "
+               "TELEGRAM_CHAT_ID (or secrets.json) to receive them.")
+
+st.subheader("Log")
+levels = st.multiselect("Levels", ["CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"],
+                        default=["CRITICAL", "ERROR", "WARNING", "INFO"])
+log_dir = Path(engine.config.logging.dir)
+path = log_dir if log_dir.is_absolute() else PROJECT_ROOT / log_dir
+lines = service.log_lines(path / engine.config.logging.json_file, tuple(levels))
+if lines:
+    st.dataframe(pd.DataFrame(lines), hide_index=True, width="stretch")
+else:
+    st.info(f"No log lines at these levels in {path / engine.config.logging.json_file}.")

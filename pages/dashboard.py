@@ -1,0 +1,57 @@
+"""Dashboard (seed "Dashboard.tsx"): equity, PnL, health, the active markets, the equity curve, our ladder."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from engine import service
+from engine.market_view import equity_figure, ladder_figure
+from ui import fmt
+from ui.page import page
+
+engine = page("Dashboard")
+
+
+@st.fragment(run_every=2)
+def live() -> None:
+    s = service.summary(engine)
+    c = st.columns(7)
+    c[0].metric("Total equity", fmt.money(s["equity"]))
+    c[1].metric("Daily PnL", fmt.money(s["daily_pnl"], signed=True))
+    c[2].metric("Total PnL", fmt.money(s["total_pnl"], signed=True))
+    c[3].metric("Fees", fmt.money(s["fees"]))
+    c[4].metric("Open orders", s["open_orders"])
+    c[5].metric("Health", f"{s['exchanges_healthy']}/{s['exchanges']} exchanges · {s['open_breakers']} breakers")
+    c[6].metric("Risk mode", s["risk_mode"])
+    if s["state"] == "STOPPED":
+        st.info("The engine is stopped: nothing is quoted. Press Start in the sidebar.")
+    elif s["state"] == "HALTED":
+        st.error(f"Trading is halted: {s['reason']}. Re-arm in the sidebar or on Risk controls.")
+    rows = service.market_rows(engine)
+    if rows:
+        df = pd.DataFrame(rows)
+        st.dataframe(df, hide_index=True, width="stretch", column_config={
+            "price": st.column_config.NumberColumn("price", format="%.4f"),
+            "change_24h_pct": st.column_config.NumberColumn("24h change", format="%+.2f%%"),
+            "volume_24h": st.column_config.NumberColumn("24h volume (USDT)", format="%.0f"),
+            "spread_bps": st.column_config.NumberColumn("spread (bps)", format="%.2f"),
+            "volatility_bps": st.column_config.NumberColumn("volatility (bps/min)", format="%.2f"),
+            "inventory": st.column_config.NumberColumn("our inventory", format="%.5f"),
+            "inventory_usd": st.column_config.NumberColumn("inventory (USDT)", format="%.2f"),
+            "quoted_spread_bps": st.column_config.NumberColumn("our spread (bps)", format="%.2f"),
+        })
+    left, right = st.columns(2)
+    curve = service.equity_curve(engine.db, engine.clock.now_ms() - 24 * 3_600_000)
+    if curve:
+        left.plotly_chart(equity_figure(curve), width="stretch")
+    else:
+        left.info("No equity history yet: it is recorded every few seconds while the engine runs.")
+    symbol = st.session_state.get("dash_symbol") or engine.trader.symbols[0]
+    candles = engine.api.fetch_ohlcv(symbol, "1m", limit=120)
+    right.plotly_chart(ladder_figure(candles, service.ladder(engine, symbol), symbol), width="stretch")
+    st.caption(f"Updated {fmt.utc(engine.clock.now_ms())}")
+
+
+st.selectbox("Market for the price chart", engine.trader.symbols, key="dash_symbol")
+live()

@@ -1,0 +1,1 @@
+"""Streamlit pieces shared by the console's pages: the login gate, the sidebar, formatting."""

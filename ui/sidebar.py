@@ -1,0 +1,64 @@
+"""The sidebar on every page: engine state and commands, risk mode, open breakers, the kill switch."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from engine.runtime import HALTED, PAUSED, RUNNING, STOPPED, Engine
+
+STATE_ICON = {RUNNING: "🟢", PAUSED: "🟡", HALTED: "🔴", STOPPED: "⚪"}
+
+
+def sidebar(engine: Engine) -> None:
+    with st.sidebar:
+        st.markdown(f"### {STATE_ICON.get(engine.state, '')} {engine.state}")
+        if engine.reason:
+            st.caption(engine.reason)
+        st.caption(f"Venue **{engine.trader.name}** · risk mode **{engine.config.strategy.risk_mode}**")
+        breakers = engine.risk.board.active()
+        st.caption(f"Open breakers: **{len(breakers)}**" + (" — " + ", ".join(sorted({b.breaker for b in breakers}))
+                                                             if breakers else ""))
+        c1, c2 = st.columns(2)
+        if engine.state == STOPPED:
+            if c1.button("Start", width="stretch", key="sb_start"):
+                try:
+                    engine.start()
+                except Exception as exc:  # shown, never a traceback
+                    st.error(f"Could not start: {exc}")
+                st.rerun()
+        elif engine.state == RUNNING:
+            if c1.button("Pause", width="stretch", key="sb_pause"):
+                engine.pause()
+                st.rerun()
+        elif engine.state == PAUSED:
+            if c1.button("Resume", width="stretch", key="sb_resume"):
+                engine.resume()
+                st.rerun()
+        elif engine.state == HALTED and c1.button("Re-arm", width="stretch", key="sb_rearm"):
+            engine.rearm()
+            st.rerun()
+        if c2.button("Stop", width="stretch", key="sb_stop", disabled=engine.state == STOPPED,
+                     help="Stops quoting and cancels the engine's orders"):
+            engine.stop()
+            st.rerun()
+        with st.expander("Kill switch"):
+            st.caption("Halt trading and cancel every order; optionally close every position. Stays halted until "
+                       "re-armed, also across restarts.")
+            close_all = st.checkbox("Also close all positions", key="sb_kill_close")
+            confirm = st.checkbox("I understand: halt trading now", key="sb_kill_confirm")
+            if st.button("KILL", type="primary", key="sb_kill", disabled=not confirm or engine.state == STOPPED):
+                result = engine.kill("kill switch from the console", close_positions=close_all, source="console")
+                st.session_state.flash = (f"Halted. Orders still live: {result['orders_left']}; closed: "
+                                          f"{', '.join(result['closed']) or '—'}")
+                st.rerun()
+        if engine.error:
+            st.error(engine.error)
+        if engine.risk_stale:
+            st.error("Risk checks are stale: quoting is paused until the risk job runs again.")
+
+
+def flash() -> None:
+    """Show (once) the result of the last command."""
+    message = st.session_state.pop("flash", None)
+    if message:
+        st.success(message)
