@@ -19,7 +19,8 @@ cols = st.columns(3)
 for col, mode in zip(cols, RISK_MODES, strict=True):
     m = cfg.strategy.modes[mode]
     current = mode == cfg.strategy.risk_mode
-    col.markdown(f"**{'✅ ' if current else ''}{mode.replace('_', ' ').title()}**")
+    title = mode.replace("_", " ").title()
+    col.markdown(f":green[**{title} — current**]" if current else f"**{title}**")
     col.caption(f"{m.levels} ladder level{'s' if m.levels > 1 else ''} per side · spread {cfg.strategy.spread_bps:g} "
                 f"bps · step {cfg.strategy.step_bps:g} bps · margin {m.margin_pct:g}% · max inventory "
                 f"{fmt.money(m.max_inventory_usd)} per symbol")

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -18,6 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+PASSWORD = "browser-test-password"
+PAGES = [("Dashboard", "dashboard"), ("Positions & orders", "positions"), ("Trade history", "trades"),
+         ("Risk controls", "risk"), ("Alerts & logs", "alerts")]
 
 
 def _free_port() -> int:
@@ -28,14 +35,18 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def console(tmp_path_factory) -> Iterator[str]:
-    """A console server on 127.0.0.1, started from a scratch working directory; stopped afterwards."""
+    """A console server on 127.0.0.1 with its own config, quoting tight so fills come fast; stopped afterwards."""
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (apt-get install -y chromium; .ci/run does it)")
     work = tmp_path_factory.mktemp("console")
     from tests.test_app import console_config
 
+    cdir = console_config(work, autostart=True)
+    cfg = json.loads((cdir / "config.json").read_text())
+    cfg["strategy"] = {"spread_bps": 2, "min_spread_bps": 1, "fee_aware": False}
+    (cdir / "config.json").write_text(json.dumps(cfg))
     port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "MM_CONFIG_DIR": str(console_config(work, autostart=True))}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MM_CONFIG_DIR": str(cdir), "MM_CONSOLE_PASSWORD": PASSWORD}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port)],
         cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -63,29 +74,89 @@ def console(tmp_path_factory) -> Iterator[str]:
             proc.kill()
 
 
-def test_console_runs_the_engine_and_shows_its_market(console):
-    from playwright.sync_api import expect, sync_playwright
+@pytest.fixture(scope="module")
+def browser(console):
+    from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.goto(console)
-            page.wait_for_selector('[data-testid="stApp"]', timeout=30_000)
-            expect(page.get_by_role("heading", name="Market maker")).to_be_visible(timeout=30_000)
-            metrics = page.locator('[data-testid="stMetric"]')
-            expect(metrics.first).to_contain_text("RUNNING", timeout=30_000)  # the console process trades
-            expect(metrics.nth(2)).not_to_contain_text("Open orders0", timeout=15_000)
-            expect(page.get_by_text("order book depth")).to_be_visible()
-            first_update = page.get_by_text("Updated ").inner_text()
-            page.wait_for_timeout(3_000)  # the live panel refreshes every 2 s
-            assert page.get_by_text("Updated ").inner_text() != first_update
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
 
-            page.get_by_test_id("stSelectbox").click()
-            page.get_by_role("option", name="ETH/USDT").click()
-            expect(page.get_by_text("ETH/USDT · order book depth")).to_be_visible(timeout=30_000)
-            page.get_by_role("button", name="Stop (cancels orders)").click()
-            expect(metrics.first).to_contain_text("STOPPED", timeout=30_000)
-            expect(page.get_by_text("Press Start to quote")).to_be_visible()
-        finally:
-            browser.close()
+
+def login(browser, url: str):
+    from playwright.sync_api import expect
+
+    page = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True).new_page()
+    page.goto(url)
+    expect(page.get_by_text("Market maker console")).to_be_visible(timeout=30_000)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible(timeout=30_000)
+    return page
+
+
+def open_page(page, title: str) -> None:
+    from playwright.sync_api import expect
+
+    page.get_by_role("link", name=title).click()
+    expect(page.get_by_role("heading", name=title)).to_be_visible(timeout=30_000)
+    page.wait_for_timeout(1_000)
+    assert page.locator('[data-testid="stException"]').count() == 0, f"{title} shows an exception"
+
+
+def test_every_page_and_the_main_actions_in_a_real_browser(browser, console, tmp_path):
+    from playwright.sync_api import expect
+
+    shots = Path(os.environ.get("MM_SCREENSHOT_DIR") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    page = login(browser, console)
+    expect(page.get_by_text("RUNNING").first).to_be_visible(timeout=30_000)  # the console process trades
+    page.wait_for_timeout(3_000)
+    for title, name in PAGES:
+        open_page(page, title)
+        page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+
+    open_page(page, "Risk controls")  # change the risk mode
+    page.get_by_role("button", name="Use AGGRESSIVE", exact=True).click()
+    expect(page.get_by_text("Risk mode is now AGGRESSIVE")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Aggressive — current", exact=True)).to_be_visible()
+
+    open_page(page, "Positions & orders")  # close a position (fills come within seconds at a 2 bps spread)
+    deadline = time.monotonic() + 90
+    while page.get_by_role("button", name="Close position").count() == 0:
+        assert time.monotonic() < deadline, "no position appeared in 90 s"
+        page.wait_for_timeout(2_000)
+        open_page(page, "Positions & orders")
+    page.get_by_role("button", name="Close position").first.click()
+    page.get_by_role("button", name=re.compile(r"^Yes, close ")).click()
+    expect(page.get_by_text(re.compile(r"^Close \S+: (sell|buy) "))).to_be_visible(timeout=30_000)
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+    open_page(page, "Trade history")  # download the CSV and read it
+    with page.expect_download(timeout=30_000) as dl:
+        page.get_by_role("button", name="Export CSV").click()
+    content = Path(dl.value.path()).read_text()
+    rows = list(csv.DictReader(io.StringIO(content)))
+    assert content.splitlines()[0] == ("time,exchange,symbol,side,price,amount,cost,fee,fee_currency,realized_pnl,"
+                                       "order_id,client_order_id,trade_id")
+    assert rows and all(r["time"].endswith("Z") and r["client_order_id"].startswith("mm-") for r in rows)
+    page.context.close()
+
+
+def test_two_browser_sessions_do_not_disturb_each_other(browser, console):
+    from playwright.sync_api import expect
+
+    first, second = login(browser, console), login(browser, console)
+    open_page(first, "Trade history")
+    open_page(second, "Risk controls")
+    open_page(first, "Positions & orders")
+    open_page(second, "Dashboard")
+    for page in (first, second):  # one engine, the same state seen from both
+        expect(page.get_by_text("RUNNING").first).to_be_visible(timeout=30_000)
+        assert page.locator('[data-testid="stException"]').count() == 0
+    third = browser.new_context().new_page()  # a new session is not logged in by the others
+    third.goto(console)
+    expect(third.get_by_label("Password", exact=True)).to_be_visible(timeout=30_000)
+    for page in (first, second, third):
+        page.context.close()

@@ -6,12 +6,12 @@ import streamlit as st
 
 from engine.runtime import HALTED, PAUSED, RUNNING, STOPPED, Engine
 
-STATE_ICON = {RUNNING: "🟢", PAUSED: "🟡", HALTED: "🔴", STOPPED: "⚪"}
+STATE_COLOR = {RUNNING: "green", PAUSED: "orange", HALTED: "red", STOPPED: "gray"}
 
 
 def sidebar(engine: Engine) -> None:
     with st.sidebar:
-        st.markdown(f"### {STATE_ICON.get(engine.state, '')} {engine.state}")
+        st.markdown(f"### :{STATE_COLOR.get(engine.state, 'gray')}[● {engine.state}]")
         if engine.reason:
             st.caption(engine.reason)
         st.caption(f"Venue **{engine.trader.name}** · risk mode **{engine.config.strategy.risk_mode}**")
