@@ -39,7 +39,8 @@ def build_store(path: Path) -> None:
               T0 + i * 2_000)) for i in range(N_TRADES))
     db.executemany("INSERT INTO trades (exchange, symbol, trade_id, order_id, client_order_id, side, price, amount, "
                    "cost, fee, fee_currency, liquidity, realized_pnl, ts) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
-    metrics = ((T0 + N_TRADES * 2_000 - (200_000 - i) * 5_000, "ALL", "RUNNING", 100_000 + i % 500, 100_500, 0, 0, 0, 0, 0, 6, i, 1.0)
+    end = T0 + N_TRADES * 2_000
+    metrics = ((end - (200_000 - i) * 5_000, "ALL", "RUNNING", 100_000 + i % 500, 100_500, 0, 0, 0, 0, 0, 6, i, 1.0)
                for i in range(200_000))
     db.executemany("INSERT INTO system_metrics (ts, exchange, state, equity, peak_equity, drawdown_bps, daily_pnl, "
                    "realized_pnl, unrealized_pnl, fees, open_orders, fills, quote_cycle_ms) "
