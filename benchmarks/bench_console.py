@@ -50,7 +50,7 @@ def build_store(path: Path) -> None:
 
 
 def time_page(script: str, runs: int = 5) -> float:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "console.py"), default_timeout=60)
     at.run()
     at.text_input[0].input(os.environ["MM_CONSOLE_PASSWORD"])
     at.button[0].click().run()

@@ -16,7 +16,7 @@ from engine.runtime import ensure_engine, stop_all_engines
 from engine.store import TradeRecord
 
 ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
+APP = str(ROOT / "console.py")
 PASSWORD = "correct horse battery staple"
 PAGES = ["pages/dashboard.py", "pages/positions.py", "pages/trades.py", "pages/risk.py", "pages/alerts.py"]
 
