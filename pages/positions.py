@@ -16,7 +16,7 @@ if not positions:
     st.info("No positions." + (" The engine is stopped; press Start in the sidebar." if engine.state == "STOPPED"
                                else " They appear as the engine's quotes get filled."))
 for p in positions:
-    cols = st.columns([2, 1, 1.2, 1.4, 1.4, 1.6, 1.6, 1.2])
+    cols = st.columns([1.6, 0.8, 1, 1.4, 1.4, 1.6, 1.7, 1.6])
     cols[0].markdown(f"**{p['symbol']}**")
     cols[1].markdown(f":{'green' if p['side'] == 'long' else 'red'}[{p['side']}]")
     cols[2].write(f"{p['size']:.6g}")
