@@ -116,6 +116,16 @@ def _wait_for(db: object, key: str, present: bool, seconds: float) -> bool:
         time.sleep(0.5)
 
 
+def _check(args: argparse.Namespace) -> int:
+    """Connection tests from a shell; exit 0 only when every test passes."""
+    from engine.kucoin_check import check_kucoin, format_report
+
+    config = load_config(args.config)
+    report = check_kucoin(config)
+    print(json.dumps(report.to_dict(), indent=2, default=str) if args.json else format_report(report))
+    return 0 if report.ok else 1
+
+
 def _backtest(args: argparse.Namespace) -> int:
     from engine.backtest import run_backtest
 
@@ -185,6 +195,14 @@ def main(argv: list[str] | None = None) -> int:
     kill.add_argument("--wait", metavar="SECONDS", type=float, default=15.0,
                       help="how long to wait for a running engine to confirm (default 15; 0: do not wait)")
     kill.set_defaults(fn=_kill)
+    check = sub.add_parser("check", help="test an exchange connection: python -m engine check kucoin",
+                           description="Check that the configured KuCoin API key works: credentials (masked), Account "
+                                       "Overview, Account Info, Symbols, BTC Ticker. Base URLs from KUCOIN_API_URL and "
+                                       "KUCOIN_FUTURES_API_URL. Exit status 0 only when all tests pass.")
+    check.add_argument("exchange", choices=["kucoin"], help="the exchange to check")
+    check.add_argument("--config", metavar="DIR", default=None, help="config directory (default: ./config)")
+    check.add_argument("--json", action="store_true", help="print the full report as JSON")
+    check.set_defaults(fn=_check)
     rearm = sub.add_parser("rearm", help="lift a halt (kill switch or drawdown breaker)",
                            description="Re-arm after a halt: the drawdown breaker closes, peak equity restarts from "
                                        "the current equity, and quoting resumes.")

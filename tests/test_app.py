@@ -18,7 +18,8 @@ from engine.store import TradeRecord
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "console.py")
 PASSWORD = "correct horse battery staple"
-PAGES = ["pages/dashboard.py", "pages/positions.py", "pages/trades.py", "pages/risk.py", "pages/alerts.py"]
+PAGES = ["pages/dashboard.py", "pages/positions.py", "pages/trades.py", "pages/risk.py", "pages/alerts.py",
+         "pages/kucoin.py"]
 
 
 def console_config(tmp_path: Path, **engine: object) -> Path:
@@ -84,7 +85,7 @@ def test_every_page_renders_without_an_exception(cdir):
         at.switch_page(page).run()
         assert not at.exception, (page, at.exception)
         assert at.title[0].value in ("Dashboard", "Positions & orders", "Trade history", "Risk controls",
-                                     "Alerts & logs")
+                                     "Alerts & logs", "KuCoin connection tester")
 
 
 def test_risk_mode_change_reaches_the_engine_and_survives_a_restart(cdir):
@@ -188,3 +189,22 @@ def test_csv_rows_equal_the_stores_for_a_filter(cdir):
     assert lines[1] == "2023-11-14T22:14:13.000Z,sim,BTC/USDT,buy,153.0,0.5,76.5,0.01,USDT,5.3,53,mm-x-53,t53"
     totals = service.trade_totals(engine.db, flt)
     assert totals["trades"] == len(expected) and totals["volume"] == pytest.approx(sum(t.cost for t in expected))
+
+
+def test_kucoin_tester_page_runs_the_tests_against_a_local_kucoin(cdir, monkeypatch):
+    from tests.fakes.kucoin import KEY, PASSPHRASE, SECRET, FakeKucoin
+
+    with FakeKucoin() as fake:
+        monkeypatch.setenv("KUCOIN_API_URL", fake.spot_url)
+        monkeypatch.setenv("KUCOIN_FUTURES_API_URL", fake.futures_url)
+        monkeypatch.setenv("KUCOIN_API_KEY", KEY)
+        monkeypatch.setenv("KUCOIN_API_SECRET", SECRET)
+        monkeypatch.setenv("KUCOIN_PASSPHRASE", "not-the-passphrase")
+        at = logged_in()
+        at.switch_page("pages/kucoin.py").run()
+        assert [m.value for m in at.metric][:2] == ["configured", "68da47b0...3344"]
+        assert all(SECRET not in m.value and PASSPHRASE not in m.value for m in at.metric)
+        [b for b in at.button if b.label == "Run the four tests"][0].click().run()
+        assert not at.exception
+        assert "2 passed, 2 failed" in at.markdown[0].value
+        assert any("passphrase is wrong" in e.value for e in at.error)

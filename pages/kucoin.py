@@ -1,0 +1,41 @@
+"""KuCoin connection tester (seed "KuCoinTest.tsx"): credentials (masked), then four tests with their JSON."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from engine.kucoin_check import TESTS, check_kucoin, credentials_summary
+from ui.page import page
+
+engine = page("KuCoin connection tester")
+
+creds = engine.config.credentials.get("kucoin")
+summary = credentials_summary(creds)
+c = st.columns(4)
+c[0].metric("Credentials", "configured" if summary["configured"] else "not configured")
+c[1].metric("API key", summary["api_key"])
+c[2].metric("API secret", summary["api_secret"])
+c[3].metric("Passphrase", summary["passphrase"])
+if not summary["configured"]:
+    st.info("Set KUCOIN_API_KEY, KUCOIN_API_SECRET and KUCOIN_PASSPHRASE (environment, .env or secrets.json) and "
+            "restart the console. The public tests run without them. Try a sandbox key first.")
+
+if st.button("Run the four tests", type="primary"):
+    with st.spinner("Calling KuCoin..."):
+        st.session_state.kucoin_report = check_kucoin(engine.config)
+
+report = st.session_state.get("kucoin_report")
+names = [t[0] for t in TESTS]
+if report is None:
+    for name in names:
+        st.markdown(f"**{name}** · :gray[pending]")
+else:
+    st.markdown(f"**{report.passed} passed, {report.failed} failed**")
+    for r in report.results:
+        color = "green" if r.status == "success" else "red"
+        latency = f"{r.latency_ms:.0f} ms" if r.latency_ms is not None else "—"
+        st.markdown(f"**{r.name}** · :{color}[{r.status}] · {latency} · `{r.endpoint}`")
+        if r.status != "success":
+            st.error(f"{r.message}. {r.advice}")
+        with st.expander(f"{r.name}: full response"):
+            st.json(r.data if r.data is not None else {"message": r.message})
