@@ -97,6 +97,9 @@ class EngineSettings:
     unknown_orders: str = _f("cancel", choices=("cancel", "adopt"))
     client_id_prefix: str = _f("mm")
     autostart: bool = _f(True)
+    venues: list[str] = _f([], doc="more exchanges to quote on besides `exchange`, in priority order")
+    selection: str = _f("SINGLE", choices=("FAILOVER", "LOAD_BALANCE", "BEST_EXECUTION", "SINGLE"))
+    weights: dict[str, float] = _f({}, doc="LOAD_BALANCE weights per exchange")
 
 
 @dataclass(frozen=True)

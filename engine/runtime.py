@@ -15,6 +15,7 @@ import math
 import sys
 import threading
 import types
+import zlib
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -55,13 +56,20 @@ REARM_REQUEST_KEY = "rearm_request"
 SNAPSHOT_EVERY_MS = 60_000
 
 
-def build_exchange(config: AppConfig, clock: Clock | None = None) -> ccxt.Exchange:
-    """The venue the config names: the simulated exchange (state file under the project) or a ccxt exchange."""
-    name = config.engine.exchange
-    if name == "sim":
+def build_exchange(config: AppConfig, clock: Clock | None = None, name: str | None = None) -> ccxt.Exchange:
+    """A venue the config names: a simulated exchange ("sim", "sim-b", ...: each its own paper account and market)
+    or a ccxt exchange."""
+    name = name or config.engine.exchange
+    if name == "sim" or name.startswith("sim-"):
         sim = dict(config.sim)
-        if sim.get("state_path") and not Path(sim["state_path"]).is_absolute():
-            sim["state_path"] = str(PROJECT_ROOT / sim["state_path"])
+        if sim.get("state_path"):
+            path = Path(sim["state_path"])
+            path = path if path.is_absolute() else PROJECT_ROOT / path
+            if name != "sim":
+                path = path.with_name(f"{path.stem}-{name}{path.suffix}")
+            sim["state_path"] = str(path)
+        if name != "sim":
+            sim["seed"] = sim.get("seed", 7) + zlib.crc32(name.encode()) % 1000
         return create_exchange("sim", sim, clock=clock)
     creds = config.credentials.get(name)
     options: dict[str, Any] = {}
@@ -77,7 +85,7 @@ class Engine:
     """The market maker: a Trader on one exchange, driven by scheduled jobs, watched by the risk manager."""
 
     def __init__(self, config: AppConfig, exchange: ccxt.Exchange | None = None, clock: Clock | None = None,
-                 db_url: str | None = None) -> None:
+                 db_url: str | None = None, extra_exchanges: dict[str, ccxt.Exchange] | None = None) -> None:
         self.config = config
         self.clock = clock or getattr(exchange, "clock", None) or WallClock()
         self.exchange = exchange or build_exchange(config, self.clock)
@@ -86,8 +94,17 @@ class Engine:
         self.db = make_engine(self.db_url)
         self.alerts = AlertService(config.alerts, config.telegram, self.db, self.clock)
         self.trader = Trader(config, self.api, self.clock, self.db)
-        self.trader.on_event = self.alert
+        self.traders = [self.trader]  # one per venue, in priority order; the first is the primary
+        for name in [v for v in config.engine.venues if v != config.engine.exchange]:
+            venue = (extra_exchanges or {}).get(name) or build_exchange(config, self.clock, name)
+            self.traders.append(Trader(config, MeteredExchange(venue, self.clock), self.clock, self.db,
+                                       exchange_name=name))
+        for t in self.traders:
+            t.on_event = self.alert
+        self.routes: dict[str, str | None] = {}
         self.risk = RiskManager(self)
+        if len(self.traders) > 1:
+            self.risk.extra_traders = self.traders
         self.state = STOPPED
         self.reason = ""
         self.error: str | None = None
@@ -118,7 +135,10 @@ class Engine:
             try:
                 with self.work:
                     report = self.trader.startup()
+                    for t in self.traders[1:]:
+                        t.startup()
                     self._init_equity()
+                    self.route()
                 with Session(self.db) as s:
                     peak = get_state(s, "peak_equity")
                     halted = get_state(s, HALT_KEY)
@@ -156,8 +176,10 @@ class Engine:
                 return
             self.state, self.reason = PAUSED, reason
             with self.work:
-                self.trader.quoting_enabled = False
-                left = self.trader.cancel_all()
+                left = 0
+                for t in self.traders:
+                    t.quoting_enabled = False
+                    left += t.cancel_all()
             log.info("engine paused (%s); %d orders still live", reason, left)
 
     def resume(self) -> None:
@@ -165,7 +187,8 @@ class Engine:
             if self.state != PAUSED:
                 return
             with self.work:
-                self.trader.quoting_enabled = True
+                for t in self.traders:
+                    t.quoting_enabled = True
             self.state, self.reason = RUNNING, ""
             log.info("engine resumed")
 
@@ -177,9 +200,11 @@ class Engine:
                 raise RuntimeError("the engine is not running here; use `python -m engine kill` instead")
             self.state, self.reason = HALTED, reason
             with self.work:
-                self.trader.quoting_enabled = False
-                left = self.trader.cancel_all()
-                closed = self.trader.close_positions() if close_positions else []
+                left, closed = 0, []
+                for t in self.traders:
+                    t.quoting_enabled = False
+                    left += t.cancel_all()
+                    closed += t.close_positions() if close_positions else []
             now = self.clock.now_ms()
             with Session(self.db) as s:
                 set_state(s, HALT_KEY, json.dumps({"reason": reason, "source": source, "ts": now}), now)
@@ -213,7 +238,8 @@ class Engine:
                     s.commit()
             if self.state == HALTED:
                 with self.work:
-                    self.trader.quoting_enabled = True
+                    for t in self.traders:
+                        t.quoting_enabled = True
                 self.state, self.reason = RUNNING, ""
                 log.info("engine re-armed")
                 self.alert("info", "engine re-armed", "trading resumes; peak equity restarts from "
@@ -228,11 +254,13 @@ class Engine:
                 self._scheduler.shutdown(wait=True)
                 self._scheduler = None
             with self.work:
-                self.trader.quoting_enabled = False
+                left = 0
                 try:
-                    left = self.trader.cancel_all()
+                    for t in self.traders:
+                        t.quoting_enabled = False
+                        left += t.cancel_all()
                 except ccxt.BaseError as exc:
-                    left = len(self.trader.orders)
+                    left = sum(len(t.orders) for t in self.traders)
                     log.error("engine stop: could not cancel every order (%s); %d may still rest", exc, left)
                 try:
                     self.metrics_cycle()
@@ -346,6 +374,7 @@ class Engine:
             log.error("job %s raised %r", event.job_id, event.exception)
 
     def quote_cycle(self) -> None:
+        """One quoting cycle on every venue (each quotes the symbols routed to it)."""
         if self.state != RUNNING:
             return
         now = self.clock.now_ms()
@@ -362,11 +391,13 @@ class Engine:
             self.risk_stale = False
             self.alert("info", "risk checks back", "the risk job runs again: quoting resumes", key="risk-back")
         with self.work:
-            self.trader.quote_cycle()
+            for t in self.traders:
+                t.quote_cycle()
 
     def hygiene_cycle(self) -> None:
         with self.work:
-            self.trader.reconcile()
+            for t in self.traders:
+                t.reconcile()
 
     def risk_cycle(self) -> None:
         """Requests from the command line, then the risk checks (engine/risk/manager.py)."""
@@ -374,6 +405,38 @@ class Engine:
         if self.state == STOPPED:
             return
         self.risk.run()
+        self.route()
+
+    def route(self) -> None:
+        """Assign each symbol to one venue by ``engine.selection``; a move cancels there and quotes here."""
+        if len(self.traders) == 1 and self.config.engine.selection == "SINGLE":
+            return
+        from engine.exchanges.selection import VenueHealth, choose
+
+        snap = self.risk.last
+        venues = []
+        for t in self.traders:
+            ex = snap.exchanges.get(t.name) if snap else None
+            error_rate = ex.error_rate if ex and ex.error_rate is not None else 0.0
+            venues.append(VenueHealth(t.name, (ex.connected if ex else True) and not t.gate.exchange_block,
+                                      ex.latency_ms if ex else None, 1.0 - error_rate, frozenset(t.symbols)))
+        symbols = sorted({s for t in self.traders for s in t.symbols})
+        for symbol in symbols:
+            choice = choose(symbol, venues, self.config.engine.selection, self.config.engine.weights)
+            for t in self.traders:
+                if symbol in t.symbols:
+                    if choice == t.name:
+                        t.gate.route_blocks.pop(symbol, None)
+                    else:
+                        t.gate.route_blocks[symbol] = f"routed to {choice or 'no exchange'}"
+            before = self.routes.get(symbol, "unset")
+            if before != choice:
+                self.routes[symbol] = choice
+                if before != "unset":
+                    message = (f"{symbol} moves from {before or 'no exchange'} to {choice or 'no exchange'} "
+                               f"({self.config.engine.selection})")
+                    log.warning("routing: %s", message)
+                    self.alert("warning", "routing", message, key=f"route:{symbol}:{choice}")
 
     def _requests(self) -> None:
         """Kill and re-arm requests written to the store by ``python -m engine kill | rearm``."""

@@ -17,9 +17,10 @@ class RiskGate:
     size_factors: dict[str, float] = field(default_factory=dict)  # symbol -> multiplier (volatility breaker)
     portfolio: Callable[[str, str, float], str | None] | None = None  # (symbol, side, notional) -> refusal reason
     max_orders_per_symbol: int | None = None  # the order cap: the ladder is cut to the levels nearest the mid
+    route_blocks: dict[str, str] = field(default_factory=dict)  # symbol -> "routed to <exchange>" (selection)
 
     def blocked(self, symbol: str) -> str | None:
-        return self.exchange_block or self.symbol_blocks.get(symbol)
+        return self.exchange_block or self.symbol_blocks.get(symbol) or self.route_blocks.get(symbol)
 
 
 class RollingRange:
