@@ -19,6 +19,7 @@ nav = st.navigation([
     st.Page("pages/trades.py", title="Trade history", icon=":material/receipt_long:"),
     st.Page("pages/risk.py", title="Risk controls", icon=":material/shield:"),
     st.Page("pages/alerts.py", title="Alerts & logs", icon=":material/notifications:"),
+    st.Page("pages/exchanges.py", title="Exchange connections", icon=":material/hub:"),
     st.Page("pages/kucoin.py", title="KuCoin tester", icon=":material/key:"),
 ])
 sidebar(engine)

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "console.py")
 PASSWORD = "correct horse battery staple"
 PAGES = ["pages/dashboard.py", "pages/positions.py", "pages/trades.py", "pages/risk.py", "pages/alerts.py",
-         "pages/kucoin.py"]
+         "pages/exchanges.py", "pages/kucoin.py"]
 
 
 def console_config(tmp_path: Path, **engine: object) -> Path:
@@ -85,7 +85,7 @@ def test_every_page_renders_without_an_exception(cdir):
         at.switch_page(page).run()
         assert not at.exception, (page, at.exception)
         assert at.title[0].value in ("Dashboard", "Positions & orders", "Trade history", "Risk controls",
-                                     "Alerts & logs", "KuCoin connection tester")
+                                     "Alerts & logs", "KuCoin connection tester", "Exchange connections")
 
 
 def test_risk_mode_change_reaches_the_engine_and_survives_a_restart(cdir):
@@ -208,3 +208,25 @@ def test_kucoin_tester_page_runs_the_tests_against_a_local_kucoin(cdir, monkeypa
         assert not at.exception
         assert "2 passed, 2 failed" in at.markdown[0].value
         assert any("passphrase is wrong" in e.value for e in at.error)
+
+
+def test_exchange_connections_page_disconnects_tests_and_switches_selection(cdir):
+    engine = running_engine(cdir)
+    at = logged_in()
+    at.switch_page("pages/exchanges.py").run()
+    assert not at.exception and at.subheader[0].value == "sim"
+    assert [m.label for m in at.metric][:5] == ["Connected", "Latency", "Success rate", "Calls (last minute)",
+                                                "Equity"]
+    [b for b in at.button if b.label == "Test connection"][0].click().run()
+    steps = at.dataframe[0].value
+    assert "load markets" in list(steps["step"]) and all(steps["ok"])
+    [b for b in at.button if b.label == "Disconnect"][0].click().run()
+    assert engine.exchange.fetch_open_orders() == []
+    engine.risk_cycle()
+    engine.quote_cycle()
+    assert engine.exchange.fetch_open_orders() == []  # nothing quoted while disconnected
+    [b for b in at.button if b.label == "Connect"][0].click().run()
+    engine.quote_cycle()
+    assert engine.exchange.fetch_open_orders()
+    at.radio[0].set_value("FAILOVER").run()
+    assert engine.config.engine.selection == "FAILOVER" and load_config(cdir).engine.selection == "FAILOVER"

@@ -24,7 +24,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PASSWORD = "browser-test-password"
 PAGES = [("Dashboard", "dashboard"), ("Positions & orders", "positions"), ("Trade history", "trades"),
-         ("Risk controls", "risk"), ("Alerts & logs", "alerts"), ("KuCoin tester", "kucoin")]
+         ("Risk controls", "risk"), ("Alerts & logs", "alerts"), ("Exchange connections", "exchanges"),
+         ("KuCoin tester", "kucoin")]
 
 
 def _free_port() -> int:
