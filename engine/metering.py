@@ -80,14 +80,29 @@ class RequestMeter:
             return len(self._calls)
 
 
-class MeteredExchange:
-    """A transparent proxy over a ccxt exchange that meters its API calls."""
+ORDER_PREFIXES = ("create_", "cancel_")
+DATA_SHARE = 0.8  # market and account data may use this share of the budget; orders may use all of it
 
-    def __init__(self, exchange: ccxt.Exchange, clock: Clock, meter: RequestMeter | None = None) -> None:
+
+class BudgetExceeded(ccxt.RateLimitExceeded):
+    """Refused locally: this request would exceed the exchange's per-minute request budget."""
+
+
+class MeteredExchange:
+    """A transparent proxy over a ccxt exchange that meters its API calls and keeps them within a budget.
+
+    ``budget_per_min`` (None: no budget) caps requests per rolling minute. Data requests may use ``DATA_SHARE`` of
+    it; order requests (create, cancel) may use all of it, so a data burst can never lock out a cancel.
+    """
+
+    def __init__(self, exchange: ccxt.Exchange, clock: Clock, meter: RequestMeter | None = None,
+                 budget_per_min: int | None = None) -> None:
         self._ex = exchange
         self._clock = clock
         self.meter = meter or RequestMeter()
         self._wall = isinstance(clock, WallClock)
+        self.budget_per_min = budget_per_min
+        self.refused = 0
 
     @property
     def raw(self) -> ccxt.Exchange:
@@ -99,6 +114,14 @@ class MeteredExchange:
             return attr
 
         def call(*args: Any, **kwargs: Any) -> Any:
+            if self.budget_per_min:
+                used = self.meter.count(self._clock.now_ms())
+                is_order = name.startswith(ORDER_PREFIXES)
+                limit = self.budget_per_min if is_order else int(self.budget_per_min * DATA_SHARE)
+                if used >= limit:
+                    self.refused += 1
+                    raise BudgetExceeded(f"{self._ex.id} {name}: {used} requests in the last minute; the budget "
+                                         f"leaves {limit} for {'orders' if limit == self.budget_per_min else 'data'}")
             t0 = time.perf_counter() if self._wall else self._clock.now_ms()
             ok = True
             try:
