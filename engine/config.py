@@ -100,6 +100,7 @@ class EngineSettings:
     venues: list[str] = _f([], doc="more exchanges to quote on besides `exchange`, in priority order")
     selection: str = _f("SINGLE", choices=("FAILOVER", "LOAD_BALANCE", "BEST_EXECUTION", "SINGLE"))
     weights: dict[str, float] = _f({}, doc="LOAD_BALANCE weights per exchange")
+    feed: str = _f("auto", choices=("auto", "on", "off"), doc="websocket books: auto = real exchanges only")
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import statistics
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from typing import Any
 
 import ccxt
@@ -103,6 +103,7 @@ class MeteredExchange:
         self._wall = isinstance(clock, WallClock)
         self.budget_per_min = budget_per_min
         self.refused = 0
+        self.by_method: Counter[str] = Counter()
 
     @property
     def raw(self) -> ccxt.Exchange:
@@ -123,6 +124,7 @@ class MeteredExchange:
                     raise BudgetExceeded(f"{self._ex.id} {name}: {used} requests in the last minute; the budget "
                                          f"leaves {limit} for {'orders' if limit == self.budget_per_min else 'data'}")
             t0 = time.perf_counter() if self._wall else self._clock.now_ms()
+            self.by_method[name] += 1
             ok = True
             try:
                 return attr(*args, **kwargs)

@@ -160,6 +160,7 @@ class Engine:
             if schedule:
                 self._scheduler = self._make_scheduler()
                 self._scheduler.start()
+            self._start_feeds()
             log.info("engine started on %s (%s) %s; reconciliation: %s", self.trader.name,
                      ", ".join(self.trader.symbols), self.state, json.dumps(report))
             if halted:
@@ -168,6 +169,29 @@ class Engine:
             else:
                 self.alert("info", "engine started", f"quoting {', '.join(self.trader.symbols)} on "
                            f"{self.trader.name} in {self.config.strategy.risk_mode}", key="engine-start")
+
+    def _start_feeds(self) -> None:
+        """Websocket books for each venue that streams them (``engine.feed``: auto = real exchanges only)."""
+        from engine.feed import BookFeed, watcher_for
+
+        mode = self.config.engine.feed
+        for t in self.traders:
+            raw = t.ex.raw if hasattr(t.ex, "raw") else t.ex
+            if mode == "off" or (mode == "auto" and raw.id == "sim") or t.feed is not None:
+                continue
+            try:
+                t.feed = BookFeed(watcher_for(raw), t.symbols)
+                t.feed.start()
+                log.info("%s: websocket order books for %s", t.name, ", ".join(t.symbols))
+            except Exception as exc:  # noqa: BLE001 - REST within the budget still works
+                t.feed = None
+                log.warning("%s: no websocket feed (%s); polling over REST within the request budget", t.name, exc)
+
+    def _stop_feeds(self) -> None:
+        for t in self.traders:
+            if t.feed is not None:
+                t.feed.stop()
+                t.feed = None
 
     def pause(self, reason: str = "paused by the operator") -> None:
         """Stop quoting and cancel the engine's orders; jobs other than quoting keep running."""
@@ -266,6 +290,7 @@ class Engine:
                     self.metrics_cycle()
                 except ccxt.BaseError:
                     pass
+            self._stop_feeds()
             self._trading_lock.release()
             self.state = STOPPED
             log.info("engine stopped; %d orders left live", left)

@@ -17,6 +17,7 @@ import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import ccxt
 from sqlalchemy.engine import Engine as DbEngine
@@ -81,6 +82,7 @@ class Trader:
         self.quoting_enabled = True
         self.symbols = config.active_symbols(self.name)
         self.gate = RiskGate()
+        self.feed: Any = None  # engine.feed.BookFeed when the exchange streams books
         window_ms = config.risk.volatility_window_min * 60_000
         self.ranges = {s: RollingRange(window_ms) for s in self.symbols}
         self.views: dict[str, tuple[int, MarketView]] = {}
@@ -130,7 +132,10 @@ class Trader:
             self.stats.cycle_ms.append(dt)
 
     def market_view(self, symbol: str) -> MarketView | None:
-        book = self.ex.fetch_order_book(symbol, 5)
+        """The market from the websocket feed when it is fresh, else one REST request."""
+        book = self.feed.latest(symbol) if self.feed is not None else None
+        if book is None:
+            book = self.ex.fetch_order_book(symbol, 5)
         if not book["bids"] or not book["asks"]:
             return None
         m = self.ex.markets[symbol]

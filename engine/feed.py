@@ -1,0 +1,143 @@
+"""Market data without burning the rate limit (seed 004 "Multi-Symbol Feed Handler").
+
+:class:`BookFeed` keeps the latest order book of every symbol, pushed by the exchange's websocket API (ccxt.pro
+``watch_order_book``: all subscriptions share one connection per exchange). It runs in a feed thread with its own
+asyncio event loop. A failed watch reconnects with exponential backoff and jitter; the trader reads the feed's book
+while it is fresh and falls back to REST (within the request budget) when it is not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import threading
+import time
+from typing import Any
+
+import ccxt
+
+log = logging.getLogger(__name__)
+
+
+class SimWatcher:
+    """The simulated exchange behind ccxt.pro's ``watch_order_book`` interface: a new book every ``interval_s``.
+
+    Its faults (error rates, latency spikes) reach the feed as they would from a real socket.
+    """
+
+    def __init__(self, venue: ccxt.Exchange, interval_s: float = 0.1) -> None:
+        self.venue = venue
+        self.interval_s = interval_s
+
+    async def watch_order_book(self, symbol: str, limit: int | None = None) -> dict:
+        await asyncio.sleep(self.interval_s)
+        return await asyncio.to_thread(self.venue.fetch_order_book, symbol, limit)
+
+    async def close(self) -> None:
+        return None
+
+
+class BookFeed:
+    """Latest books per symbol from a websocket watcher, in a thread of its own."""
+
+    def __init__(self, watcher: Any, symbols: list[str], max_age_s: float = 2.0, depth: int = 10,
+                 backoff_base_s: float = 0.5, backoff_max_s: float = 30.0) -> None:
+        self.watcher = watcher
+        self.symbols = list(symbols)
+        self.max_age_s = max_age_s
+        self.depth = depth
+        self.backoff_base_s = backoff_base_s
+        self.backoff_max_s = backoff_max_s
+        self._books: dict[str, tuple[float, dict]] = {}
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self.updates = 0
+        self.reconnects = 0
+        self.last_error: str | None = None
+
+    # ------------------------------------------------------------------------------ the thread
+    def start(self) -> None:
+        started = threading.Event()
+
+        def run() -> None:
+            self._loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(self._loop)
+            started.set()
+            try:
+                self._loop.run_until_complete(self._main())
+            finally:
+                self._loop.run_until_complete(self._loop.shutdown_asyncgens())
+                self._loop.close()
+
+        self._stopping = False
+        self._thread = threading.Thread(target=run, name="market-feed", daemon=True)
+        self._thread.start()
+        started.wait(5)
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        self._stopping = True
+        if self._loop is not None and self._thread is not None and self._thread.is_alive():
+            for task in list(asyncio.all_tasks(self._loop)):
+                self._loop.call_soon_threadsafe(task.cancel)
+            self._thread.join(timeout_s)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    async def _main(self) -> None:
+        try:
+            await asyncio.gather(*(self._watch(s) for s in self.symbols))
+        except asyncio.CancelledError:
+            pass
+        finally:
+            try:
+                await self.watcher.close()
+            except Exception:  # noqa: BLE001 - closing a broken socket must not hide the shutdown
+                pass
+
+    async def _watch(self, symbol: str) -> None:
+        failures = 0
+        while not self._stopping:
+            try:
+                book = await self.watcher.watch_order_book(symbol, self.depth)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - every failure means: reconnect after a pause
+                failures += 1
+                self.reconnects += 1
+                self.last_error = f"{symbol}: {type(exc).__name__}: {exc}"[:300]
+                delay = min(self.backoff_max_s, self.backoff_base_s * 2 ** (failures - 1))
+                delay *= random.uniform(0.75, 1.25)  # jitter: many symbols do not reconnect in lockstep
+                log.warning("feed %s: %s; reconnecting in %.1fs", symbol, type(exc).__name__, delay)
+                await asyncio.sleep(delay)
+                continue
+            failures = 0
+            with self._lock:
+                self._books[symbol] = (time.monotonic(), book)
+                self.updates += 1
+
+    # ------------------------------------------------------------------------------ readers
+    def latest(self, symbol: str) -> dict | None:
+        """The newest book of ``symbol`` if it is fresh, else None (the caller falls back to REST)."""
+        with self._lock:
+            entry = self._books.get(symbol)
+        if entry is None or time.monotonic() - entry[0] > self.max_age_s:
+            return None
+        return entry[1]
+
+
+def watcher_for(exchange: ccxt.Exchange) -> Any:
+    """ccxt.pro's twin of a ccxt exchange (same credentials and options), or the simulated exchange's watcher."""
+    if exchange.id == "sim":
+        return SimWatcher(exchange)
+    import ccxt.pro as pro
+
+    cls = getattr(pro, exchange.id, None)
+    if cls is None:
+        raise ValueError(f"{exchange.id} has no websocket API in ccxt.pro; the engine polls it over REST")
+    return cls({"apiKey": exchange.apiKey, "secret": exchange.secret, "password": exchange.password,
+                "options": dict(exchange.options), "enableRateLimit": True})

@@ -1,0 +1,53 @@
+"""The websocket book feed: its own thread and event loop, reconnect with backoff, and REST only as fallback."""
+
+from __future__ import annotations
+
+import time
+
+from engine.config import load_config
+from engine.exchanges import create_exchange
+from engine.feed import BookFeed, SimWatcher
+from engine.runtime import Engine
+from tests.engine.test_runtime import make_config_dir
+
+
+def test_feed_keeps_books_fresh_and_reconnects_after_errors():
+    venue = create_exchange("sim", {"faults": {"error_rates": {"fetch_order_book": 0.3}}})  # real time
+    feed = BookFeed(SimWatcher(venue, interval_s=0.02), ["BTC/USDT", "ETH/USDT"], backoff_base_s=0.01,
+                    backoff_max_s=0.05)
+    feed.start()
+    try:
+        deadline = time.monotonic() + 10
+        while (feed.updates < 40 or feed.reconnects < 3) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert feed.updates >= 40 and feed.reconnects >= 3  # errors happen, and books keep coming
+        assert "NetworkError" in feed.last_error or "Request" in feed.last_error or "Exchange" in feed.last_error
+        book = feed.latest("BTC/USDT")
+        assert book["symbol"] == "BTC/USDT" and book["bids"][0][0] < book["asks"][0][0]
+    finally:
+        feed.stop()
+    assert not feed.running  # the thread and its event loop are gone
+    time.sleep(2.1)
+    assert feed.latest("BTC/USDT") is None  # a stale book is not served
+
+
+def test_the_trader_reads_books_from_the_feed_not_rest(tmp_path):
+    cfg = load_config(make_config_dir(tmp_path, engine={"feed": "on"}), env={})
+    engine = Engine(cfg)  # the wall clock
+    engine.start(schedule=False)
+    try:
+        assert engine.trader.feed is not None and engine.trader.feed.running
+        deadline = time.monotonic() + 10
+        while any(engine.trader.feed.latest(s) is None for s in engine.trader.symbols):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        before = engine.api.by_method["fetch_order_book"]
+        for _ in range(20):
+            engine.risk_cycle()
+            engine.quote_cycle()
+            time.sleep(0.05)
+        assert engine.api.by_method["fetch_order_book"] == before  # no REST book request while the feed is fresh
+        assert engine.exchange.fetch_open_orders()
+    finally:
+        engine.stop()
+    assert engine.trader.feed is None
