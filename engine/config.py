@@ -217,6 +217,17 @@ class AlertSettings:
 
 
 @dataclass(frozen=True)
+class ConnectionSettings:
+    """How to reach one real exchange (credentials come from secrets.json or the environment)."""
+
+    market: str = _f("spot", choices=("spot", "swap"))
+    sandbox: bool = _f(False)
+    api_url: str = _f("", doc="base URL override (gateways, local tests); empty: the exchange's own")
+    margin_mode: str = _f("isolated", choices=("isolated", "cross"))
+    hedge_mode: bool = _f(False)
+
+
+@dataclass(frozen=True)
 class LoggingSettings:
     level: str = _f("INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     dir: str = _f("data/logs")
@@ -261,6 +272,10 @@ class AppConfig:
     sources: tuple[str, ...] = ()
     risk: RiskSettings = field(default_factory=RiskSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    connections: dict[str, ConnectionSettings] = field(default_factory=dict)
+
+    def connection(self, exchange: str) -> ConnectionSettings:
+        return self.connections.get(exchange) or ConnectionSettings()
 
     # -- symbols (seed 004 "Safe List") ----------------------------------------------------------
     def active_symbols(self, exchange: str | None = None) -> list[str]:
@@ -280,7 +295,8 @@ class AppConfig:
 
 
 # --------------------------------------------------------------------------------------------- loading
-TOP_KEYS = ("engine", "strategy", "hygiene", "symbols", "database", "logging", "sim", "exchanges", "alerts", "risk")
+TOP_KEYS = ("engine", "strategy", "hygiene", "symbols", "database", "logging", "sim", "exchanges", "alerts", "risk",
+            "connections")
 
 
 def load_config(config_dir: str | Path | None = None, env: dict[str, str] | None = None,
@@ -334,6 +350,7 @@ def load_config(config_dir: str | Path | None = None, env: dict[str, str] | None
         risk=_risk(merged.get("risk", {}), origin),
         alerts=_build(AlertSettings, {k: v for k, v in (merged.get("alerts") or {}).items() if k != "telegram"},
                       "alerts", origin),
+        connections=_connections(merged.get("connections", {}), origin),
     )
     if cfg.engine.exchange not in cfg.symbols or not cfg.active_symbols():
         raise ConfigError(_msg(origin, "engine.exchange", cfg.engine.exchange,
@@ -556,6 +573,12 @@ def _strategy(raw: Any, origin: dict[str, str]) -> StrategySettings:
     skew = _build(SkewSettings, skew_raw, "strategy.skew", origin)
     return StrategySettings(**{**{f.name: getattr(base, f.name) for f in fields(StrategySettings)},
                                "modes": modes, "skew": skew})
+
+
+def _connections(raw: Any, origin: dict[str, str]) -> dict[str, ConnectionSettings]:
+    if not isinstance(raw, dict):
+        raise ConfigError(_msg(origin, "connections", raw, "must map exchange ids to connection settings"))
+    return {name: _build(ConnectionSettings, settings, f"connections.{name}", origin) for name, settings in raw.items()}
 
 
 def _risk(raw: Any, origin: dict[str, str]) -> RiskSettings:

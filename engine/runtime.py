@@ -71,14 +71,19 @@ def build_exchange(config: AppConfig, clock: Clock | None = None, name: str | No
         if name != "sim":
             sim["seed"] = sim.get("seed", 7) + zlib.crc32(name.encode()) % 1000
         return create_exchange("sim", sim, clock=clock)
-    creds = config.credentials.get(name)
-    options: dict[str, Any] = {}
-    if creds and creds.configured:
-        options["apiKey"] = creds.api_key.reveal()
-        options["secret"] = creds.api_secret.reveal()
-        if creds.passphrase:
-            options["password"] = creds.passphrase.reveal()
-    return create_exchange(name, options)
+    from engine.exchanges.factory import build_ccxt
+
+    conn = config.connection(name)
+    return build_ccxt(name, conn.market, config.credentials.get(name), sandbox=conn.sandbox,
+                      api_url=conn.api_url or None)
+
+
+def request_budget(name: str) -> int | None:
+    """Requests per minute the engine may send to ``name`` (seed 003: Binance 1200, KuCoin 600, OKX 600, ...)."""
+    from engine.exchanges.factory import ALIASES, SUPPORTED
+
+    key = ALIASES.get(name, name)
+    return SUPPORTED[key].requests_per_min if key in SUPPORTED else None
 
 
 class Engine:
@@ -89,7 +94,8 @@ class Engine:
         self.config = config
         self.clock = clock or getattr(exchange, "clock", None) or WallClock()
         self.exchange = exchange or build_exchange(config, self.clock)
-        self.api = MeteredExchange(self.exchange, self.clock)  # every request timed and counted
+        # every request timed, counted, and kept within the exchange's budget
+        self.api = MeteredExchange(self.exchange, self.clock, budget_per_min=request_budget(self.exchange.id))
         self.db_url = db_url or config.database_url
         self.db = make_engine(self.db_url)
         self.alerts = AlertService(config.alerts, config.telegram, self.db, self.clock)
@@ -97,8 +103,8 @@ class Engine:
         self.traders = [self.trader]  # one per venue, in priority order; the first is the primary
         for name in [v for v in config.engine.venues if v != config.engine.exchange]:
             venue = (extra_exchanges or {}).get(name) or build_exchange(config, self.clock, name)
-            self.traders.append(Trader(config, MeteredExchange(venue, self.clock), self.clock, self.db,
-                                       exchange_name=name))
+            self.traders.append(Trader(config, MeteredExchange(venue, self.clock, budget_per_min=request_budget(name)),
+                                       self.clock, self.db, exchange_name=name))
         for t in self.traders:
             t.on_event = self.alert
         self.routes: dict[str, str | None] = {}
@@ -133,6 +139,7 @@ class Engine:
                 return
             self._trading_lock.acquire()
             try:
+                self._connect_real_exchanges()
                 with self.work:
                     report = self.trader.startup()
                     for t in self.traders[1:]:
@@ -169,6 +176,19 @@ class Engine:
             else:
                 self.alert("info", "engine started", f"quoting {', '.join(self.trader.symbols)} on "
                            f"{self.trader.name} in {self.config.strategy.risk_mode}", key="engine-start")
+
+    def _connect_real_exchanges(self) -> None:
+        """The connect sequence for real exchanges: markets, position mode, margin mode, leverage (logged)."""
+        from engine.exchanges.factory import prepare
+
+        for t in self.traders:
+            raw = t.ex.raw if hasattr(t.ex, "raw") else t.ex
+            if raw.id == "sim":
+                continue
+            conn = self.config.connection(t.name)
+            leverage = {s: self.config.symbol_config(s, t.name).leverage for s in t.symbols}
+            for step in prepare(raw, leverage, conn.margin_mode, conn.hedge_mode):
+                (log.info if step.ok else log.error)("%s connect: %s: %s", t.name, step.step, step.message)
 
     def _start_feeds(self) -> None:
         """Websocket books for each venue that streams them (``engine.feed``: auto = real exchanges only)."""

@@ -144,3 +144,25 @@ def test_connect_sequence_sets_position_mode_margin_and_leverage_and_reports_fai
     refused = report["ETH/USDT:USDT leverage 500x"]
     assert not refused.ok and "from 1 to 100" in refused.message
     assert not report["symbol DOGE/USDT"].ok and "does not list DOGE/USDT" in report["symbol DOGE/USDT"].message
+
+
+def test_the_engine_builds_real_exchanges_from_connections_settings(tmp_path):
+    from engine.config import load_config
+    from engine.runtime import build_exchange, request_budget
+    from tests.engine.test_runtime import make_config_dir
+
+    cdir = make_config_dir(tmp_path, connections={
+        "kucoin": {"market": "swap", "api_url": "http://127.0.0.1:18081"},
+        "binance": {"sandbox": True}})
+    cfg = load_config(cdir, env={"KUCOIN_API_KEY": "k" * 24, "KUCOIN_API_SECRET": "s" * 36,
+                                 "KUCOIN_PASSPHRASE": "p" * 12})
+    kucoin = build_exchange(cfg, name="kucoin")
+    assert kucoin.id == "kucoinfutures" and kucoin.password == "p" * 12
+    assert all(u.startswith("http://127.0.0.1:18081") for u in kucoin.urls["api"].values() if isinstance(u, str))
+    assert "testnet" in str(build_exchange(cfg, name="binance").urls["api"])
+    assert (request_budget("binance"), request_budget("kucoin"), request_budget("okx"), request_budget("sim")) == (
+        1200, 600, 600, None)
+    (tmp_path / "bad").mkdir()
+    bad = make_config_dir(tmp_path / "bad", connections={"kucoin": {"market": "futures"}})
+    with pytest.raises(Exception, match="connections.kucoin.market = 'futures': must be one of spot, swap"):
+        load_config(bad, env={})
