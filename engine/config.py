@@ -576,6 +576,7 @@ def _strategy(raw: Any, origin: dict[str, str]) -> StrategySettings:
 
 
 def _connections(raw: Any, origin: dict[str, str]) -> dict[str, ConnectionSettings]:
+    raw = {} if raw is None else raw  # a section with only comments in it
     if not isinstance(raw, dict):
         raise ConfigError(_msg(origin, "connections", raw, "must map exchange ids to connection settings"))
     return {name: _build(ConnectionSettings, settings, f"connections.{name}", origin) for name, settings in raw.items()}
