@@ -68,6 +68,10 @@ class BookFeed:
             started.set()
             try:
                 self._loop.run_until_complete(self._main())
+            except BaseException as exc:
+                self.last_error = f"feed thread ended: {exc!r}"
+                log.error("%s", self.last_error)
+                raise
             finally:
                 self._loop.run_until_complete(self._loop.shutdown_asyncgens())
                 self._loop.close()
@@ -79,10 +83,18 @@ class BookFeed:
 
     def stop(self, timeout_s: float = 5.0) -> None:
         self._stopping = True
-        if self._loop is not None and self._thread is not None and self._thread.is_alive():
-            for task in list(asyncio.all_tasks(self._loop)):
-                self._loop.call_soon_threadsafe(task.cancel)
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            try:
+                loop.call_soon_threadsafe(self._cancel_all)
+            except RuntimeError:  # the loop closed meanwhile: the thread is finishing by itself
+                pass
+        if self._thread is not None:
             self._thread.join(timeout_s)
+
+    def _cancel_all(self) -> None:
+        for task in asyncio.all_tasks():
+            task.cancel()
 
     @property
     def running(self) -> bool:
@@ -105,7 +117,14 @@ class BookFeed:
             try:
                 book = await self.watcher.watch_order_book(symbol, self.depth)
             except asyncio.CancelledError:
-                raise
+                if self._stopping:
+                    raise
+                exc: BaseException = ConnectionAbortedError("watch cancelled")  # not by us: reconnect
+                failures += 1
+                self.reconnects += 1
+                self.last_error = f"{symbol}: {exc}"
+                await asyncio.sleep(self.backoff_base_s)
+                continue
             except Exception as exc:  # noqa: BLE001 - every failure means: reconnect after a pause
                 failures += 1
                 self.reconnects += 1

@@ -39,7 +39,8 @@ def test_the_trader_reads_books_from_the_feed_not_rest(tmp_path):
         assert engine.trader.feed is not None and engine.trader.feed.running
         deadline = time.monotonic() + 10
         while any(engine.trader.feed.latest(s) is None for s in engine.trader.symbols):
-            assert time.monotonic() < deadline
+            feed = engine.trader.feed
+            assert time.monotonic() < deadline, (feed.running, feed.updates, feed.reconnects, feed.last_error)
             time.sleep(0.05)
         before = engine.api.by_method["fetch_order_book"]
         for _ in range(20):
