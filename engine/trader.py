@@ -38,6 +38,7 @@ VOL_REFRESH_MS = 60_000
 REFUSED_BACKOFF_MS = 10_000  # a slot whose order the exchange refused rests this long before trying again
 NO_FUNDS_BACKOFF_MS = 30_000  # a side without the funds for its order rests this long
 LOG_EVERY_MS = 60_000  # the same warning (symbol, side, reason) at most once a minute
+COMPACT_CLIENT_IDS = {"okx"}  # client order ids of letters and digits only
 
 
 @dataclass
@@ -83,6 +84,12 @@ class Trader:
         self.symbols = config.active_symbols(self.name)
         self.gate = RiskGate()
         self.feed: Any = None  # engine.feed.BookFeed when the exchange streams books
+        # Real exchanges mostly need a symbol to list fills (Binance does): poll each symbol, at most every 5 s.
+        self.fills_per_symbol = self.ex.id != "sim"
+        self.fills_every_ms = 5_000
+        self._last_fill_poll_ms = 0
+        compact = self.ex.id in COMPACT_CLIENT_IDS
+        self._id_sep = "" if compact else "-"
         window_ms = config.risk.volatility_window_min * 60_000
         self.ranges = {s: RollingRange(window_ms) for s in self.symbols}
         self.views: dict[str, tuple[int, MarketView]] = {}
@@ -259,8 +266,14 @@ class Trader:
         self._warned[key] = (now, 0)
 
     def next_client_id(self) -> str:
+        """``mm-<run>-<seq>``; on exchanges that take only letters and digits (OKX: 1-32), ``mm<run><seq>``."""
         self._seq += 1
-        return f"{self.prefix}-{self.run_id}-{self._seq}"
+        sep = self._id_sep
+        return f"{self.prefix}{sep}{self.run_id}{sep}{self._seq}"
+
+    def ours(self, client_id: str | None) -> bool:
+        """Whether a client order id is one this engine's prefix made."""
+        return bool(client_id) and client_id.startswith(self.prefix + self._id_sep)
 
     def place(self, symbol: str, side: str, level: int, amount: float, price: float, mid: float) -> OrderRecord:
         """Write the order as pending (committed), then send it post-only with its client order id."""
@@ -427,10 +440,18 @@ class Trader:
                 s.expunge(rec)
 
     # ----------------------------------------------------------------------------- fills
-    def poll_fills(self) -> int:
+    def poll_fills(self, force: bool = False) -> int:
         """Fetch our trades since the cursor and store the new ones exactly once."""
+        since = self.fill_cursor_ms or None
         try:
-            trades = self.ex.fetch_my_trades(None, self.fill_cursor_ms or None)
+            if not self.fills_per_symbol:
+                trades = self.ex.fetch_my_trades(None, since)
+            else:
+                now = self.clock.now_ms()
+                if not force and now - self._last_fill_poll_ms < self.fills_every_ms:
+                    return 0
+                self._last_fill_poll_ms = now
+                trades = [t for s in self.symbols for t in self.ex.fetch_my_trades(s, since)]
         except TRANSIENT as exc:
             self.stats.errors += 1
             log.warning("%s: fills not fetched this cycle (%s)", self.name, type(exc).__name__)
@@ -438,7 +459,7 @@ class Trader:
         return self._record_fills(trades)
 
     def _record_fills(self, trades: list[dict]) -> int:
-        ours = [t for t in trades if str(t.get("clientOrderId") or "").startswith(self.prefix + "-")]
+        ours = [t for t in trades if self.ours(t.get("clientOrderId"))]
         if not ours:
             return 0
         contract = {s: (self.ex.markets[s].get("contractSize") or 1.0) if self.ex.markets[s].get("contract") else 1.0
@@ -500,7 +521,7 @@ class Trader:
                 if rec.client_order_id not in self.orders:
                     report["closed_out" if before == "open" else "resolved"] += 1
         for cid, o in by_cid.items():
-            if not cid.startswith(self.prefix + "-") or cid in self.orders:
+            if not self.ours(cid) or cid in self.orders:
                 continue
             if self.config.engine.unknown_orders == "adopt" and o["symbol"] in self.symbols:
                 rec = OrderRecord(exchange=self.name, symbol=o["symbol"], client_order_id=cid,
@@ -525,7 +546,7 @@ class Trader:
                     report["canceled_unknown"] += 1
                 except (ccxt.OrderNotFound, *TRANSIENT):
                     pass
-        report["fills"] = self.poll_fills()
+        report["fills"] = self.poll_fills(force=True)
         self.flush()
         return report
 

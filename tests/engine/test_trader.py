@@ -154,3 +154,21 @@ def test_lack_of_funds_rests_only_the_levels_that_do_not_fit(config):
     sells = sorted(o["price"] for o in venue.fetch_open_orders("ETH/USDT") if o["side"] == "sell")
     assert 1 <= len(sells) < 7  # the shallow levels that 0.5 ETH covers are quoted; the rest rest
     assert len([o for o in venue.fetch_open_orders("ETH/USDT") if o["side"] == "buy"]) == 7
+
+
+def test_a_real_exchange_style_trader_polls_fills_per_symbol_and_uses_its_id_format(config):
+    clock = SimClock()
+    venue = create_exchange("sim", {"seed": 21}, clock=clock)
+    venue.id = "okx"  # as the trader sees a real exchange: per-symbol fills, OKX's letters-and-digits client ids
+    trader = Trader(config, venue, clock, make_engine("sqlite:///:memory:"))
+    assert trader.fills_per_symbol and trader.next_client_id().isalnum()
+    trader.startup()
+    for _ in range(2400):  # ten minutes
+        clock.advance(0.25)
+        trader.quote_cycle()
+    trader.reconcile()
+    ids = [o["clientOrderId"] for o in venue.fetch_open_orders()]
+    assert ids and all(i.isalnum() and len(i) <= 32 and i.startswith("mm") for i in ids)
+    with Session(trader.db) as s:
+        stored = {t.trade_id for t in s.exec(select(TradeRecord))}
+    assert stored == {t["id"] for t in venue.fetch_my_trades()} and len(stored) > 50  # per-symbol polling lost none
