@@ -13,6 +13,7 @@ import logging
 import random
 import threading
 import time
+from collections import deque
 from typing import Any
 
 import ccxt
@@ -29,27 +30,38 @@ class SimWatcher:
     def __init__(self, venue: ccxt.Exchange, interval_s: float = 0.1) -> None:
         self.venue = venue
         self.interval_s = interval_s
+        self._since: int | None = None
+        self._seen: set[str] = set()
 
     async def watch_order_book(self, symbol: str, limit: int | None = None) -> dict:
         await asyncio.sleep(self.interval_s)
         return await asyncio.to_thread(self.venue.fetch_order_book, symbol, limit)
 
+    async def watch_my_trades(self, symbol: str | None = None, since: int | None = None,
+                              limit: int | None = None) -> list[dict]:
+        """New fills since the last call (waits until there is at least one, as a socket would)."""
+        while True:
+            await asyncio.sleep(self.interval_s)
+            trades = await asyncio.to_thread(self.venue.fetch_my_trades, None, self._since)
+            new = [t for t in trades if t["id"] not in self._seen]
+            if new:
+                self._seen.update(t["id"] for t in new)
+                self._since = max(t["timestamp"] for t in new)
+                return new
+
     async def close(self) -> None:
         return None
 
 
-class BookFeed:
-    """Latest books per symbol from a websocket watcher, in a thread of its own."""
+class FeedThread:
+    """A websocket watcher driven by its own asyncio event loop in a thread; failed watches reconnect with backoff."""
 
-    def __init__(self, watcher: Any, symbols: list[str], max_age_s: float = 2.0, depth: int = 10,
-                 backoff_base_s: float = 0.5, backoff_max_s: float = 30.0) -> None:
+    name = "feed"
+
+    def __init__(self, watcher: Any, backoff_base_s: float = 0.5, backoff_max_s: float = 30.0) -> None:
         self.watcher = watcher
-        self.symbols = list(symbols)
-        self.max_age_s = max_age_s
-        self.depth = depth
         self.backoff_base_s = backoff_base_s
         self.backoff_max_s = backoff_max_s
-        self._books: dict[str, tuple[float, dict]] = {}
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -77,7 +89,7 @@ class BookFeed:
                 self._loop.close()
 
         self._stopping = False
-        self._thread = threading.Thread(target=run, name="market-feed", daemon=True)
+        self._thread = threading.Thread(target=run, name=self.name, daemon=True)
         self._thread.start()
         started.wait(5)
 
@@ -100,9 +112,13 @@ class BookFeed:
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
+    def streams(self) -> list[Any]:
+        """The coroutines to run (one per subscription)."""
+        raise NotImplementedError
+
     async def _main(self) -> None:
         try:
-            await asyncio.gather(*(self._watch(s) for s in self.symbols))
+            await asyncio.gather(*self.streams())
         except asyncio.CancelledError:
             pass
         finally:
@@ -111,33 +127,52 @@ class BookFeed:
             except Exception:  # noqa: BLE001 - closing a broken socket must not hide the shutdown
                 pass
 
-    async def _watch(self, symbol: str) -> None:
+    async def _loop_watch(self, label: str, watch: Any, on_data: Any) -> None:
+        """Call ``watch()`` forever, handing results to ``on_data``; reconnect with backoff and jitter on failure."""
         failures = 0
         while not self._stopping:
             try:
-                book = await self.watcher.watch_order_book(symbol, self.depth)
+                data = await watch()
             except asyncio.CancelledError:
                 if self._stopping:
                     raise
-                exc: BaseException = ConnectionAbortedError("watch cancelled")  # not by us: reconnect
-                failures += 1
+                failures += 1  # cancelled by something other than stop(): reconnect
                 self.reconnects += 1
-                self.last_error = f"{symbol}: {exc}"
+                self.last_error = f"{label}: watch cancelled"
                 await asyncio.sleep(self.backoff_base_s)
                 continue
             except Exception as exc:  # noqa: BLE001 - every failure means: reconnect after a pause
                 failures += 1
                 self.reconnects += 1
-                self.last_error = f"{symbol}: {type(exc).__name__}: {exc}"[:300]
+                self.last_error = f"{label}: {type(exc).__name__}: {exc}"[:300]
                 delay = min(self.backoff_max_s, self.backoff_base_s * 2 ** (failures - 1))
-                delay *= random.uniform(0.75, 1.25)  # jitter: many symbols do not reconnect in lockstep
-                log.warning("feed %s: %s; reconnecting in %.1fs", symbol, type(exc).__name__, delay)
+                delay *= random.uniform(0.75, 1.25)  # jitter: many streams do not reconnect in lockstep
+                log.warning("%s %s: %s; reconnecting in %.1fs", self.name, label, type(exc).__name__, delay)
                 await asyncio.sleep(delay)
                 continue
             failures = 0
             with self._lock:
-                self._books[symbol] = (time.monotonic(), book)
+                on_data(data)
                 self.updates += 1
+
+
+class BookFeed(FeedThread):
+    """Latest books per symbol from a websocket watcher."""
+
+    name = "book-feed"
+
+    def __init__(self, watcher: Any, symbols: list[str], max_age_s: float = 2.0, depth: int = 10,
+                 backoff_base_s: float = 0.5, backoff_max_s: float = 30.0) -> None:
+        super().__init__(watcher, backoff_base_s, backoff_max_s)
+        self.symbols = list(symbols)
+        self.max_age_s = max_age_s
+        self.depth = depth
+        self._books: dict[str, tuple[float, dict]] = {}
+
+    def streams(self) -> list[Any]:
+        return [self._loop_watch(s, lambda s=s: self.watcher.watch_order_book(s, self.depth),
+                                 lambda book, s=s: self._books.__setitem__(s, (time.monotonic(), book)))
+                for s in self.symbols]
 
     # ------------------------------------------------------------------------------ readers
     def latest(self, symbol: str) -> dict | None:
@@ -147,6 +182,26 @@ class BookFeed:
         if entry is None or time.monotonic() - entry[0] > self.max_age_s:
             return None
         return entry[1]
+
+
+class FillFeed(FeedThread):
+    """Our fills as the exchange pushes them (ccxt.pro ``watch_my_trades``); the trader drains them each cycle."""
+
+    name = "fill-feed"
+
+    def __init__(self, watcher: Any, backoff_base_s: float = 0.5, backoff_max_s: float = 30.0,
+                 max_buffer: int = 50_000) -> None:
+        super().__init__(watcher, backoff_base_s, backoff_max_s)
+        self._fills: deque[dict] = deque(maxlen=max_buffer)
+
+    def streams(self) -> list[Any]:
+        return [self._loop_watch("my trades", self.watcher.watch_my_trades, self._fills.extend)]
+
+    def drain(self) -> list[dict]:
+        with self._lock:
+            out = list(self._fills)
+            self._fills.clear()
+        return out
 
 
 def watcher_for(exchange: ccxt.Exchange) -> Any:

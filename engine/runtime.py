@@ -192,7 +192,7 @@ class Engine:
 
     def _start_feeds(self) -> None:
         """Websocket books for each venue that streams them (``engine.feed``: auto = real exchanges only)."""
-        from engine.feed import BookFeed, watcher_for
+        from engine.feed import BookFeed, FillFeed, watcher_for
 
         mode = self.config.engine.feed
         for t in self.traders:
@@ -206,12 +206,23 @@ class Engine:
             except Exception as exc:  # noqa: BLE001 - REST within the budget still works
                 t.feed = None
                 log.warning("%s: no websocket feed (%s); polling over REST within the request budget", t.name, exc)
+            try:
+                watcher = watcher_for(raw)
+                if raw.id != "sim" and not getattr(watcher, "has", {}).get("watchMyTrades"):
+                    raise ValueError("no watch_my_trades")
+                t.fill_feed = FillFeed(watcher)
+                t.fill_feed.start()
+            except Exception as exc:  # noqa: BLE001 - fills are polled over REST instead
+                t.fill_feed = None
+                log.warning("%s: fills not streamed (%s); polling them over REST", t.name, exc)
 
     def _stop_feeds(self) -> None:
         for t in self.traders:
-            if t.feed is not None:
-                t.feed.stop()
-                t.feed = None
+            for attr in ("feed", "fill_feed"):
+                feed = getattr(t, attr)
+                if feed is not None:
+                    feed.stop()
+                    setattr(t, attr, None)
 
     def pause(self, reason: str = "paused by the operator") -> None:
         """Stop quoting and cancel the engine's orders; jobs other than quoting keep running."""

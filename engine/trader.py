@@ -39,6 +39,7 @@ REFUSED_BACKOFF_MS = 10_000  # a slot whose order the exchange refused rests thi
 NO_FUNDS_BACKOFF_MS = 30_000  # a side without the funds for its order rests this long
 LOG_EVERY_MS = 60_000  # the same warning (symbol, side, reason) at most once a minute
 COMPACT_CLIENT_IDS = {"okx"}  # client order ids of letters and digits only
+FILL_SAFETY_NET_MS = 30_000  # with fills streamed, REST still checks this often for anything the stream missed
 
 
 @dataclass
@@ -84,6 +85,7 @@ class Trader:
         self.symbols = config.active_symbols(self.name)
         self.gate = RiskGate()
         self.feed: Any = None  # engine.feed.BookFeed when the exchange streams books
+        self.fill_feed: Any = None  # engine.feed.FillFeed when the exchange streams our fills
         # Real exchanges mostly need a symbol to list fills (Binance does): poll each symbol, at most every 5 s.
         self.fills_per_symbol = self.ex.id != "sim"
         self.fills_every_ms = 5_000
@@ -441,7 +443,20 @@ class Trader:
 
     # ----------------------------------------------------------------------------- fills
     def poll_fills(self, force: bool = False) -> int:
-        """Fetch our trades since the cursor and store the new ones exactly once."""
+        """Store new fills exactly once: streamed ones first; REST polling as the fallback (a safety net every
+        ``FILL_SAFETY_NET_MS`` while the stream is up)."""
+        streamed = 0
+        if self.fill_feed is not None and self.fill_feed.running:
+            pushed = self.fill_feed.drain()
+            streamed = self._record_fills(pushed) if pushed else 0
+            now = self.clock.now_ms()
+            if not force and now - self._last_fill_poll_ms < FILL_SAFETY_NET_MS:
+                return streamed
+            self._last_fill_poll_ms = now
+            force = True
+        return streamed + self._poll_rest(force)
+
+    def _poll_rest(self, force: bool) -> int:
         since = self.fill_cursor_ms or None
         try:
             if not self.fills_per_symbol:

@@ -52,3 +52,24 @@ def test_the_trader_reads_books_from_the_feed_not_rest(tmp_path):
     finally:
         engine.stop()
     assert engine.trader.feed is None
+
+
+def test_fills_arrive_over_the_stream_and_rest_is_only_a_safety_net(tmp_path):
+    cfg = load_config(make_config_dir(tmp_path, engine={"feed": "on"},
+                                      strategy={"spread_bps": 2, "min_spread_bps": 1, "fee_aware": False}), env={})
+    engine = Engine(cfg)  # the wall clock: the market moves in real time
+    engine.start(schedule=False)
+    try:
+        assert engine.trader.fill_feed is not None and engine.trader.fill_feed.running
+        rest_before = engine.api.by_method["fetch_my_trades"]
+        deadline = time.monotonic() + 40
+        while engine.trader.ledger.fills < 3:
+            assert time.monotonic() < deadline, (engine.trader.fill_feed.updates, engine.trader.fill_feed.last_error)
+            engine.risk_cycle()
+            engine.quote_cycle()
+            time.sleep(0.1)
+        assert engine.trader.fill_feed.updates >= 1  # the fills came over the stream
+        assert engine.api.by_method["fetch_my_trades"] - rest_before <= 2  # REST only as the 30 s safety net
+    finally:
+        engine.stop()
+    assert engine.trader.fill_feed is None
