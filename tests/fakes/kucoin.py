@@ -11,10 +11,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.fakes.http import json_reply
 
 KEY = "68da47b0c0ffee0011223344"
 SECRET = "5f3b1c2d-0a9e-4b8c-9d7f-1e2a3b4c5d6e"
@@ -92,12 +93,7 @@ class FakeKucoin:
                 return None
 
             def _reply(self, code: int, payload: dict) -> None:
-                data = json.dumps(payload).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                json_reply(self, code, payload)
 
         class FuturesHandler(Handler):
             futures = True
