@@ -71,9 +71,12 @@ class Ledger:
     def position(self, symbol: str) -> PositionState:
         return self.positions.get(symbol) or PositionState()
 
-    def record(self, session: Session, trades: list[dict], contract_sizes: dict[str, float],
-               fee_in_quote: dict[str, bool]) -> list[TradeRecord]:
-        """Store the trades not stored yet and apply them to positions; returns the new rows."""
+    def record(self, session: Session, trades: list[dict], contract_sizes: dict[str, float]) -> list[TradeRecord]:
+        """Store the trades not stored yet and apply them to positions; returns the new rows.
+
+        Fees are kept in the quote currency: a fee charged in the base currency (Binance spot buys) is valued at the
+        fill price.
+        """
         if not trades:
             return []
         ids = [str(t["id"]) for t in trades]
@@ -89,7 +92,7 @@ class Ledger:
             symbol = t["symbol"]
             pos = self.positions.setdefault(symbol, PositionState(contract_size=contract_sizes.get(symbol, 1.0)))
             fee = (t.get("fee") or {}).get("cost") or 0.0
-            fee_quote = fee if fee_in_quote.get(symbol, True) else fee * t["price"]
+            fee_quote = fee * t["price"] if (t.get("fee") or {}).get("currency") == symbol.split("/")[0] else fee
             realized = pos.apply(t["side"] == "buy", float(t["amount"]), float(t["price"]), fee_quote, t["timestamp"])
             row = TradeRecord(
                 exchange=self.exchange, symbol=symbol, trade_id=tid, order_id=t.get("order"),

@@ -5,18 +5,6 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 
-def market_summary(ticker: dict, book: dict) -> dict:
-    """Last, bid, ask, spread in bps, 24h change and display decimals from a ccxt ticker and book."""
-    bid = book["bids"][0][0] if book["bids"] else ticker.get("bid")
-    ask = book["asks"][0][0] if book["asks"] else ticker.get("ask")
-    last = ticker.get("last") or ((bid + ask) / 2 if bid and ask else 0.0)
-    spread_bps = (ask - bid) / ((ask + bid) / 2) * 1e4 if bid and ask else float("nan")
-    decimals = 2 if last >= 10 else 4 if last >= 0.1 else 6
-    quote = ticker["symbol"].split("/")[1].split(":")[0]
-    return {"last": last, "bid": bid, "ask": ask, "spread_bps": spread_bps,
-            "change_pct": ticker.get("percentage") or 0.0, "decimals": decimals, "quote": quote}
-
-
 def candles_figure(ohlcv: list[list[float]], title: str) -> go.Figure:
     """A candlestick chart of ccxt OHLCV rows."""
     fig = go.Figure(go.Candlestick(
@@ -24,26 +12,6 @@ def candles_figure(ohlcv: list[list[float]], title: str) -> go.Figure:
         low=[r[3] for r in ohlcv], close=[r[4] for r in ohlcv], name=title))
     fig.update_layout(title=f"{title} · 1m", xaxis_rangeslider_visible=False, height=380,
                       margin=dict(l=10, r=10, t=40, b=10), xaxis_title="time (UTC)")
-    return fig
-
-
-def book_depth_figure(book: dict) -> go.Figure:
-    """Cumulative depth of a ccxt order book: bids left (green), asks right (red)."""
-    def cumulative(levels: list[list[float]]) -> tuple[list[float], list[float]]:
-        prices, sizes, total = [], [], 0.0
-        for price, amount in levels:
-            total += amount
-            prices.append(price)
-            sizes.append(total)
-        return prices, sizes
-
-    bp, bs = cumulative(book["bids"])
-    ap, as_ = cumulative(book["asks"])
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(x=bp, y=bs, fill="tozeroy", name="bids", line=dict(color="#2e7d32", shape="hv")))
-    fig.add_trace(go.Scatter(x=ap, y=as_, fill="tozeroy", name="asks", line=dict(color="#c62828", shape="hv")))
-    fig.update_layout(title=f"{book['symbol']} · order book depth", height=380,
-                      margin=dict(l=10, r=10, t=40, b=10), xaxis_title="price", yaxis_title="cumulative size")
     return fig
 
 

@@ -525,7 +525,8 @@ class Engine:
                 self.alert("error", "exchange disconnected", f"{t.name}: {detail}", key=f"disconnected:{t.name}")
             meter = t.ex.meter
             now = self.clock.now_ms()
-            latency = meter.window(now)[-1][1] if meter.window(now) else None
+            window = meter.window(now)
+            latency = window[-1][1] if window else None
             budget = SUPPORTED[t.name].requests_per_min if t.name in SUPPORTED else None
             with Session(self.db) as s:
                 s.add(ExchangeHealth(ts=now, exchange=t.name, connected=connected, latency_ms=latency,

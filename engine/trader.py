@@ -481,17 +481,12 @@ class Trader:
                     for s in {t["symbol"] for t in ours}}
         before = {s: self.ledger.position(s).qty for s in contract}
         with Session(self.db, expire_on_commit=False) as s:
-            rows = self.ledger.record(s, ours, contract, {})
+            rows = self.ledger.record(s, ours, contract)
             s.commit()
         self._report_fills(rows, before)
         for t in ours:
             self.fill_cursor_ms = max(self.fill_cursor_ms, int(t["timestamp"]))
-        for row in rows:
-            rec = self.orders.get(row.client_order_id or "")
-            if rec is not None:
-                rec.filled = round(rec.filled + row.amount, 12) if rec.status != "open" else rec.filled
-        closed = {r.client_order_id for r in rows}
-        for cid in closed:
+        for cid in {r.client_order_id for r in rows}:  # the exchange says how filled (or closed) each order now is
             rec = self.orders.get(cid or "")
             if rec is not None:
                 self._refresh(rec)

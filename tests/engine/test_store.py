@@ -53,10 +53,10 @@ def test_each_fill_is_stored_exactly_once(db_url):
     fills = [trade("1", "buy", 100.0, 2.0, 1_000), trade("2", "buy", 110.0, 2.0, 2_000),
              trade("3", "sell", 120.0, 3.0, 3_000)]
     with Session(engine) as s:
-        assert len(ledger.record(s, fills, {}, {})) == 3
+        assert len(ledger.record(s, fills, {})) == 3
         s.commit()
     with Session(engine) as s:  # the same fills again (a retry, a restart, an overlapping poll)
-        assert ledger.record(s, fills + [trade("4", "sell", 90.0, 1.0, 4_000)], {}, {}) != []
+        assert ledger.record(s, fills + [trade("4", "sell", 90.0, 1.0, 4_000)], {}) != []
         s.commit()
     with Session(engine) as s:
         rows = s.exec(select(TradeRecord).order_by(TradeRecord.ts)).all()
@@ -75,7 +75,7 @@ def test_time_range_queries(db_url):
     engine = make_engine(db_url)
     with Session(engine) as s:
         Ledger("sim").record(s, [trade(str(i), "buy" if i % 2 else "sell", 100.0, 1.0, i * 1000) for i in range(50)],
-                             {}, {})
+                             {})
         s.commit()
         got = s.exec(select(TradeRecord).where(TradeRecord.exchange == "sim", TradeRecord.symbol == "BTC/USDT",
                                                TradeRecord.ts >= 10_000, TradeRecord.ts < 20_000)).all()
