@@ -25,6 +25,7 @@ from sqlmodel import Session, select
 
 from engine.clock import Clock
 from engine.config import AppConfig
+from engine.exchanges.profiles import REFUSED, find_order, profile_for
 from engine.hygiene import LIVE_STATES, HygieneRules, LiveOrder, plan_orders
 from engine.ledger import Ledger
 from engine.quoting import MarketView, QuoteParams, build_ladder, volatility_bps
@@ -38,7 +39,6 @@ VOL_REFRESH_MS = 60_000
 REFUSED_BACKOFF_MS = 10_000  # a slot whose order the exchange refused rests this long before trying again
 NO_FUNDS_BACKOFF_MS = 30_000  # a side without the funds for its order rests this long
 LOG_EVERY_MS = 60_000  # the same warning (symbol, side, reason) at most once a minute
-COMPACT_CLIENT_IDS = {"okx"}  # client order ids of letters and digits only
 FILL_SAFETY_NET_MS = 30_000  # with fills streamed, REST still checks this often for anything the stream missed
 
 
@@ -77,6 +77,7 @@ class Trader:
         self.fill_cursor_ms = 0
         self.stats = TraderStats()
         self._unsaved: dict[int, OrderRecord] = {}
+        self._cid_by_oid: dict[str, str] = {}  # exchange order id -> client order id (fills name only the former)
         self._backoff: dict[tuple[str, str, int], int] = {}  # (symbol, side, level) -> until ms
         self._side_backoff: dict[tuple[str, str], tuple[int, int]] = {}  # (symbol, side) -> (until ms, from level)
         self._warned: dict[tuple[str, str, str], tuple[int, int]] = {}  # -> (last logged ms, suppressed since)
@@ -90,8 +91,10 @@ class Trader:
         self.fills_per_symbol = self.ex.id != "sim"
         self.fills_every_ms = 5_000
         self._last_fill_poll_ms = 0
-        compact = self.ex.id in COMPACT_CLIENT_IDS
-        self._id_sep = "" if compact else "-"
+        self.profile = profile_for(self.ex.id)
+        self._id_sep = "" if self.profile.client_id_compact else "-"
+        self._id_head = self.profile.client_id_head + self.prefix + self._id_sep
+        self._closing: set[str] = set()  # client ids of hedge-mode orders that close a leg
         window_ms = config.risk.volatility_window_min * 60_000
         self.ranges = {s: RollingRange(window_ms) for s in self.symbols}
         self.views: dict[str, tuple[int, MarketView]] = {}
@@ -102,6 +105,8 @@ class Trader:
     # ----------------------------------------------------------------------------- set-up
     def startup(self) -> dict:
         """Load the store, then reconcile with the exchange before any quoting. Returns what was done."""
+        if not self.profile.trades:
+            raise ccxt.NotSupported(f"{self.name}: {REFUSED.get(self.ex.id, 'the engine cannot trade here')}")
         self.ex.load_markets()
         unknown = [s for s in self.symbols if s not in self.ex.markets]
         if unknown:
@@ -112,6 +117,8 @@ class Trader:
             for rec in s.exec(select(OrderRecord).where(OrderRecord.exchange == self.name,
                                                         OrderRecord.status.in_(LIVE_STATES))).all():
                 self.orders[rec.client_order_id] = rec
+                if rec.exchange_order_id:
+                    self._cid_by_oid[rec.exchange_order_id] = rec.client_order_id
                 s.expunge(rec)
             last = s.exec(select(TradeRecord.ts).where(TradeRecord.exchange == self.name)
                           .order_by(TradeRecord.ts.desc())).first()
@@ -268,14 +275,50 @@ class Trader:
         self._warned[key] = (now, 0)
 
     def next_client_id(self) -> str:
-        """``mm-<run>-<seq>``; on exchanges that take only letters and digits (OKX: 1-32), ``mm<run><seq>``."""
+        """``mm-<run>-<seq>`` in the form the exchange takes (``engine.exchanges.profiles``): ``mm<run><seq>`` where
+        only letters and digits are allowed (OKX, Kraken), ``t-mm-<run>-<seq>`` on Gate. A run whose ids would
+        outgrow the exchange's limit continues under a fresh run id."""
         self._seq += 1
-        sep = self._id_sep
-        return f"{self.prefix}{sep}{self.run_id}{sep}{self._seq}"
+        cid = f"{self._id_head}{self.run_id}{self._id_sep}{self._seq}"
+        if len(cid) > self.profile.client_id_max:
+            self.run_id = _base36(self.clock.now_ms())[-7:]
+            self._seq = 1
+            cid = f"{self._id_head}{self.run_id}{self._id_sep}{self._seq}"
+        return cid
 
     def ours(self, client_id: str | None) -> bool:
         """Whether a client order id is one this engine's prefix made."""
-        return bool(client_id) and client_id.startswith(self.prefix + self._id_sep)
+        return bool(client_id) and client_id.startswith(self._id_head)
+
+    @property
+    def hedge_mode(self) -> bool:
+        """Whether positions have a long and a short leg here (the connection's ``hedge_mode``; the simulated
+        exchange says itself)."""
+        if self.ex.id == "sim":
+            return bool(getattr(self.ex, "_hedged", False))
+        return self.config.connection(self.name).hedge_mode
+
+    def _order_params(self, symbol: str, side: str, amount: float, params: dict[str, Any]) -> dict[str, Any]:
+        """``params`` plus what the exchange needs for this order; in hedge mode, the leg it opens or closes.
+
+        In hedge mode an order against the held position closes that leg (as far as the position, less what
+        other closing orders already cover, reaches); otherwise it opens its own side's leg.
+        """
+        market = self.ex.markets.get(symbol) or {}
+        if not (self.hedge_mode and market.get("contract")):
+            return params
+        params = dict(params)
+        reduce_only = bool(params.pop("reduceOnly", False))
+        qty = self.ledger.position(symbol).qty
+        against = (side == "sell" and qty > 0) or (side == "buy" and qty < 0)
+        if against and not reduce_only:
+            covered = sum(o.amount - o.filled for o in self.orders.values()
+                          if o.client_order_id in self._closing and o.symbol == symbol and o.side == side)
+            reduce_only = amount + covered <= abs(qty) * (1 + 1e-9)
+        if reduce_only:
+            self._closing.add(params["clientOrderId"])
+        leg = ("long" if side == "sell" else "short") if reduce_only else ("long" if side == "buy" else "short")
+        return {**params, **self.profile.hedge_params(leg, reduce_only)}
 
     def place(self, symbol: str, side: str, level: int, amount: float, price: float, mid: float) -> OrderRecord:
         """Write the order as pending (committed), then send it post-only with its client order id."""
@@ -297,8 +340,8 @@ class Trader:
     def _send(self, rec: OrderRecord) -> None:
         symbol, side, amount, price = rec.symbol, rec.side, rec.amount, rec.price
         try:
-            res = self.ex.create_order(symbol, "limit", side, amount, price,
-                                       {"postOnly": True, "clientOrderId": rec.client_order_id})
+            res = self.ex.create_order(symbol, "limit", side, amount, price, self._order_params(
+                symbol, side, amount, {"postOnly": True, "clientOrderId": rec.client_order_id}))
         except ccxt.OrderImmediatelyFillable as exc:
             self._finish(rec, "rejected", f"post-only would cross: {exc}")
             self.stats.rejected += 1
@@ -327,6 +370,35 @@ class Trader:
             return
         self.stats.placed += 1
         self._apply_order(rec, res)
+
+    def market_order(self, symbol: str, side: str, amount: float, reduce_only: bool = False,
+                     reason: str = "market") -> OrderRecord:
+        """A market order of ours, written ahead as ``pending`` like any other; its fills are recorded when they
+        come (with the answer, or later by polling or the stream). Returns its record (``rejected`` if refused)."""
+        now = self.clock.now_ms()
+        rec = OrderRecord(exchange=self.name, symbol=symbol, client_order_id=self.next_client_id(), side=side,
+                          type="market", level=-1, amount=amount, status="pending", reason=reason,
+                          created_ms=now, updated_ms=now)
+        self._save(rec)
+        self.orders[rec.client_order_id] = rec
+        self.flush()
+        params: dict[str, Any] = {"clientOrderId": rec.client_order_id}
+        if reduce_only:
+            params["reduceOnly"] = True
+        params = self._order_params(symbol, side, amount, params)
+        try:
+            res = self.ex.create_order(symbol, "market", side, amount, None, params)
+        except TRANSIENT as exc:
+            rec.status, rec.updated_ms = "unknown", self.clock.now_ms()
+            self._save(rec)
+            log.warning("%s %s: no answer placing market %s (%s); will look it up by client id", self.name, symbol,
+                        rec.client_order_id, type(exc).__name__)
+        except ccxt.BaseError as exc:
+            self._finish(rec, "rejected", f"{type(exc).__name__}: {exc}")
+        else:
+            self._apply_order(rec, res)
+        self.flush()
+        return rec
 
     def cancel(self, rec: OrderRecord, reason: str = "") -> None:
         if rec.status != "open" or not rec.exchange_order_id:
@@ -362,16 +434,11 @@ class Trader:
             if amount < (m["limits"]["amount"]["min"] or lot):
                 continue
             side = "sell" if pos.qty > 0 else "buy"
-            params = {"clientOrderId": self.next_client_id()}
-            if m.get("contract"):
-                params["reduceOnly"] = True
-            try:
-                res = self.ex.create_order(symbol, "market", side, amount, None, params)
-            except ccxt.BaseError as exc:
-                log.error("%s %s: could not close the position (%s %s): %s", self.name, symbol, side, amount, exc)
+            rec = self.market_order(symbol, side, amount, reduce_only=bool(m.get("contract")), reason="close position")
+            if rec.status == "rejected":
+                log.error("%s %s: could not close the position (%s %s): %s", self.name, symbol, side, amount,
+                          rec.reason)
                 continue
-            for t in res.get("trades") or []:
-                self._record_fills([{**t, "clientOrderId": params["clientOrderId"]}])
             done.append(f"{side} {amount} {symbol}")
         self.poll_fills()
         return done
@@ -387,9 +454,9 @@ class Trader:
     def _refresh(self, rec: OrderRecord) -> None:
         try:
             if rec.exchange_order_id:
-                res = self.ex.fetch_order(rec.exchange_order_id, rec.symbol)
+                res = self.ex.fetch_order(rec.exchange_order_id, rec.symbol, self.profile.fetch_order_params)
             else:
-                res = self.ex.fetch_order(None, rec.symbol, {"clientOrderId": rec.client_order_id})
+                res = find_order(self.ex, rec.symbol, rec.client_order_id, rec.created_ms - 60_000)
         except ccxt.OrderNotFound:
             if rec.status in ("pending", "unknown"):
                 self._finish(rec, "rejected", "never reached the exchange")
@@ -406,6 +473,8 @@ class Trader:
 
     def _apply_order(self, rec: OrderRecord, res: dict) -> None:
         rec.exchange_order_id = str(res["id"]) if res.get("id") is not None else rec.exchange_order_id
+        if rec.exchange_order_id:
+            self._remember_oids({rec.exchange_order_id: rec.client_order_id})
         rec.filled = float(res.get("filled") or 0.0)
         rec.average = res.get("average")
         status = res.get("status") or "open"
@@ -424,6 +493,7 @@ class Trader:
         rec.closed_ms = rec.updated_ms = self.clock.now_ms()
         self._save(rec)
         self.orders.pop(rec.client_order_id, None)
+        self._closing.discard(rec.client_order_id)
 
     def _save(self, rec: OrderRecord) -> None:
         """Queue ``rec`` for the next :meth:`flush` (one transaction for a cycle's changes)."""
@@ -474,7 +544,7 @@ class Trader:
         return self._record_fills(trades)
 
     def _record_fills(self, trades: list[dict]) -> int:
-        ours = [t for t in trades if self.ours(t.get("clientOrderId"))]
+        ours = [t for t in self._with_client_ids(trades) if self.ours(t.get("clientOrderId"))]
         if not ours:
             return 0
         contract = {s: (self.ex.markets[s].get("contractSize") or 1.0) if self.ex.markets[s].get("contract") else 1.0
@@ -492,6 +562,34 @@ class Trader:
                 self._refresh(rec)
         self.stats.fills += len(rows)
         return len(rows)
+
+    def _with_client_ids(self, trades: list[dict]) -> list[dict]:
+        """Each trade with the client order id of its order. ccxt's unified trade names only the exchange's order
+        id (``order``); the client id is found among live orders, then recently finished ones, then in the store."""
+        out, missing = [], set()
+        for t in trades:
+            if t.get("clientOrderId") or t.get("order") is None:
+                out.append(t)
+                continue
+            oid = str(t["order"])
+            cid = self._cid_by_oid.get(oid)
+            if cid is None:
+                missing.add(oid)
+            out.append({**t, "clientOrderId": cid} if cid else t)
+        if not missing:
+            return out
+        with Session(self.db) as s:
+            found = dict(s.exec(select(OrderRecord.exchange_order_id, OrderRecord.client_order_id).where(
+                OrderRecord.exchange == self.name, OrderRecord.exchange_order_id.in_(missing))).all())
+        self._remember_oids(found)
+        return [{**t, "clientOrderId": found[str(t["order"])]} if not t.get("clientOrderId") and
+                str(t.get("order")) in found else t for t in out]
+
+    def _remember_oids(self, pairs: dict[str, str]) -> None:
+        """Exchange order id -> client id, bounded (oldest forgotten first; the store still has them)."""
+        self._cid_by_oid.update(pairs)
+        while len(self._cid_by_oid) > 100_000:
+            self._cid_by_oid.pop(next(iter(self._cid_by_oid)))
 
     def _report_fills(self, rows: list[TradeRecord], before: dict[str, float]) -> None:
         if self.on_event is None:

@@ -103,8 +103,7 @@ def test_risk_mode_change_reaches_the_engine_and_survives_a_restart(cdir):
 
 def test_close_position_leaves_it_flat(cdir):
     engine = running_engine(cdir)
-    engine.api.create_order("ETH/USDT", "market", "buy", 0.05, None,
-                            {"clientOrderId": engine.trader.next_client_id()})
+    engine.trader.market_order("ETH/USDT", "buy", 0.05)
     engine.trader.poll_fills()
     assert engine.trader.ledger.position("ETH/USDT").qty > 0
     engine.pause()  # keep quoting from opening a new position meanwhile

@@ -24,6 +24,8 @@ from typing import Any, TypeVar
 
 import ccxt
 
+from engine.exchanges.profiles import find_order
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -122,7 +124,7 @@ def place_order_safely(exchange: ccxt.Exchange, symbol: str, order_type: str, si
         try:
             return exchange.create_order(symbol, order_type, side, amount, price, params)
         except ccxt.DuplicateOrderId:
-            return exchange.fetch_order(None, symbol, {"clientOrderId": client_id})  # an earlier try got through
+            return find_order(exchange, symbol, client_id)  # an earlier try got through
         except Exception as exc:  # noqa: BLE001 - classified just below
             err = classify(exc)
             if not isinstance(err, TransientError):
@@ -144,13 +146,13 @@ def place_order_safely(exchange: ccxt.Exchange, symbol: str, order_type: str, si
 
 def _lookup(exchange: ccxt.Exchange, symbol: str, client_id: str) -> dict | None:
     try:
-        return exchange.fetch_order(None, symbol, {"clientOrderId": client_id})
+        return find_order(exchange, symbol, client_id)
     except ccxt.OrderNotFound:
         return None
     except ccxt.NetworkError:  # cannot tell yet: look again next round rather than risk a duplicate
         for _ in range(3):
             try:
-                return exchange.fetch_order(None, symbol, {"clientOrderId": client_id})
+                return find_order(exchange, symbol, client_id)
             except ccxt.OrderNotFound:
                 return None
             except ccxt.NetworkError:

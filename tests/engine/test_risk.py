@@ -148,8 +148,7 @@ def test_drawdown_kills_closes_positions_and_waits_for_rearm(tmp_path):
 
 def test_inventory_cap_clamps_the_growing_side_and_alerts_once(tmp_path):
     engine, clock = make_engine(tmp_path, symbols={"sim": {"BTC/USDT": {"max_position_usd": 300}}})
-    engine.api.create_order("BTC/USDT", "market", "buy", 0.05, None,
-                            {"clientOrderId": engine.trader.next_client_id()})  # about $3,200 long
+    engine.trader.market_order("BTC/USDT", "buy", 0.05)  # about $3,200 long
     run(engine, clock, 8)
     assert engine.trader.gate.side_blocks["BTC/USDT"] == {"buy"}
     btc = open_orders(engine, "BTC/USDT")
@@ -187,8 +186,7 @@ def test_a_stalled_risk_job_pauses_quoting(tmp_path):
 
 def test_kill_switch_from_the_command_line(tmp_path):
     engine, clock = make_engine(tmp_path)
-    engine.api.create_order("BTC/USDT", "market", "buy", 0.005, None,
-                            {"clientOrderId": engine.trader.next_client_id()})
+    engine.trader.market_order("BTC/USDT", "buy", 0.005)
     run(engine, clock, 10)
     cdir = tmp_path / "config"
     proc = subprocess.run([sys.executable, "-m", "engine", "kill", "--config", str(cdir), "--close-positions",

@@ -334,7 +334,7 @@ class SimExchange(ccxt.Exchange):
         o.trade_ids.append(trade_id)
         trade = {
             "info": {"orderId": o.id, "realizedPnl": res.realized_pnl},
-            "id": trade_id, "order": o.id, "clientOrderId": o.client_id,
+            "id": trade_id, "order": o.id,
             "timestamp": ts_ms, "datetime": iso8601(ts_ms), "symbol": o.symbol, "type": o.type, "side": o.side,
             "takerOrMaker": "taker" if taker else "maker", "price": price, "amount": qty, "cost": notional,
             "fee": {"cost": res.fee, "currency": spec.settle or spec.quote, "rate": fee_rate},
