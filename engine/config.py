@@ -225,6 +225,8 @@ class ConnectionSettings:
     api_url: str = _f("", doc="base URL override (gateways, local tests); empty: the exchange's own")
     margin_mode: str = _f("isolated", choices=("isolated", "cross"))
     hedge_mode: bool = _f(False)
+    requests_per_min: int = _f(0, minimum=0, maximum=100_000,
+                               doc="the engine's request budget; 0: the exchange's published limit (seed 003)")
 
 
 @dataclass(frozen=True)

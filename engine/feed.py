@@ -210,8 +210,15 @@ def watcher_for(exchange: ccxt.Exchange) -> Any:
         return SimWatcher(exchange)
     import ccxt.pro as pro
 
+    from engine.exchanges.factory import override_urls
+
     cls = getattr(pro, exchange.id, None)
     if cls is None:
         raise ValueError(f"{exchange.id} has no websocket API in ccxt.pro; the engine polls it over REST")
-    return cls({"apiKey": exchange.apiKey, "secret": exchange.secret, "password": exchange.password,
+    twin = cls({"apiKey": exchange.apiKey, "secret": exchange.secret, "password": exchange.password,
                 "options": dict(exchange.options), "enableRateLimit": True})
+    if getattr(exchange, "isSandboxModeEnabled", False):
+        twin.set_sandbox_mode(True)  # a testnet key streams from the testnet, never from the live exchange
+    if exchange.options.get("consoleApiUrl"):
+        override_urls(twin, exchange.options["consoleApiUrl"])  # a gateway or a local imitation: never the real host
+    return twin

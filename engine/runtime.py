@@ -78,10 +78,14 @@ def build_exchange(config: AppConfig, clock: Clock | None = None, name: str | No
                       api_url=conn.api_url or None)
 
 
-def request_budget(name: str) -> int | None:
-    """Requests per minute the engine may send to ``name`` (seed 003: Binance 1200, KuCoin 600, OKX 600, ...)."""
+def request_budget(config: AppConfig, name: str) -> int | None:
+    """Requests per minute the engine may send to ``name``: the connection's ``requests_per_min``, else the
+    exchange's published limit (seed 003: Binance 1200, KuCoin 600, OKX 600, ...); None for simulated venues."""
     from engine.exchanges.factory import ALIASES, SUPPORTED
 
+    configured = config.connection(name).requests_per_min if name in config.connections else 0
+    if configured:
+        return configured
     key = ALIASES.get(name, name)
     return SUPPORTED[key].requests_per_min if key in SUPPORTED else None
 
@@ -95,7 +99,8 @@ class Engine:
         self.clock = clock or getattr(exchange, "clock", None) or WallClock()
         self.exchange = exchange or build_exchange(config, self.clock)
         # every request timed, counted, and kept within the exchange's budget
-        self.api = MeteredExchange(self.exchange, self.clock, budget_per_min=request_budget(self.exchange.id))
+        self.api = MeteredExchange(self.exchange, self.clock, budget_per_min=request_budget(
+            config, config.engine.exchange if self.exchange.id != "sim" else self.exchange.id))
         self.db_url = db_url or config.database_url
         self.db = make_engine(self.db_url)
         self.alerts = AlertService(config.alerts, config.telegram, self.db, self.clock)
@@ -103,7 +108,8 @@ class Engine:
         self.traders = [self.trader]  # one per venue, in priority order; the first is the primary
         for name in [v for v in config.engine.venues if v != config.engine.exchange]:
             venue = (extra_exchanges or {}).get(name) or build_exchange(config, self.clock, name)
-            self.traders.append(Trader(config, MeteredExchange(venue, self.clock, budget_per_min=request_budget(name)),
+            metered = MeteredExchange(venue, self.clock, budget_per_min=request_budget(config, name))
+            self.traders.append(Trader(config, metered,
                                        self.clock, self.db, exchange_name=name))
         for t in self.traders:
             t.on_event = self.alert

@@ -39,6 +39,7 @@ VOL_REFRESH_MS = 60_000
 REFUSED_BACKOFF_MS = 10_000  # a slot whose order the exchange refused rests this long before trying again
 NO_FUNDS_BACKOFF_MS = 30_000  # a side without the funds for its order rests this long
 LOG_EVERY_MS = 60_000  # the same warning (symbol, side, reason) at most once a minute
+RECONCILE_RETRY_MS = 5_000  # a start-up reconciliation that failed is retried this often, quoting held meanwhile
 FILL_SAFETY_NET_MS = 30_000  # with fills streamed, REST still checks this often for anything the stream missed
 
 
@@ -83,6 +84,8 @@ class Trader:
         self._warned: dict[tuple[str, str, str], tuple[int, int]] = {}  # -> (last logged ms, suppressed since)
         self.capital_usd = float("inf")
         self.quoting_enabled = True
+        self.reconciled = False  # quoting waits for one successful reconciliation with the exchange
+        self._last_reconcile_try_ms = 0
         self.symbols = config.active_symbols(self.name)
         self.gate = RiskGate()
         self.feed: Any = None  # engine.feed.BookFeed when the exchange streams books
@@ -133,7 +136,12 @@ class Trader:
         t0 = time.perf_counter()
         self.stats.cycles += 1
         self.poll_fills()
-        if self.quoting_enabled:
+        if self.quoting_enabled and not self.reconciled:
+            now = self.clock.now_ms()
+            if now - self._last_reconcile_try_ms >= RECONCILE_RETRY_MS:  # no quoting before the store agrees
+                self._last_reconcile_try_ms = now
+                self.reconcile()
+        if self.quoting_enabled and self.reconciled:
             left = budget if budget is not None else self.config.hygiene.max_replacements_per_cycle
             for symbol in self.symbols:
                 try:
@@ -482,6 +490,9 @@ class Trader:
         if status == "open":
             rec.status = "open"
             self._save(rec)
+        elif status == "expired":  # e.g. Binance futures: a post-only (GTX) order that would cross expires at once
+            self._finish(rec, "canceled", "expired by the exchange" + (" (post-only would have crossed)"
+                                                                      if not rec.filled else ""))
         else:
             self._finish(rec, status if status in ("closed", "canceled", "rejected") else "closed", rec.reason)
         for t in res.get("trades") or []:  # fills that came with the answer
@@ -615,8 +626,10 @@ class Trader:
         try:
             venue_open = self._fetch_open_orders()
         except TRANSIENT as exc:
-            log.warning("%s: reconciliation postponed (%s)", self.name, type(exc).__name__)
+            log.warning("%s: reconciliation postponed (%s)%s", self.name, type(exc).__name__,
+                        "" if self.reconciled else "; not quoting until it succeeds")
             return report
+        self.reconciled = True
         by_cid = {o.get("clientOrderId"): o for o in venue_open if o.get("clientOrderId")}
         for rec in list(self.orders.values()):
             if rec.client_order_id in by_cid:

@@ -38,6 +38,12 @@ SUPPORTED: dict[str, Venue] = {v.name: v for v in (  # seed 000 "Exchange Factor
     Venue("coinbase", "coinbase", None, 600),
     Venue("bitfinex", "bitfinex", "bitfinex", 600, swap_default_type=True),
 )}
+# Connect-time requests a market maker does not need: Binance's currency and margin-pair lists (signed, weight 10+)
+# and the markets of account types the connection does not trade.
+CCXT_OPTIONS: dict[str, dict[str, Any]] = {
+    "binance": {"fetchCurrencies": False, "fetchMargins": False, "fetchMarkets": {"types": ["spot"]}},
+    "binanceusdm": {"fetchCurrencies": False},
+}
 ALIASES = {"huobi": "htx", "gateio": "gate", "binanceusdm": "binance", "kucoinfutures": "kucoin"}
 DEFUNCT = {"ftx": "FTX went bankrupt in November 2022 and its API no longer exists; choose another exchange "
                   "(binance, kucoin, okx, bybit, gate, htx, kraken, coinbase, bitfinex)"}
@@ -71,8 +77,11 @@ def build_ccxt(name: str, market_type: str = "spot", credentials: Credentials | 
         options["secret"] = credentials.api_secret.reveal()
         if credentials.passphrase:
             options["password"] = credentials.passphrase.reveal()
+    extra: dict[str, Any] = dict(CCXT_OPTIONS.get(ccxt_id, {}))
     if market_type == "swap" and v.swap_default_type:
-        options["options"] = {"defaultType": "swap"}
+        extra["defaultType"] = "swap"
+    if extra:
+        options["options"] = extra
     exchange = getattr(ccxt, ccxt_id)(options)
     if sandbox:
         if not exchange.urls.get("test"):
@@ -80,20 +89,26 @@ def build_ccxt(name: str, market_type: str = "spot", credentials: Credentials | 
                                       "account or the simulated exchange")
         exchange.set_sandbox_mode(True)
     if api_url:
-        _override_urls(exchange, api_url)
+        override_urls(exchange, api_url)
+        exchange.options["consoleApiUrl"] = api_url  # the websocket twin (engine.feed.watcher_for) follows it
     return exchange
 
 
-def _override_urls(exchange: ccxt.Exchange, api_url: str) -> None:
-    """Point every API base URL at ``api_url`` (scheme and host), keeping each one's path."""
+def override_urls(exchange: ccxt.Exchange, api_url: str) -> None:
+    """Point every API base URL at ``api_url`` (scheme and host), keeping each one's path; websocket URLs go to
+    the same host (``ws://`` for an ``http://`` override, ``wss://`` for ``https://``)."""
     target = urlsplit(api_url)
     if not target.scheme or not target.netloc:
         raise ExchangeConfigError(f"API URL {api_url!r} must look like https://host[:port]")
+    ws_scheme = "wss" if target.scheme == "https" else "ws"
 
     def rewrite(value: Any) -> Any:
         if isinstance(value, str) and value.startswith(("http://", "https://")):
             parts = urlsplit(value)
             return f"{target.scheme}://{target.netloc}{parts.path}"
+        if isinstance(value, str) and value.startswith(("ws://", "wss://")):
+            parts = urlsplit(value)
+            return f"{ws_scheme}://{target.netloc}{parts.path}"
         if isinstance(value, dict):
             return {k: rewrite(v) for k, v in value.items()}
         return value

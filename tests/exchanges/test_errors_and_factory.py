@@ -153,16 +153,35 @@ def test_the_engine_builds_real_exchanges_from_connections_settings(tmp_path):
 
     cdir = make_config_dir(tmp_path, connections={
         "kucoin": {"market": "swap", "api_url": "http://127.0.0.1:18081"},
-        "binance": {"sandbox": True}})
+        "binance": {"sandbox": True}, "okx": {"requests_per_min": 300}})
     cfg = load_config(cdir, env={"KUCOIN_API_KEY": "k" * 24, "KUCOIN_API_SECRET": "s" * 36,
                                  "KUCOIN_PASSPHRASE": "p" * 12})
     kucoin = build_exchange(cfg, name="kucoin")
     assert kucoin.id == "kucoinfutures" and kucoin.password == "p" * 12
     assert all(u.startswith("http://127.0.0.1:18081") for u in kucoin.urls["api"].values() if isinstance(u, str))
     assert "testnet" in str(build_exchange(cfg, name="binance").urls["api"])
-    assert (request_budget("binance"), request_budget("kucoin"), request_budget("okx"), request_budget("sim")) == (
-        1200, 600, 600, None)
+    budgets = [request_budget(cfg, name) for name in ("binance", "kucoin", "gate", "okx", "sim")]
+    assert budgets == [1200, 600, 600, 300, None]  # seed 003's published limits unless the connection sets its own
     (tmp_path / "bad").mkdir()
     bad = make_config_dir(tmp_path / "bad", connections={"kucoin": {"market": "futures"}})
     with pytest.raises(Exception, match="connections.kucoin.market = 'futures': must be one of spot, swap"):
         load_config(bad, env={})
+
+
+def test_the_websocket_twin_follows_the_api_url_override_and_the_sandbox():
+    from engine.feed import watcher_for
+
+    rest = build_ccxt("binance", "spot", api_url="http://127.0.0.1:18099")
+    twin = watcher_for(rest)
+    urls = [u for u in _strings(twin.urls["api"]) if u.startswith(("ws", "http"))]
+    assert urls and all(u.startswith(("ws://127.0.0.1:18099/", "http://127.0.0.1:18099/")) for u in urls)
+    sandboxed = watcher_for(build_ccxt("okx", "swap", sandbox=True))
+    assert sandboxed.isSandboxModeEnabled
+
+
+def _strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
