@@ -3,7 +3,12 @@
 :class:`BookFeed` keeps the latest order book of every symbol, pushed by the exchange's websocket API (ccxt.pro
 ``watch_order_book``: all subscriptions share one connection per exchange). It runs in a feed thread with its own
 asyncio event loop. A failed watch reconnects with exponential backoff and jitter; the trader reads the feed's book
-while it is fresh and falls back to REST (within the request budget) when it is not.
+while it is fresh and falls back to REST (within the request budget) when it is not. The same thread streams
+tickers of every configured symbol (``watch_tickers``: marks for what the account holds).
+
+:class:`AccountFeed` streams the account: our fills (``watch_my_trades``) and our orders' changes
+(``watch_orders``), so the trader learns of fills, cancellations and expiries without polling; REST remains the
+safety net.
 """
 
 from __future__ import annotations
@@ -27,11 +32,15 @@ class SimWatcher:
     Its faults (error rates, latency spikes) reach the feed as they would from a real socket.
     """
 
+    has = {"watchOrderBook": True, "watchMyTrades": True, "watchOrders": True, "watchTickers": True}
+
     def __init__(self, venue: ccxt.Exchange, interval_s: float = 0.1) -> None:
         self.venue = venue
         self.interval_s = interval_s
         self._since: int | None = None
         self._seen: set[str] = set()
+        self._order_state: dict[str, tuple[str, float]] = {}  # order id -> (status, filled) last pushed
+        self._orders_since: int | None = None
 
     async def watch_order_book(self, symbol: str, limit: int | None = None) -> dict:
         await asyncio.sleep(self.interval_s)
@@ -48,6 +57,27 @@ class SimWatcher:
                 self._seen.update(t["id"] for t in new)
                 self._since = max(t["timestamp"] for t in new)
                 return new
+
+    async def watch_orders(self, symbol: str | None = None, since: int | None = None,
+                           limit: int | None = None) -> list[dict]:
+        """Orders whose status or filled amount changed since the last call (waits for at least one)."""
+        while True:
+            await asyncio.sleep(self.interval_s)
+            orders = await asyncio.to_thread(self._orders_now)
+            changed = [o for o in orders if self._order_state.get(o["id"]) != (o["status"], o["filled"])]
+            if changed:
+                for o in changed:
+                    self._order_state[o["id"]] = (o["status"], o["filled"])
+                    if o["status"] != "open":
+                        self._orders_since = max(self._orders_since or 0, o.get("lastUpdateTimestamp") or 0)
+                return changed
+
+    def _orders_now(self) -> list[dict]:
+        return self.venue.fetch_open_orders() + self.venue.fetch_closed_orders(None, self._orders_since)
+
+    async def watch_tickers(self, symbols: list[str] | None = None) -> dict:
+        await asyncio.sleep(self.interval_s * 5)
+        return await asyncio.to_thread(self.venue.fetch_tickers, symbols)
 
     async def close(self) -> None:
         return None
@@ -162,17 +192,31 @@ class BookFeed(FeedThread):
     name = "book-feed"
 
     def __init__(self, watcher: Any, symbols: list[str], max_age_s: float = 2.0, depth: int = 10,
-                 backoff_base_s: float = 0.5, backoff_max_s: float = 30.0) -> None:
+                 backoff_base_s: float = 0.5, backoff_max_s: float = 30.0, ticker_symbols: list[str] | None = None,
+                 ticker_max_age_s: float = 15.0) -> None:
         super().__init__(watcher, backoff_base_s, backoff_max_s)
         self.symbols = list(symbols)
         self.max_age_s = max_age_s
         self.depth = depth
         self._books: dict[str, tuple[float, dict]] = {}
+        # Tickers of more symbols (every configured one, quoted or not): marks for what the account holds.
+        self.ticker_symbols = list(ticker_symbols or [])
+        self.ticker_max_age_s = ticker_max_age_s
+        self._tickers: dict[str, tuple[float, dict]] = {}
 
     def streams(self) -> list[Any]:
-        return [self._loop_watch(s, lambda s=s: self.watcher.watch_order_book(s, self.depth),
-                                 lambda book, s=s: self._books.__setitem__(s, (time.monotonic(), book)))
-                for s in self.symbols]
+        out = [self._loop_watch(s, lambda s=s: self.watcher.watch_order_book(s, self.depth),
+                                lambda book, s=s: self._books.__setitem__(s, (time.monotonic(), book)))
+               for s in self.symbols]
+        if self.ticker_symbols:
+            out.append(self._loop_watch("tickers", lambda: self.watcher.watch_tickers(self.ticker_symbols),
+                                        self._store_tickers))
+        return out
+
+    def _store_tickers(self, tickers: dict) -> None:
+        now = time.monotonic()
+        for symbol, t in tickers.items():
+            self._tickers[symbol] = (now, t)
 
     # ------------------------------------------------------------------------------ readers
     def latest(self, symbol: str) -> dict | None:
@@ -183,24 +227,54 @@ class BookFeed(FeedThread):
             return None
         return entry[1]
 
+    def ticker(self, symbol: str) -> dict | None:
+        """The newest streamed ticker of ``symbol`` if it is fresh, else None."""
+        with self._lock:
+            entry = self._tickers.get(symbol)
+        if entry is None or time.monotonic() - entry[0] > self.ticker_max_age_s:
+            return None
+        return entry[1]
 
-class FillFeed(FeedThread):
-    """Our fills as the exchange pushes them (ccxt.pro ``watch_my_trades``); the trader drains them each cycle."""
 
-    name = "fill-feed"
+class AccountFeed(FeedThread):
+    """Our fills and order updates as the exchange pushes them (ccxt.pro ``watch_my_trades``, ``watch_orders``);
+    the trader drains both each cycle. Either stream runs only where the exchange offers it."""
 
-    def __init__(self, watcher: Any, backoff_base_s: float = 0.5, backoff_max_s: float = 30.0,
-                 max_buffer: int = 50_000) -> None:
+    name = "account-feed"
+
+    def __init__(self, watcher: Any, fills: bool = True, orders: bool = True, backoff_base_s: float = 0.5,
+                 backoff_max_s: float = 30.0, max_buffer: int = 50_000) -> None:
         super().__init__(watcher, backoff_base_s, backoff_max_s)
+        self.fills = fills
+        self.orders = orders
         self._fills: deque[dict] = deque(maxlen=max_buffer)
+        self._orders: deque[dict] = deque(maxlen=max_buffer)
+        self.order_updates = 0
 
     def streams(self) -> list[Any]:
-        return [self._loop_watch("my trades", self.watcher.watch_my_trades, self._fills.extend)]
+        out = []
+        if self.fills:
+            out.append(self._loop_watch("my trades", self.watcher.watch_my_trades, self._fills.extend))
+        if self.orders:
+            out.append(self._loop_watch("orders", self.watcher.watch_orders, self._add_orders))
+        return out
+
+    def _add_orders(self, orders: list[dict]) -> None:
+        self._orders.extend(orders)
+        self.order_updates += len(orders)
 
     def drain(self) -> list[dict]:
+        """Streamed fills not yet taken."""
         with self._lock:
             out = list(self._fills)
             self._fills.clear()
+        return out
+
+    def drain_orders(self) -> list[dict]:
+        """Streamed order updates not yet taken, oldest first."""
+        with self._lock:
+            out = list(self._orders)
+            self._orders.clear()
         return out
 
 

@@ -197,8 +197,9 @@ class Engine:
                 (log.info if step.ok else log.error)("%s connect: %s: %s", t.name, step.step, step.message)
 
     def _start_feeds(self) -> None:
-        """Websocket books for each venue that streams them (``engine.feed``: auto = real exchanges only)."""
-        from engine.feed import BookFeed, FillFeed, watcher_for
+        """Websocket streams for each venue that offers them (``engine.feed``: auto = real exchanges only): books of
+        the quoted symbols and tickers of every configured one on one thread, fills and order updates on another."""
+        from engine.feed import AccountFeed, BookFeed, watcher_for
 
         mode = self.config.engine.feed
         for t in self.traders:
@@ -206,25 +207,33 @@ class Engine:
             if mode == "off" or (mode == "auto" and raw.id == "sim") or t.feed is not None:
                 continue
             try:
-                t.feed = BookFeed(watcher_for(raw), t.symbols)
+                watcher = watcher_for(raw)
+                has = getattr(watcher, "has", {})
+                tickers = sorted(self.config.symbols.get(t.name, {})) if has.get("watchTickers") else []
+                t.feed = BookFeed(watcher, t.symbols, ticker_symbols=[s for s in tickers if s in raw.markets])
                 t.feed.start()
-                log.info("%s: websocket order books for %s", t.name, ", ".join(t.symbols))
+                log.info("%s: websocket order books for %s%s", t.name, ", ".join(t.symbols),
+                         f"; tickers for {len(t.feed.ticker_symbols)} symbols" if t.feed.ticker_symbols else "")
             except Exception as exc:  # noqa: BLE001 - REST within the budget still works
                 t.feed = None
                 log.warning("%s: no websocket feed (%s); polling over REST within the request budget", t.name, exc)
             try:
                 watcher = watcher_for(raw)
-                if raw.id != "sim" and not getattr(watcher, "has", {}).get("watchMyTrades"):
-                    raise ValueError("no watch_my_trades")
-                t.fill_feed = FillFeed(watcher)
-                t.fill_feed.start()
-            except Exception as exc:  # noqa: BLE001 - fills are polled over REST instead
-                t.fill_feed = None
-                log.warning("%s: fills not streamed (%s); polling them over REST", t.name, exc)
+                has = getattr(watcher, "has", {})
+                fills, orders = bool(has.get("watchMyTrades")), bool(has.get("watchOrders"))
+                if not (fills or orders):
+                    raise ValueError("neither watch_my_trades nor watch_orders")
+                t.account_feed = AccountFeed(watcher, fills=fills, orders=orders)
+                t.account_feed.start()
+                log.info("%s: streaming %s", t.name, " and ".join(
+                    w for w, on in (("fills", fills), ("order updates", orders)) if on))
+            except Exception as exc:  # noqa: BLE001 - fills and orders are polled over REST instead
+                t.account_feed = None
+                log.warning("%s: account not streamed (%s); polling fills and orders over REST", t.name, exc)
 
     def _stop_feeds(self) -> None:
         for t in self.traders:
-            for attr in ("feed", "fill_feed"):
+            for attr in ("feed", "account_feed"):
                 feed = getattr(t, attr)
                 if feed is not None:
                     feed.stop()
@@ -457,9 +466,10 @@ class Engine:
                 t.quote_cycle()
 
     def hygiene_cycle(self) -> None:
+        """Reconcile each venue with the store (less often where order updates are streamed)."""
         with self.work:
             for t in self.traders:
-                t.reconcile()
+                t.reconcile_due()
 
     def risk_cycle(self) -> None:
         """Requests from the command line, then the risk checks (engine/risk/manager.py)."""
@@ -545,7 +555,7 @@ class Engine:
         """Equity, peak, drawdown, daily PnL, PnL parts and counts into ``system_metrics``; balances each minute."""
         now = self.clock.now_ms()
         balance = self.api.fetch_balance()
-        marks = self.marks(balance)
+        marks = self.marks(balance, views=self.trader.views, feed=self.trader.feed)
         equity = self.equity_of(balance, marks)
         with self.work:
             totals = self.trader.ledger.totals(marks)
@@ -603,10 +613,11 @@ class Engine:
         return self.peak_equity
 
     def marks(self, balance: dict, api: Any = None, symbols: list[str] | None = None,
-              views: dict | None = None) -> dict[str, float]:
+              views: dict | None = None, feed: Any = None) -> dict[str, float]:
         """Prices in USDT of held currencies and of traded symbols (mid of the best bid and ask).
 
-        ``views``, the trader's market views, price its symbols when fresh (5 s); only the rest are fetched.
+        ``views``, the trader's market views, price its symbols when fresh (5 s); then tickers streamed by
+        ``feed`` (engine.feed.BookFeed); only the rest are fetched.
         """
         api = api or self.api
         marks: dict[str, float] = {"USDT": 1.0}
@@ -620,7 +631,9 @@ class Engine:
         for code, total in balance["total"].items():
             if total and code != "USDT" and code not in marks and f"{code}/USDT" in api.markets:
                 wanted.add(f"{code}/USDT")
-        tickers = api.fetch_tickers(sorted(wanted)) if wanted else {}
+        streamed = {s: t for s in wanted if feed is not None and (t := feed.ticker(s)) is not None}
+        wanted -= set(streamed)
+        tickers = {**streamed, **(api.fetch_tickers(sorted(wanted)) if wanted else {})}
         for symbol, t in tickers.items():
             bid, ask = t.get("bid"), t.get("ask")
             mid = (bid + ask) / 2 if bid and ask else t.get("last")

@@ -41,6 +41,7 @@ NO_FUNDS_BACKOFF_MS = 30_000  # a side without the funds for its order rests thi
 LOG_EVERY_MS = 60_000  # the same warning (symbol, side, reason) at most once a minute
 RECONCILE_RETRY_MS = 5_000  # a start-up reconciliation that failed is retried this often, quoting held meanwhile
 FILL_SAFETY_NET_MS = 30_000  # with fills streamed, REST still checks this often for anything the stream missed
+RECONCILE_STREAMED_MS = 60_000  # with order updates streamed, the REST reconciliation runs this often
 
 
 @dataclass
@@ -89,7 +90,8 @@ class Trader:
         self.symbols = config.active_symbols(self.name)
         self.gate = RiskGate()
         self.feed: Any = None  # engine.feed.BookFeed when the exchange streams books
-        self.fill_feed: Any = None  # engine.feed.FillFeed when the exchange streams our fills
+        self.account_feed: Any = None  # engine.feed.AccountFeed when the exchange streams our fills and orders
+        self._last_reconcile_ms = 0
         # Real exchanges mostly need a symbol to list fills (Binance does): poll each symbol, at most every 5 s.
         self.fills_per_symbol = self.ex.id != "sim"
         self.fills_every_ms = 5_000
@@ -136,6 +138,7 @@ class Trader:
         t0 = time.perf_counter()
         self.stats.cycles += 1
         self.poll_fills()
+        self.apply_streamed_orders()
         if self.quoting_enabled and not self.reconciled:
             now = self.clock.now_ms()
             if now - self._last_reconcile_try_ms >= RECONCILE_RETRY_MS:  # no quoting before the store agrees
@@ -527,8 +530,8 @@ class Trader:
         """Store new fills exactly once: streamed ones first; REST polling as the fallback (a safety net every
         ``FILL_SAFETY_NET_MS`` while the stream is up)."""
         streamed = 0
-        if self.fill_feed is not None and self.fill_feed.running:
-            pushed = self.fill_feed.drain()
+        if self.account_feed is not None and self.account_feed.running and self.account_feed.fills:
+            pushed = self.account_feed.drain()
             streamed = self._record_fills(pushed) if pushed else 0
             now = self.clock.now_ms()
             if not force and now - self._last_fill_poll_ms < FILL_SAFETY_NET_MS:
@@ -619,7 +622,36 @@ class Trader:
                 self.on_event("info", "position closed", f"{self.name} {symbol}: flat; realized so far "
                               f"{self.ledger.position(symbol).realized_pnl:,.2f} USDT", f"pos-close:{symbol}")
 
+    def apply_streamed_orders(self) -> int:
+        """Order updates pushed by the exchange (``watch_orders``): fills, cancellations and expiries learned
+        without a request. An update older than what the store knows (less filled) is ignored."""
+        if self.account_feed is None or not self.account_feed.orders:
+            return 0
+        applied = 0
+        for o in self.account_feed.drain_orders():
+            rec = self.orders.get(o.get("clientOrderId") or "")
+            if rec is None and o.get("id") is not None:
+                cid = self._cid_by_oid.get(str(o["id"]))
+                rec = self.orders.get(cid) if cid else None
+            if rec is None or float(o.get("filled") or 0.0) + 1e-12 < rec.filled:
+                continue
+            if rec.status == "open" and o.get("status") == "open" and float(o.get("filled") or 0.0) == rec.filled:
+                continue
+            self._apply_order(rec, {k: v for k, v in o.items() if k != "trades"})
+            applied += 1
+        if applied:
+            self.flush()
+        return applied
+
     # ----------------------------------------------------------------------------- reconciliation
+    def reconcile_due(self) -> dict | None:
+        """Reconcile now, or, while order updates are streamed, at most every ``RECONCILE_STREAMED_MS`` (the REST
+        safety net). Returns the report, or None when it was not due."""
+        streamed = self.account_feed is not None and self.account_feed.running and self.account_feed.orders
+        if streamed and self.clock.now_ms() - self._last_reconcile_ms < RECONCILE_STREAMED_MS:
+            return None
+        return self.reconcile()
+
     def reconcile(self, startup: bool = False) -> dict:
         """Make the store agree with the exchange (see the module docstring). Returns counts of what changed."""
         report = {"closed_out": 0, "adopted": 0, "canceled_unknown": 0, "resolved": 0, "fills": 0}
@@ -630,6 +662,7 @@ class Trader:
                         "" if self.reconciled else "; not quoting until it succeeds")
             return report
         self.reconciled = True
+        self._last_reconcile_ms = self.clock.now_ms()
         by_cid = {o.get("clientOrderId"): o for o in venue_open if o.get("clientOrderId")}
         for rec in list(self.orders.values()):
             if rec.client_order_id in by_cid:

@@ -78,7 +78,7 @@ class RiskManager:
                 if ex.has.get("fetchPositions"):
                     ex.fetch_positions()  # what the exchange holds; also a timed, authenticated request
                 balance = ex.fetch_balance()
-                marks = self.engine.marks(balance, ex, tr.symbols, tr.views)
+                marks = self.engine.marks(balance, ex, tr.symbols, tr.views, tr.feed)
                 equity = self.engine.equity_of(balance, marks)
                 self.last_equity[tr.name] = equity
             except ccxt.NetworkError as exc:

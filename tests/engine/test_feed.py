@@ -60,16 +60,66 @@ def test_fills_arrive_over_the_stream_and_rest_is_only_a_safety_net(tmp_path):
     engine = Engine(cfg)  # the wall clock: the market moves in real time
     engine.start(schedule=False)
     try:
-        assert engine.trader.fill_feed is not None and engine.trader.fill_feed.running
+        assert engine.trader.account_feed is not None and engine.trader.account_feed.running
         rest_before = engine.api.by_method["fetch_my_trades"]
         deadline = time.monotonic() + 40
         while engine.trader.ledger.fills < 3:
-            assert time.monotonic() < deadline, (engine.trader.fill_feed.updates, engine.trader.fill_feed.last_error)
+            feed = engine.trader.account_feed
+            assert time.monotonic() < deadline, (feed.updates, feed.last_error)
             engine.risk_cycle()
             engine.quote_cycle()
             time.sleep(0.1)
-        assert engine.trader.fill_feed.updates >= 1  # the fills came over the stream
+        assert engine.trader.account_feed.updates >= 1  # the fills came over the stream
         assert engine.api.by_method["fetch_my_trades"] - rest_before <= 2  # REST only as the 30 s safety net
     finally:
         engine.stop()
-    assert engine.trader.fill_feed is None
+    assert engine.trader.account_feed is None
+
+
+def test_order_updates_arrive_over_the_stream_and_rest_reconciliation_becomes_a_safety_net(tmp_path):
+    cfg = load_config(make_config_dir(tmp_path, engine={"feed": "on"}), env={})
+    engine = Engine(cfg)  # the wall clock
+    engine.start(schedule=False)
+    try:
+        feed = engine.trader.account_feed
+        assert feed is not None and feed.orders and feed.fills
+        engine.quote_cycle()
+        rec = next(r for r in engine.trader.orders.values() if r.status == "open")
+        rest_before = (engine.api.by_method["fetch_open_orders"], engine.api.by_method["fetch_order"])
+        engine.exchange.cancel_order(rec.exchange_order_id, rec.symbol)  # cancelled elsewhere (the web UI, say)
+        deadline = time.monotonic() + 10
+        while rec.client_order_id in engine.trader.orders:
+            assert time.monotonic() < deadline, (feed.order_updates, feed.last_error)
+            time.sleep(0.05)
+            with engine.work:
+                engine.trader.apply_streamed_orders()
+        assert rec.status == "canceled"  # learned from the stream ...
+        assert (engine.api.by_method["fetch_open_orders"], engine.api.by_method["fetch_order"]) == rest_before
+        assert engine.trader.reconcile_due() is None  # ... so REST reconciliation waits for its 60 s safety net
+    finally:
+        engine.stop()
+    assert engine.trader.account_feed is None
+
+
+def test_marks_for_held_currencies_come_from_streamed_tickers(tmp_path):
+    symbols = {"sim": {"BTC/USDT": {"enabled": True}, "ETH/USDT": {"enabled": False},
+                       "SOL/USDT": {"enabled": False}}}
+    cfg = load_config(make_config_dir(tmp_path, engine={"feed": "on"}, symbols=symbols), env={})
+    engine = Engine(cfg)
+    engine.start(schedule=False)
+    try:
+        feed = engine.trader.feed
+        assert set(feed.ticker_symbols) >= {"ETH/USDT", "SOL/USDT"}
+        deadline = time.monotonic() + 10
+        while feed.ticker("SOL/USDT") is None or feed.latest("BTC/USDT") is None:
+            assert time.monotonic() < deadline, (feed.updates, feed.last_error)
+            time.sleep(0.05)
+        engine.quote_cycle()  # a fresh view of BTC/USDT
+        before = engine.api.by_method["fetch_tickers"]
+        engine.metrics_cycle()
+        engine.risk_cycle()
+        assert engine.api.by_method["fetch_tickers"] == before  # ETH and SOL (held, not quoted) priced from the stream
+        engine.marks(engine.api.fetch_balance(), views=engine.trader.views)  # without the stream: one REST request
+        assert engine.api.by_method["fetch_tickers"] == before + 1
+    finally:
+        engine.stop()
