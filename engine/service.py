@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ from sqlmodel import Session, select
 from engine.config import ConfigError, load_config, save_overrides
 from engine.runtime import Engine
 from engine.store import Alert, CircuitBreakerEvent, SystemMetric, TradeRecord
+from engine.trader import Trader
 
 CSV_COLUMNS = ("time", "exchange", "symbol", "side", "price", "amount", "cost", "fee", "fee_currency", "realized_pnl",
                "order_id", "client_order_id", "trade_id")
@@ -112,22 +114,29 @@ def _iso(ms: int) -> str:
 
 
 # ------------------------------------------------------------------------------------------ dashboard
+TICKER_CACHE_MS = 10_000  # the console's own REST market data, at most this often per exchange
+_ticker_cache: dict[str, tuple[int, dict]] = {}
+_cache_lock = threading.Lock()
+
+
 def summary(engine: Engine) -> dict:
-    """The numbers at the top of the dashboard."""
+    """The numbers at the top of the dashboard, over every exchange the engine trades."""
     s = engine.summary()
     with Session(engine.db) as db:
         last = db.exec(select(SystemMetric).where(SystemMetric.exchange == "ALL")
                        .order_by(SystemMetric.ts.desc()).limit(1)).first()
     breakers = engine.risk.board.active()
+    traders = engine.traders
     return {
         "state": engine.state, "reason": engine.reason, "equity": engine.equity, "peak_equity": engine.peak_equity,
         "daily_pnl": last.daily_pnl if last else None, "drawdown_bps": last.drawdown_bps if last else None,
         "realized_pnl": s.get("realized_pnl", 0.0), "unrealized_pnl": last.unrealized_pnl if last else 0.0,
         "total_pnl": (s.get("realized_pnl", 0.0) + (last.unrealized_pnl if last else 0.0)),
-        "fees": s.get("fees", 0.0), "open_orders": s["open_orders"], "fills": s["fills"],
+        "fees": s.get("fees", 0.0), "open_orders": sum(len(t.orders) for t in traders),
+        "fills": sum(t.ledger.fills for t in traders),
         "risk_mode": engine.config.strategy.risk_mode, "open_breakers": len(breakers),
-        "exchanges_healthy": 0 if engine.trader.gate.exchange_block else 1, "exchanges": 1,
-        "risk_stale": engine.risk_stale,
+        "exchanges_healthy": sum(1 for t in traders if not (t.gate.exchange_block or t.gate.operator_block)),
+        "exchanges": len(traders), "risk_stale": engine.risk_stale,
     }
 
 
@@ -147,94 +156,136 @@ def equity_curve(db: Any, since_ms: int, buckets: int = 400) -> list[dict]:
     return [{"ts": int(t), "equity": float(e), "peak": float(p)} for t, e, p in rows]
 
 
+def _trader(engine: Engine, exchange: str | None) -> Trader:
+    return next((t for t in engine.traders if t.name == exchange), engine.trader)
+
+
+def tickers(engine: Engine, trader: Trader) -> dict[str, dict]:
+    """24 h tickers of the trader's symbols: streamed ones first, the rest from one ``fetch_tickers`` request per
+    exchange at most every ``TICKER_CACHE_MS`` (the console must not eat the engine's request budget)."""
+    out = {}
+    if trader.feed is not None:
+        out = {sym: t for sym in trader.symbols if (t := trader.feed.ticker(sym)) is not None}
+    missing = [sym for sym in trader.symbols if sym not in out]
+    if not missing:
+        return out
+    now = engine.clock.now_ms()
+    with _cache_lock:
+        cached = _ticker_cache.get(trader.name)
+        if cached is None or now - cached[0] > TICKER_CACHE_MS or not set(missing) <= set(cached[1]):
+            try:
+                cached = (now, trader.ex.fetch_tickers(missing))
+            except Exception:  # noqa: BLE001 - a page shows what it has; the health page says why
+                cached = (now, cached[1] if cached else {})
+            _ticker_cache[trader.name] = cached
+    return {**{sym: cached[1][sym] for sym in missing if sym in cached[1]}, **out}
+
+
 def market_rows(engine: Engine) -> list[dict]:
-    """The active markets table: market data plus our inventory and quoted spread."""
-    tr = engine.trader
+    """The active markets table, one row per exchange and symbol: market data plus our inventory and spread."""
     out = []
-    for symbol in tr.symbols:
-        seen = tr.views.get(symbol)
-        view = seen[1] if seen else None
-        ticker = engine.api.fetch_ticker(symbol)
-        pos = tr.ledger.position(symbol)
-        ours = [o for o in tr.orders.values() if o.symbol == symbol and o.status == "open" and o.price]
-        bids = [o.price for o in ours if o.side == "buy"]
-        asks = [o.price for o in ours if o.side == "sell"]
-        bid, ask = ticker["bid"], ticker["ask"]
-        mid = view.mid if view else ((bid + ask) / 2 if bid and ask else None)
-        size = view.contract_size if view else 1.0
-        out.append({
-            "symbol": symbol, "price": mid, "change_24h_pct": ticker.get("percentage"),
-            "volume_24h": ticker.get("quoteVolume"),
-            "spread_bps": (ask - bid) / mid * 1e4 if mid and bid and ask else None,
-            "volatility_bps": tr.vol.get(symbol, (0, None))[1],
-            "inventory": pos.qty, "inventory_usd": pos.qty * mid * size if mid else None,
-            "quoted_spread_bps": (min(asks) - max(bids)) / mid * 1e4 if bids and asks and mid else None,
-            "open_orders": len(ours),
-        })
+    for tr in engine.traders:
+        ticks = tickers(engine, tr)
+        for symbol in tr.symbols:
+            seen = tr.views.get(symbol)
+            view = seen[1] if seen else None
+            ticker = ticks.get(symbol) or {}
+            pos = tr.ledger.position(symbol)
+            ours = [o for o in tr.orders.values() if o.symbol == symbol and o.status == "open" and o.price]
+            bids = [o.price for o in ours if o.side == "buy"]
+            asks = [o.price for o in ours if o.side == "sell"]
+            bid, ask = (view.best_bid, view.best_ask) if view else (ticker.get("bid"), ticker.get("ask"))
+            mid = view.mid if view else ((bid + ask) / 2 if bid and ask else None)
+            size = view.contract_size if view else 1.0
+            out.append({
+                "exchange": tr.name, "symbol": symbol, "price": mid, "change_24h_pct": ticker.get("percentage"),
+                "volume_24h": ticker.get("quoteVolume"),
+                "spread_bps": (ask - bid) / mid * 1e4 if mid and bid and ask else None,
+                "volatility_bps": tr.vol.get(symbol, (0, None))[1],
+                "inventory": pos.qty, "inventory_usd": pos.qty * mid * size if mid else None,
+                "quoted_spread_bps": (min(asks) - max(bids)) / mid * 1e4 if bids and asks and mid else None,
+                "open_orders": len(ours),
+            })
     return out
 
 
-def ladder(engine: Engine, symbol: str) -> dict:
-    """Our open orders on ``symbol`` and our fills of the last two hours, for the price chart."""
-    tr = engine.trader
+def candles(engine: Engine, symbol: str, exchange: str | None = None) -> list[list[float]]:
+    """One-minute candles for the price chart: those the trader keeps for its volatility (refreshed each minute),
+    else one request."""
+    tr = _trader(engine, exchange)
+    rows = tr.candles.get(symbol)
+    return rows[-120:] if rows else tr.ex.fetch_ohlcv(symbol, "1m", limit=120)
+
+
+def ladder(engine: Engine, symbol: str, exchange: str | None = None) -> dict:
+    """Our open orders on ``symbol`` (on ``exchange``, default the first) and our fills of the last two hours."""
+    tr = _trader(engine, exchange)
     orders = [{"side": o.side, "price": o.price, "amount": o.amount, "level": o.level}
               for o in tr.orders.values() if o.symbol == symbol and o.status == "open" and o.price]
     since = engine.clock.now_ms() - 2 * 3_600_000
     with Session(engine.db) as s:
         fills = s.exec(select(TradeRecord.ts, TradeRecord.side, TradeRecord.price, TradeRecord.amount)
-                       .where(TradeRecord.symbol == symbol, TradeRecord.ts >= since)
+                       .where(TradeRecord.exchange == tr.name, TradeRecord.symbol == symbol, TradeRecord.ts >= since)
                        .order_by(TradeRecord.ts.desc()).limit(500)).all()
     return {"orders": orders, "fills": [{"ts": t, "side": sd, "price": p, "amount": a} for t, sd, p, a in fills]}
 
 
 # ------------------------------------------------------------------------------------------ positions & orders
 def positions(engine: Engine) -> list[dict]:
-    tr = engine.trader
+    """Every open position of the engine, per exchange."""
     out = []
-    for symbol, pos in sorted(tr.ledger.positions.items()):
-        if not pos.qty:
-            continue
-        seen = tr.views.get(symbol)
-        mark = seen[1].mid if seen else None
-        out.append({"symbol": symbol, "side": "long" if pos.qty > 0 else "short", "size": abs(pos.qty),
-                    "entry": pos.avg_price, "mark": mark, "realized_pnl": pos.realized_pnl,
-                    "unrealized_pnl": pos.unrealized(mark) if mark else None})
+    for tr in engine.traders:
+        for symbol, pos in sorted(tr.ledger.positions.items()):
+            if not pos.qty:
+                continue
+            seen = tr.views.get(symbol)
+            mark = seen[1].mid if seen else None
+            out.append({"exchange": tr.name, "symbol": symbol, "side": "long" if pos.qty > 0 else "short",
+                        "size": abs(pos.qty), "entry": pos.avg_price, "mark": mark,
+                        "realized_pnl": pos.realized_pnl, "unrealized_pnl": pos.unrealized(mark) if mark else None})
     return out
 
 
 def open_orders(engine: Engine) -> list[dict]:
+    """Every live order of the engine, per exchange."""
     now = engine.clock.now_ms()
-    return [{"client_order_id": o.client_order_id, "symbol": o.symbol, "side": o.side, "type": o.type,
-             "amount": o.amount, "price": o.price, "status": o.status, "age_s": (now - o.created_ms) / 1000,
-             "level": o.level}
-            for o in sorted(engine.trader.orders.values(), key=lambda o: (o.symbol, o.side, o.level))]
+    return [{"exchange": tr.name, "client_order_id": o.client_order_id, "symbol": o.symbol, "side": o.side,
+             "type": o.type, "amount": o.amount, "price": o.price, "status": o.status,
+             "age_s": (now - o.created_ms) / 1000, "level": o.level}
+            for tr in engine.traders
+            for o in sorted(tr.orders.values(), key=lambda o: (o.symbol, o.side, o.level))]
 
 
-def close_position(engine: Engine, symbol: str) -> str:
+def close_position(engine: Engine, symbol: str, exchange: str | None = None) -> str:
     """Flatten one position with a reduce-only market order; returns what was done."""
+    tr = _trader(engine, exchange)
     with engine.work:
-        done = engine.trader.close_positions([symbol])
-    engine.alert("info", "position closed by the operator", f"{symbol}: {', '.join(done) or 'nothing to close'}",
-                 key=f"manual-close:{symbol}:{engine.clock.now_ms()}")
-    return ", ".join(done) if done else f"no {symbol} position to close"
+        done = tr.close_positions([symbol])
+    engine.alert("info", "position closed by the operator",
+                 f"{tr.name} {symbol}: {', '.join(done) or 'nothing to close'}",
+                 key=f"manual-close:{tr.name}:{symbol}:{engine.clock.now_ms()}")
+    return ", ".join(done) if done else f"no {symbol} position to close on {tr.name}"
 
 
 def cancel_order(engine: Engine, client_order_id: str) -> str:
     with engine.work:
-        rec = engine.trader.orders.get(client_order_id)
-        if rec is None:
-            return f"order {client_order_id} is no longer open"
-        engine.trader.cancel(rec, "operator")
-        engine.trader.flush()
-        return f"order {client_order_id} {rec.status}"
+        for tr in engine.traders:
+            rec = tr.orders.get(client_order_id)
+            if rec is not None:
+                tr.cancel(rec, "operator")
+                tr.flush()
+                return f"order {client_order_id} {rec.status}"
+        return f"order {client_order_id} is no longer open"
 
 
-def cancel_symbol(engine: Engine, symbol: str) -> str:
+def cancel_symbol(engine: Engine, symbol: str, exchange: str | None = None) -> str:
+    tr = _trader(engine, exchange)
     with engine.work:
-        before = sum(1 for o in engine.trader.orders.values() if o.symbol == symbol)
-        engine.trader.cancel_symbol(symbol, "operator")
-        left = sum(1 for o in engine.trader.orders.values() if o.symbol == symbol)
-    return f"{before - left} {symbol} orders cancelled" + (f", {left} not confirmed yet" if left else "")
+        before = sum(1 for o in tr.orders.values() if o.symbol == symbol)
+        tr.cancel_symbol(symbol, "operator")
+        left = sum(1 for o in tr.orders.values() if o.symbol == symbol)
+    return f"{before - left} {symbol} orders cancelled on {tr.name}" + (
+        f", {left} not confirmed yet" if left else "")
 
 
 # ------------------------------------------------------------------------------------------ risk controls
@@ -291,7 +342,6 @@ FEATURES = ("fetchOrderBook", "fetchTickers", "fetchPositions", "setLeverage", "
 
 def venue_rows(engine: Engine) -> list[dict]:
     """Each exchange the engine uses: health, features, symbols and what is routed to it."""
-    from engine.exchanges.factory import SUPPORTED
     from engine.store import ExchangeHealth
 
     now = engine.clock.now_ms()
@@ -306,7 +356,7 @@ def venue_rows(engine: Engine) -> list[dict]:
                                                                     ExchangeHealth.detail != "")
                                 .order_by(ExchangeHealth.ts.desc()).limit(1)).first()
         ex = snap.exchanges.get(t.name) if snap else None
-        budget = SUPPORTED[t.name].requests_per_min if t.name in SUPPORTED else None
+        budget = getattr(t.ex, "budget_per_min", None)
         rows.append({
             "exchange": t.name, "connected": (last.connected if last else True) and not t.gate.operator_block,
             "status": t.gate.operator_block or t.gate.exchange_block or "quoting",
@@ -348,8 +398,9 @@ def test_venue(engine: Engine, name: str) -> list[dict]:
 
     t = next(t for t in engine.traders if t.name == name)
     leverage = {s: engine.config.symbol_config(s, name).leverage for s in t.symbols}
+    conn = engine.config.connection(name)
     with engine.work:
-        steps = prepare(t.ex, leverage)
+        steps = prepare(t.ex, leverage, conn.margin_mode, conn.hedge_mode)
         try:
             t.ex.fetch_time()
             latency = t.ex.meter.latency_ms(engine.clock.now_ms()) or 0.0

@@ -33,6 +33,8 @@ def live() -> None:
     rows = service.market_rows(engine)
     if rows:
         df = pd.DataFrame(rows)
+        if len(engine.traders) == 1:
+            df = df.drop(columns=["exchange"])
         st.dataframe(df, hide_index=True, width="stretch", column_config={
             "price": st.column_config.NumberColumn("price", format="%.4f"),
             "change_24h_pct": st.column_config.NumberColumn("24h change", format="%+.2f%%"),
@@ -49,11 +51,17 @@ def live() -> None:
         left.plotly_chart(equity_figure(curve), width="stretch")
     else:
         left.info("No equity history yet: it is recorded every few seconds while the engine runs.")
-    symbol = st.session_state.get("dash_symbol") or engine.trader.symbols[0]
-    candles = engine.api.fetch_ohlcv(symbol, "1m", limit=120)
-    right.plotly_chart(ladder_figure(candles, service.ladder(engine, symbol), symbol), width="stretch")
+    exchange, symbol = st.session_state.get("dash_market") or markets[0]
+    candles = service.candles(engine, symbol, exchange)
+    title = symbol if len(engine.traders) == 1 else f"{symbol} on {exchange}"
+    right.plotly_chart(ladder_figure(candles, service.ladder(engine, symbol, exchange), title), width="stretch")
     st.caption(f"Updated {fmt.utc(engine.clock.now_ms())}")
 
 
-st.selectbox("Market for the price chart", engine.trader.symbols, key="dash_symbol")
+markets = [(t.name, s) for t in engine.traders for s in t.symbols]
+if not markets:
+    st.info("No symbol is enabled: enable one under symbols.<exchange> in the config (or on Risk controls).")
+    st.stop()
+st.selectbox("Market for the price chart", markets, key="dash_market",
+             format_func=lambda m: m[1] if len(engine.traders) == 1 else f"{m[1]} · {m[0]}")
 live()

@@ -15,27 +15,31 @@ positions = service.positions(engine)
 if not positions:
     st.info("No positions." + (" The engine is stopped; press Start in the sidebar." if engine.state == "STOPPED"
                                else " They appear as the engine's quotes get filled."))
+many = len(engine.traders) > 1
 for p in positions:
+    key = f"{p['exchange']}|{p['symbol']}"
     cols = st.columns([1.6, 0.8, 1, 1.4, 1.4, 1.6, 1.7, 1.6])
-    cols[0].markdown(f"**{p['symbol']}**")
+    cols[0].markdown(f"**{p['symbol']}**" + (f" · {p['exchange']}" if many else ""))
     cols[1].markdown(f":{'green' if p['side'] == 'long' else 'red'}[{p['side']}]")
     cols[2].write(f"{p['size']:.6g}")
     cols[3].write(f"entry {fmt.price(p['entry'])}")
     cols[4].write(f"mark {fmt.price(p['mark'])}")
     cols[5].markdown(f"realized :{fmt.pnl_color(p['realized_pnl'])}[{fmt.money(p['realized_pnl'], signed=True)}]")
     cols[6].markdown(f"unrealized :{fmt.pnl_color(p['unrealized_pnl'])}[{fmt.money(p['unrealized_pnl'], signed=True)}]")
-    if st.session_state.get("confirm_close") == p["symbol"]:
-        st.warning(f"Close the {p['side']} {p['symbol']} position of {p['size']:.6g} with a reduce-only market order?")
+    if st.session_state.get("confirm_close") == key:
+        st.warning(f"Close the {p['side']} {p['symbol']} position of {p['size']:.6g} on {p['exchange']} with a "
+                   "reduce-only market order?")
         yes, no = st.columns(2)
-        if yes.button(f"Yes, close {p['symbol']}", key=f"close_yes_{p['symbol']}", type="primary"):
+        if yes.button(f"Yes, close {p['symbol']}", key=f"close_yes_{key}", type="primary"):
             st.session_state.pop("confirm_close")
-            st.session_state.flash = f"Close {p['symbol']}: {service.close_position(engine, p['symbol'])}"
+            done = service.close_position(engine, p["symbol"], p["exchange"])
+            st.session_state.flash = f"Close {p['symbol']}: {done}"
             st.rerun()
-        if no.button("Keep it", key=f"close_no_{p['symbol']}"):
+        if no.button("Keep it", key=f"close_no_{key}"):
             st.session_state.pop("confirm_close")
             st.rerun()
-    elif cols[7].button("Close position", key=f"close_{p['symbol']}"):
-        st.session_state.confirm_close = p["symbol"]
+    elif cols[7].button("Close position", key=f"close_{key}"):
+        st.session_state.confirm_close = key
         st.rerun()
 
 st.subheader("Open orders")
@@ -43,12 +47,12 @@ orders = service.open_orders(engine)
 if not orders:
     st.info("No open orders." + (" The engine is stopped; press Start in the sidebar."
                                  if engine.state == "STOPPED" else ""))
-for symbol in sorted({o["symbol"] for o in orders}):
-    mine = [o for o in orders if o["symbol"] == symbol]
+for exchange, symbol in sorted({(o["exchange"], o["symbol"]) for o in orders}):
+    mine = [o for o in orders if o["symbol"] == symbol and o["exchange"] == exchange]
     head = st.columns([4, 1])
-    head[0].markdown(f"**{symbol}** · {len(mine)} orders")
-    if head[1].button(f"Cancel all {symbol}", key=f"cancel_all_{symbol}"):
-        st.session_state.flash = service.cancel_symbol(engine, symbol)
+    head[0].markdown(f"**{symbol}**" + (f" · {exchange}" if many else "") + f" · {len(mine)} orders")
+    if head[1].button(f"Cancel all {symbol}", key=f"cancel_all_{exchange}|{symbol}"):
+        st.session_state.flash = service.cancel_symbol(engine, symbol, exchange)
         st.rerun()
     for o in mine:
         cols = st.columns([1, 1, 1.4, 1.6, 1, 1, 1])

@@ -229,3 +229,33 @@ def test_exchange_connections_page_disconnects_tests_and_switches_selection(cdir
     assert engine.exchange.fetch_open_orders()
     at.radio[0].set_value("FAILOVER").run()
     assert engine.config.engine.selection == "FAILOVER" and load_config(cdir).engine.selection == "FAILOVER"
+
+
+def test_dashboard_and_positions_cover_every_exchange(tmp_path, monkeypatch):
+    d = console_config(tmp_path, venues=["sim-b"], selection="FAILOVER")
+    cfg = json.loads((d / "config.json").read_text())
+    cfg["symbols"] = {"sim-b": {"ETH/USDT": {"enabled": True}, "BTC/USDT": {"enabled": True}}}
+    (d / "config.json").write_text(json.dumps(cfg))
+    monkeypatch.setenv("MM_CONFIG_DIR", str(d))
+    monkeypatch.setenv("MM_CONSOLE_PASSWORD", PASSWORD)
+    try:
+        engine = running_engine(d)
+        backup = engine.traders[1]
+        assert backup.name == "sim-b"
+        backup.market_order("ETH/USDT", "buy", 0.05)  # a position on the second exchange
+        backup.poll_fills(force=True)
+        engine.pause()
+        at = logged_in()
+        at.switch_page("pages/dashboard.py").run()
+        table = at.dataframe[0].value
+        assert {"sim", "sim-b"} <= set(table["exchange"])  # one row per exchange and symbol
+        assert at.metric[5].value == "2 of 2"  # healthy exchanges
+        at.switch_page("pages/positions.py").run()
+        assert any("ETH/USDT** · sim-b" in m.value for m in at.markdown)
+        [b for b in at.button if b.key == "close_sim-b|ETH/USDT"][0].click().run()
+        assert "on sim-b" in at.warning[0].value
+        [b for b in at.button if b.key == "close_yes_sim-b|ETH/USDT"][0].click().run()
+        assert backup.ledger.position("ETH/USDT").qty == 0
+        assert "Close ETH/USDT: sell 0.05 ETH/USDT" in at.success[0].value
+    finally:
+        stop_all_engines()
