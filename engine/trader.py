@@ -353,7 +353,7 @@ class Trader:
         try:
             res = self.ex.create_order(symbol, "limit", side, amount, price, self._order_params(
                 symbol, side, amount, {"postOnly": True, "clientOrderId": rec.client_order_id}))
-        except ccxt.OrderImmediatelyFillable as exc:
+        except (ccxt.OrderImmediatelyFillable, ccxt.OrderNotFillable) as exc:  # Binance USD-M: -5022
             self._finish(rec, "rejected", f"post-only would cross: {exc}")
             self.stats.rejected += 1
             return  # the next cycle prices it again from a fresh book

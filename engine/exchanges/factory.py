@@ -91,7 +91,27 @@ def build_ccxt(name: str, market_type: str = "spot", credentials: Credentials | 
     if api_url:
         override_urls(exchange, api_url)
         exchange.options["consoleApiUrl"] = api_url  # the websocket twin (engine.feed.watcher_for) follows it
+        if hasattr(exchange, "get_exceptions_by_url"):
+            _errors_by_path(exchange)
     return exchange
+
+
+def _errors_by_path(exchange: ccxt.Exchange) -> None:
+    """ccxt's Binance classes pick their per-market error codes (spot, USD-M, COIN-M) by the official host name
+    (``https://fapi.binance.com/``), which a gateway URL does not have: there, the API path decides instead, so an
+    error such as ``-5022`` (post-only would take) keeps its meaning behind a gateway."""
+    by_host = exchange.get_exceptions_by_url
+
+    def by_path(url: str | None, exact_or_broad: str) -> dict:
+        found = by_host(url, exact_or_broad)
+        if found or url is None:
+            return found
+        path = urlsplit(url).path
+        kind = ("linear" if path.startswith("/fapi/") else "inverse" if path.startswith("/dapi/")
+                else "spot" if path.startswith(("/api/", "/sapi/")) else None)
+        return (exchange.exceptions.get(kind) or {}).get(exact_or_broad, {}) if kind else {}
+
+    exchange.get_exceptions_by_url = by_path
 
 
 def override_urls(exchange: ccxt.Exchange, api_url: str) -> None:
@@ -116,6 +136,13 @@ def override_urls(exchange: ccxt.Exchange, api_url: str) -> None:
     exchange.urls["api"] = rewrite(exchange.urls["api"])
 
 
+ALREADY_SET = ("No need to change", "already", "not modified")  # Binance -4046/-4059, OKX/Bybit wording
+
+
+def _already_set(exc: BaseException) -> bool:
+    return isinstance(exc, ccxt.MarginModeAlreadySet) or any(m in str(exc) for m in ALREADY_SET)
+
+
 @dataclass(frozen=True)
 class Step:
     step: str
@@ -138,6 +165,9 @@ def prepare(exchange: ccxt.Exchange, leverage: dict[str, int], margin_mode: str 
         except (ccxt.NotSupported, AttributeError):
             steps.append(Step(step, True, "not supported by this exchange (skipped)"))
         except ccxt.BaseError as exc:
+            if _already_set(exc):  # the account is already as asked: not a failure
+                steps.append(Step(step, True, "already set"))
+                return
             steps.append(Step(step, False, f"{type(exc).__name__}: {exc}"))
             log.warning("%s: %s failed: %s", exchange.id, step, exc)
 

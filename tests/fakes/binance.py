@@ -46,6 +46,8 @@ class BinanceError(Exception):
 class FakeBinance:
     """Binance spot on ``self.url``; ``venue`` (a simulated exchange) holds the market and the account."""
 
+    ROUTES: dict[tuple[str, str], tuple[Any, bool]] = {}  # (method, path) -> (handler, signed); filled below
+
     def __init__(self, venue: ccxt.Exchange, key: str = KEY, secret: str = SECRET, recv_window_ms: int = 5000,
                  limit_per_min: int = 6000) -> None:
         self.venue = venue
@@ -56,7 +58,7 @@ class FakeBinance:
         self._recent: deque[float] = deque()
         self._lock = threading.Lock()
         venue.load_markets()
-        self.symbols = {m["id"]: s for s, m in venue.markets.items() if m["spot"]}
+        self.symbols = self._listed()
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -82,6 +84,10 @@ class FakeBinance:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def _listed(self) -> dict[str, str]:
+        """Binance's symbol id -> the venue's unified symbol, for the markets this API serves."""
+        return {m["id"]: s for s, m in self.venue.markets.items() if m["spot"]}
 
     def __enter__(self) -> FakeBinance:
         self._thread.start()
@@ -117,7 +123,7 @@ class FakeBinance:
             if len(self._recent) > self.limit_per_min:
                 raise BinanceError(429, -1003, "Too many requests; current limit of IP is "
                                    f"{self.limit_per_min} requests per minute.")
-        route = ROUTES.get((method, path))
+        route = self.ROUTES.get((method, path))
         if route is None:
             raise BinanceError(404, -1000, f"imitation: no route {method} {path}")
         handler, signed = route
@@ -345,7 +351,7 @@ class FakeBinance:
         return [self._trade_json(t) for t in trades[: min(int(params.get("limit") or 500), 1000)]]
 
 
-ROUTES: dict[tuple[str, str], tuple[Any, bool]] = {
+FakeBinance.ROUTES = {
     ("GET", "/api/v3/ping"): (FakeBinance.ping, False),
     ("GET", "/api/v3/time"): (FakeBinance.server_time, False),
     ("GET", "/api/v3/exchangeInfo"): (FakeBinance.exchange_info, False),
@@ -361,4 +367,180 @@ ROUTES: dict[tuple[str, str], tuple[Any, bool]] = {
     ("DELETE", "/api/v3/openOrders"): (FakeBinance.cancel_open_orders, True),
     ("GET", "/api/v3/allOrders"): (FakeBinance.all_orders, True),
     ("GET", "/api/v3/myTrades"): (FakeBinance.my_trades, True),
+}
+
+
+class FakeBinanceFutures(FakeBinance):
+    """Binance USD-M futures (``/fapi``) on the same terms, trading the venue's perpetuals: position mode
+    (``positionSide/dual``), margin type, leverage, post-only as ``timeInForce=GTX`` (refused with -5022 when it would
+    take), ``positionSide`` LONG/SHORT in hedge mode (and -1106 for ``reduceOnly`` alongside it, as Binance does)."""
+
+    def _listed(self) -> dict[str, str]:
+        return {m["base"] + m["quote"]: s for s, m in self.venue.markets.items() if m.get("swap")}
+
+    def _market_json(self, symbol: str) -> dict:
+        m = self.venue.markets[symbol]
+        return {
+            "symbol": m["base"] + m["quote"], "pair": m["base"] + m["quote"], "contractType": "PERPETUAL",
+            "deliveryDate": 4133404800000, "onboardDate": 1569398400000, "status": "TRADING",
+            "baseAsset": m["base"], "quoteAsset": m["quote"], "marginAsset": m["settle"], "pricePrecision": 2,
+            "quantityPrecision": 3, "baseAssetPrecision": 8, "quotePrecision": 8, "underlyingType": "COIN",
+            "orderTypes": ["LIMIT", "MARKET"], "timeInForce": ["GTC", "IOC", "FOK", "GTX"],
+            "filters": [
+                {"filterType": "PRICE_FILTER", "minPrice": _num(m["limits"]["price"]["min"]),
+                 "maxPrice": _num(m["limits"]["price"]["max"]), "tickSize": _num(m["precision"]["price"])},
+                {"filterType": "LOT_SIZE", "minQty": _num(m["limits"]["amount"]["min"]),
+                 "maxQty": _num(m["limits"]["amount"]["max"]), "stepSize": _num(m["precision"]["amount"])},
+                {"filterType": "MARKET_LOT_SIZE", "minQty": _num(m["limits"]["amount"]["min"]),
+                 "maxQty": _num(m["limits"]["amount"]["max"]), "stepSize": _num(m["precision"]["amount"])},
+                {"filterType": "MIN_NOTIONAL", "notional": _num(m["limits"]["cost"]["min"])},
+            ],
+        }
+
+    def _order_json(self, o: dict, full: bool = False) -> dict:
+        m = self.venue.markets[o["symbol"]]
+        status = STATUS.get(o["status"], "NEW")
+        if status == "NEW" and (o.get("filled") or 0) > 0:
+            status = "PARTIALLY_FILLED"
+        ps = o.get("positionSide")
+        return {
+            "orderId": int(o["id"]), "symbol": m["base"] + m["quote"], "status": status,
+            "clientOrderId": o["clientOrderId"], "price": _num(o.get("price")), "avgPrice": _num(o.get("average")),
+            "origQty": _num(o["amount"]), "executedQty": _num(o.get("filled")), "cumQty": _num(o.get("filled")),
+            "cumQuote": _num(o.get("cost")), "timeInForce": "GTX" if o.get("postOnly") else (o.get("timeInForce")
+                                                                                               or "GTC"),
+            "type": "MARKET" if o["type"] == "market" else "LIMIT", "reduceOnly": bool(o.get("reduceOnly")),
+            "closePosition": False, "side": o["side"].upper(), "positionSide": ps.upper() if ps else "BOTH",
+            "stopPrice": "0", "workingType": "CONTRACT_PRICE", "priceProtect": False,
+            "origType": "MARKET" if o["type"] == "market" else "LIMIT", "priceMatch": "NONE",
+            "selfTradePreventionMode": "EXPIRE_MAKER", "goodTillDate": 0, "time": o["timestamp"],
+            "updateTime": o.get("lastUpdateTimestamp") or o["timestamp"],
+        }
+
+    def _trade_json(self, t: dict) -> dict:
+        o = self.venue.fetch_order(t["order"], t["symbol"])
+        ps = o.get("positionSide")
+        m = self.venue.markets[t["symbol"]]
+        return {"symbol": m["base"] + m["quote"], "id": int(t["id"]), "orderId": int(t["order"]),
+                "side": t["side"].upper(), "price": _num(t["price"]), "qty": _num(t["amount"]),
+                "realizedPnl": _num((t.get("info") or {}).get("realizedPnl")), "quoteQty": _num(t["cost"]),
+                "commission": _num(t["fee"]["cost"]), "commissionAsset": t["fee"]["currency"],
+                "time": t["timestamp"], "positionSide": ps.upper() if ps else "BOTH", "buyer": t["side"] == "buy",
+                "maker": t["takerOrMaker"] == "maker"}
+
+    def new_order(self, params: dict) -> dict:
+        symbol = self._symbol(params)
+        kind = params.get("type", "")
+        if kind not in ("LIMIT", "MARKET"):
+            raise BinanceError(400, -1116, "Invalid orderType.")
+        tif = params.get("timeInForce", "GTC")
+        hedged = bool(getattr(self.venue, "_hedged", False))
+        position_side = params.get("positionSide", "BOTH")
+        if hedged and position_side == "BOTH" or not hedged and position_side != "BOTH":
+            raise BinanceError(400, -4061, "Order's position side does not match user's setting.")
+        if hedged and "reduceOnly" in params:
+            raise BinanceError(400, -1106, "Parameter 'reduceonly' sent when not required.")
+        extra: dict[str, Any] = {"postOnly": tif == "GTX"}
+        if params.get("newClientOrderId"):
+            extra["clientOrderId"] = params["newClientOrderId"]
+        if tif in ("IOC", "FOK"):
+            extra["timeInForce"] = tif
+        if params.get("reduceOnly") == "true":
+            extra["reduceOnly"] = True
+        if hedged:
+            extra["positionSide"] = position_side.lower()
+        price = float(params["price"]) if kind == "LIMIT" else None
+        try:
+            o = self.venue.create_order(symbol, "market" if kind == "MARKET" else "limit", params["side"].lower(),
+                                        float(params["quantity"]), price, extra)
+        except ccxt.OrderImmediatelyFillable:
+            raise BinanceError(400, -5022, "Due to the order could not be executed as maker, the Post Only order "
+                                           "will be rejected. The order will not be recorded in the order history") \
+                from None
+        return self._order_json(o)
+
+    def position_side_dual(self, params: dict) -> dict:
+        want = params.get("dualSidePosition") == "true"
+        if want == bool(getattr(self.venue, "_hedged", False)):
+            raise BinanceError(400, -4059, "No need to change position side.")
+        self.venue.set_position_mode(want)
+        return {"code": 200, "msg": "success"}
+
+    def get_position_side_dual(self, params: dict) -> dict:
+        return {"dualSidePosition": bool(getattr(self.venue, "_hedged", False))}
+
+    def margin_type(self, params: dict) -> dict:
+        symbol = self._symbol(params)
+        self.venue.set_margin_mode(params["marginType"].lower(), symbol)
+        return {"code": 200, "msg": "success"}
+
+    def leverage(self, params: dict) -> dict:
+        symbol = self._symbol(params)
+        self.venue.set_leverage(int(params["leverage"]), symbol)
+        return {"leverage": int(params["leverage"]), "maxNotionalValue": "1000000", "symbol": params["symbol"]}
+
+    def leverage_brackets(self, params: dict) -> list:
+        return [{"symbol": sid, "brackets": [{"bracket": 1, "initialLeverage": 125, "notionalCap": 50_000,
+                                              "notionalFloor": 0, "maintMarginRatio": 0.004, "cum": 0.0}]}
+                for sid in self.symbols]
+
+    def futures_account(self, params: dict) -> dict:
+        bal = self.venue.fetch_balance()
+        usdt = bal["USDT"]
+        now = int(time.time() * 1000)
+        asset = {"asset": "USDT", "walletBalance": _num(usdt["total"]), "unrealizedProfit": "0",
+                 "marginBalance": _num(usdt["total"]), "maintMargin": "0", "initialMargin": _num(usdt["used"]),
+                 "positionInitialMargin": "0", "openOrderInitialMargin": _num(usdt["used"]),
+                 "crossWalletBalance": _num(usdt["total"]), "crossUnPnl": "0",
+                 "availableBalance": _num(usdt["free"]), "maxWithdrawAmount": _num(usdt["free"]),
+                 "updateTime": now}
+        return {"totalWalletBalance": _num(usdt["total"]), "totalMarginBalance": _num(usdt["total"]),
+                "availableBalance": _num(usdt["free"]), "assets": [asset], "positions": []}
+
+    def position_risk(self, params: dict) -> list:
+        out = []
+        for p in self.venue.fetch_positions(list(self.symbols.values())):
+            if not p.get("contracts"):
+                continue
+            m = self.venue.markets[p["symbol"]]
+            sign = 1 if p["side"] == "long" else -1
+            out.append({"symbol": m["base"] + m["quote"],
+                        "positionSide": p["side"].upper() if p.get("hedged") else "BOTH",
+                        "positionAmt": _num(sign * p["contracts"] * (m.get("contractSize") or 1)),
+                        "entryPrice": _num(p.get("entryPrice")), "breakEvenPrice": _num(p.get("entryPrice")),
+                        "markPrice": _num(p.get("markPrice")), "unRealizedProfit": _num(p.get("unrealizedPnl")),
+                        "liquidationPrice": _num(p.get("liquidationPrice")),
+                        "isolatedMargin": _num(p.get("collateral")), "notional": _num(sign * (p.get("notional")
+                                                                                              or 0)),
+                        "marginAsset": "USDT", "isolatedWallet": _num(p.get("collateral")),
+                        "initialMargin": _num(p.get("initialMargin")), "maintMargin": _num(p.get("maintenanceMargin")),
+                        "positionInitialMargin": _num(p.get("initialMargin")), "openOrderInitialMargin": "0",
+                        "adl": 0, "bidNotional": "0", "askNotional": "0",
+                        "updateTime": p.get("timestamp") or int(time.time() * 1000)})
+        return out
+
+
+FakeBinanceFutures.ROUTES = {
+    ("GET", "/fapi/v1/ping"): (FakeBinance.ping, False),
+    ("GET", "/fapi/v1/time"): (FakeBinance.server_time, False),
+    ("GET", "/fapi/v1/exchangeInfo"): (FakeBinance.exchange_info, False),
+    ("GET", "/fapi/v1/depth"): (FakeBinance.depth, False),
+    ("GET", "/fapi/v1/klines"): (FakeBinance.klines, False),
+    ("GET", "/fapi/v1/ticker/24hr"): (FakeBinance.ticker_24hr, False),
+    ("POST", "/fapi/v1/positionSide/dual"): (FakeBinanceFutures.position_side_dual, True),
+    ("GET", "/fapi/v1/positionSide/dual"): (FakeBinanceFutures.get_position_side_dual, True),
+    ("POST", "/fapi/v1/marginType"): (FakeBinanceFutures.margin_type, True),
+    ("POST", "/fapi/v1/leverage"): (FakeBinanceFutures.leverage, True),
+    ("GET", "/fapi/v1/leverageBracket"): (FakeBinanceFutures.leverage_brackets, True),
+    ("GET", "/fapi/v2/account"): (FakeBinanceFutures.futures_account, True),
+    ("GET", "/fapi/v3/account"): (FakeBinanceFutures.futures_account, True),
+    ("GET", "/fapi/v2/positionRisk"): (FakeBinanceFutures.position_risk, True),
+    ("GET", "/fapi/v3/positionRisk"): (FakeBinanceFutures.position_risk, True),
+    ("POST", "/fapi/v1/order"): (FakeBinanceFutures.new_order, True),
+    ("DELETE", "/fapi/v1/order"): (FakeBinance.cancel_order, True),
+    ("GET", "/fapi/v1/order"): (FakeBinance.get_order, True),
+    ("GET", "/fapi/v1/openOrders"): (FakeBinance.open_orders, True),
+    ("DELETE", "/fapi/v1/allOpenOrders"): (FakeBinance.cancel_open_orders, True),
+    ("GET", "/fapi/v1/allOrders"): (FakeBinance.all_orders, True),
+    ("GET", "/fapi/v1/userTrades"): (FakeBinance.my_trades, True),
 }

@@ -149,3 +149,67 @@ def test_the_request_budget_holds_with_twenty_symbols_and_orders_keep_their_shar
     assert orders  # orders got through while market data was held back (its share is 80%)
     assert "BudgetExceeded" in caplog.text or "budget" in caplog.text
     venue.close()
+
+
+def test_hedge_mode_on_binance_usdm_sends_position_sides_and_closes_the_held_leg(tmp_path):
+    from tests.fakes.binance import FakeBinanceFutures
+
+    venue = create_exchange("sim", {"seed": 6}, clock=WallClock())
+    with FakeBinanceFutures(venue) as fake:
+        cdir = config_dir(tmp_path, fake.url, symbols={"binance": {"BTC/USDT:USDT": {
+            "enabled": True, "tier": "STABLE", "leverage": 5, "max_position_usd": 50000}}},
+            connections={"binance": {"market": "swap", "api_url": fake.url, "hedge_mode": True}})
+        engine = Engine(load_config(cdir, env=ENV))
+        assert engine.exchange.id == "binanceusdm"
+        engine.start(schedule=False)
+        assert venue._hedged and venue._leverage["BTC/USDT:USDT"] == 5  # the connect sequence set the account up
+        assert venue._margin_mode["BTC/USDT:USDT"] == "isolated"
+        drive(engine, 2)
+        posts = [r["params"] for r in fake.requests if r["method"] == "POST" and r["path"] == "/fapi/v1/order"]
+        assert posts and all(p["timeInForce"] == "GTX" and "reduceOnly" not in p for p in posts)
+        assert {(p["side"], p["positionSide"]) for p in posts} == {("BUY", "LONG"), ("SELL", "SHORT")}  # opening
+
+        engine.trader.market_order("BTC/USDT:USDT", "buy", 0.01)  # a long leg of 0.01 BTC
+        engine.trader.poll_fills(force=True)
+        assert engine.trader.ledger.position("BTC/USDT:USDT").qty == pytest.approx(0.01)
+        before = len(fake.requests)
+        for o in list(engine.trader.orders.values()):
+            engine.trader.cancel(o, "test: quote again against the position")
+        drive(engine, 2)
+        posts = [r["params"] for r in fake.requests[before:] if r["method"] == "POST" and r["path"] == "/fapi/v1/order"]
+        sells = [p for p in posts if p["side"] == "SELL"]
+        closing = sum(float(p["quantity"]) for p in sells if p["positionSide"] == "LONG")
+        assert 0 < closing <= 0.01 + 1e-9  # sells close the long leg as far as it reaches, never beyond
+        assert all(p["positionSide"] == "LONG" for p in posts if p["side"] == "BUY")
+
+        result = engine.kill("drill", close_positions=True)
+        assert result["closed"] == ["sell 0.01 BTC/USDT:USDT"]
+        legs = [p for p in venue.fetch_positions(["BTC/USDT:USDT"]) if p["contracts"]]
+        assert legs == []  # flat: the close went to the long leg (positionSide LONG, no reduceOnly: Binance's rule)
+        markets = [r for r in fake.requests if r["path"] == "/fapi/v1/order" and r["method"] == "POST"
+                   and r["params"]["type"] == "MARKET"]
+        assert [(r["params"]["side"], r["params"]["positionSide"], r["status"]) for r in markets] == [
+            ("BUY", "LONG", 200), ("SELL", "LONG", 200)]
+        engine.stop()
+        assert not [o for o in venue.fetch_open_orders() if o["clientOrderId"].startswith("mm-")]
+    venue.close()
+
+
+def test_binance_error_codes_keep_their_meaning_behind_an_api_url_override():
+    """ccxt picks USD-M's error table by the official host name; behind a gateway the path decides instead."""
+    from engine.config import Credentials, Secret
+    from engine.exchanges.factory import build_ccxt, prepare
+    from tests.fakes.binance import FakeBinanceFutures
+
+    venue = create_exchange("sim", {"seed": 4}, clock=WallClock())
+    with FakeBinanceFutures(venue) as fake:
+        ex = build_ccxt("binance", "swap", Credentials(api_key=Secret(KEY), api_secret=Secret(SECRET)),
+                        api_url=fake.url)
+        assert [s.ok for s in prepare(ex, {"BTC/USDT:USDT": 3}, hedge=True)] == [True] * 4
+        again = prepare(ex, {"BTC/USDT:USDT": 3}, hedge=True)  # -4059 "No need to change position side."
+        assert all(s.ok for s in again) and "already set" in [s.message for s in again]
+        ask = ex.fetch_order_book("BTC/USDT:USDT")["asks"][3][0]
+        with pytest.raises(ccxt.OrderNotFillable, match="-5022"):  # USD-M's own table, not a generic error
+            ex.create_order("BTC/USDT:USDT", "limit", "buy", 0.002, ask,
+                            {"postOnly": True, "clientOrderId": "mm-x-1", "positionSide": "LONG"})
+    venue.close()
