@@ -650,16 +650,20 @@ class Engine:
 
     # ------------------------------------------------------------------------------ reading
     def summary(self) -> dict:
+        """The run in numbers; PnL and fees over every exchange the engine trades."""
         st = self.trader.stats
+        totals: Counter[str] = Counter()
+        for t in self.traders:
+            totals.update(t.ledger.totals({}))
         cycles = sorted(st.cycle_ms)
         return {
             "state": self.state, "exchange": self.trader.name, "symbols": self.trader.symbols,
             "cycles": st.cycles, "orders_placed": st.placed, "orders_canceled": st.canceled,
-            "orders_rejected": st.rejected, "orders_unknown": st.unknown, "fills": self.trader.ledger.fills,
-            "open_orders": len(self.trader.orders),
+            "orders_rejected": st.rejected, "orders_unknown": st.unknown,
+            "fills": sum(t.ledger.fills for t in self.traders), "open_orders": sum(len(t.orders) for t in self.traders),
             "quote_cycle_ms_median": cycles[len(cycles) // 2] if cycles else None,
             "job_errors": dict(self.job_errors), "equity": self.equity, "peak_equity": self.peak_equity,
-            **{k: round(v, 6) for k, v in self.trader.ledger.totals({}).items() if not math.isnan(v)},
+            **{k: round(v, 6) for k, v in totals.items() if not math.isnan(v)},
         }
 
 
