@@ -146,9 +146,12 @@ class Trader:
                 self.reconcile()
         if self.quoting_enabled and self.reconciled:
             left = budget if budget is not None else self.config.hygiene.max_replacements_per_cycle
+            by_symbol: dict[str, list[OrderRecord]] = {}  # one pass over the live orders, not one per symbol
+            for o in self.orders.values():
+                by_symbol.setdefault(o.symbol, []).append(o)
             for symbol in self.symbols:
                 try:
-                    left -= self._quote_symbol(symbol, left)
+                    left -= self._quote_symbol(symbol, left, by_symbol.get(symbol, []))
                 except TRANSIENT as exc:
                     self.stats.errors += 1
                     log.warning("%s %s: market data unavailable this cycle (%s)", self.name, symbol, exc)
@@ -201,14 +204,16 @@ class Trader:
             max_inventory_usd=min(mode.max_inventory_usd, sc.max_position_usd), margin_pct=mode.margin_pct,
             leverage=sc.leverage, capital_usd=self.capital_usd)
 
-    def _quote_symbol(self, symbol: str, budget: int) -> int:
-        self._resolve_unknown(symbol)
+    def _quote_symbol(self, symbol: str, budget: int, mine: list[OrderRecord]) -> int:
+        """Plan and act on one symbol; ``mine`` are its live orders."""
+        for rec in [o for o in mine if o.status in ("pending", "unknown")]:
+            self._refresh(rec)  # an order whose fate is unknown holds its slot until it is learned
         view = self.market_view(symbol)
         if view is None:
             return 0
         now = self.clock.now_ms()
         desired = [] if self.gate.blocked(symbol) else self._desired(symbol, view, now)
-        live = [self._live(o) for o in self.orders.values() if o.symbol == symbol]
+        live = [self._live(o) for o in mine if o.client_order_id in self.orders]
         plan = plan_orders(desired, live, view.mid, now, self.last_requote.get(symbol), self._rules(), budget)
         if plan.empty:
             return 0
@@ -477,10 +482,6 @@ class Trader:
         except TRANSIENT:
             return
         self._apply_order(rec, res)
-
-    def _resolve_unknown(self, symbol: str) -> None:
-        for rec in [o for o in self.orders.values() if o.symbol == symbol and o.status in ("pending", "unknown")]:
-            self._refresh(rec)
 
     def _apply_order(self, rec: OrderRecord, res: dict) -> None:
         rec.exchange_order_id = str(res["id"]) if res.get("id") is not None else rec.exchange_order_id
