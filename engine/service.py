@@ -368,8 +368,22 @@ def venue_rows(engine: Engine) -> list[dict]:
             else ", ".join(t.symbols),
             "sandbox": bool(getattr(t.ex, "isSandboxModeEnabled", False)),
             "last_error": last_error or "—", "equity": ex.equity if ex else None,
+            "streams": _streams(t),
         })
     return rows
+
+
+def _streams(t: Trader) -> str:
+    """What the trader receives over websockets right now (the rest is polled over REST)."""
+    out = []
+    if t.feed is not None and t.feed.running:
+        out.append("books")
+        if t.feed.ticker_symbols:
+            out.append("tickers")
+    acc = t.account_feed
+    if acc is not None and acc.running:
+        out += [name for name, on in (("fills", acc.fills), ("orders", acc.orders)) if on]
+    return ", ".join(out) or "none (REST polling)"
 
 
 def disconnect_venue(engine: Engine, name: str) -> str:

@@ -36,7 +36,8 @@ for row in service.venue_rows(engine):
     c[3].metric("Calls (last minute)", f"{row['calls_last_minute']}" + (f" of {budget}" if budget else ""))
     c[4].metric("Equity", fmt.money(row["equity"]))
     st.caption(f"Status: **{row['status']}** · symbols: {row['symbols']} · quoting here: {row['routed_here'] or '—'}")
-    st.caption(f"Features: {row['features'] or '—'} · last error: {row['last_error']}")
+    st.caption(f"Features: {row['features'] or '—'} · websocket streams: {row['streams']} · "
+               f"last error: {row['last_error']}")
     b = st.columns(3)
     if row["status"] == "disconnected by the operator":
         if b[0].button("Connect", key=f"connect_{row['exchange']}"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from engine import service
 from engine.config import load_config
 from engine.exchanges import create_exchange
 from engine.feed import BookFeed, SimWatcher
@@ -83,6 +84,7 @@ def test_order_updates_arrive_over_the_stream_and_rest_reconciliation_becomes_a_
     try:
         feed = engine.trader.account_feed
         assert feed is not None and feed.orders and feed.fills
+        assert service.venue_rows(engine)[0]["streams"] == "books, tickers, fills, orders"  # the connections page
         engine.quote_cycle()
         rec = next(r for r in engine.trader.orders.values() if r.status == "open")
         rest_before = (engine.api.by_method["fetch_open_orders"], engine.api.by_method["fetch_order"])
@@ -99,6 +101,7 @@ def test_order_updates_arrive_over_the_stream_and_rest_reconciliation_becomes_a_
     finally:
         engine.stop()
     assert engine.trader.account_feed is None
+    assert service.venue_rows(engine)[0]["streams"] == "none (REST polling)"
 
 
 def test_marks_for_held_currencies_come_from_streamed_tickers(tmp_path):
