@@ -221,17 +221,16 @@ class BookFeed(FeedThread):
     # ------------------------------------------------------------------------------ readers
     def latest(self, symbol: str) -> dict | None:
         """The newest book of ``symbol`` if it is fresh, else None (the caller falls back to REST)."""
-        with self._lock:
-            entry = self._books.get(symbol)
-        if entry is None or time.monotonic() - entry[0] > self.max_age_s:
-            return None
-        return entry[1]
+        return self._fresh(self._books, symbol, self.max_age_s)
 
     def ticker(self, symbol: str) -> dict | None:
         """The newest streamed ticker of ``symbol`` if it is fresh, else None."""
+        return self._fresh(self._tickers, symbol, self.ticker_max_age_s)
+
+    def _fresh(self, store: dict[str, tuple[float, dict]], symbol: str, max_age_s: float) -> dict | None:
         with self._lock:
-            entry = self._tickers.get(symbol)
-        if entry is None or time.monotonic() - entry[0] > self.ticker_max_age_s:
+            entry = store.get(symbol)
+        if entry is None or time.monotonic() - entry[0] > max_age_s:
             return None
         return entry[1]
 
@@ -265,16 +264,16 @@ class AccountFeed(FeedThread):
 
     def drain(self) -> list[dict]:
         """Streamed fills not yet taken."""
-        with self._lock:
-            out = list(self._fills)
-            self._fills.clear()
-        return out
+        return self._take(self._fills)
 
     def drain_orders(self) -> list[dict]:
         """Streamed order updates not yet taken, oldest first."""
+        return self._take(self._orders)
+
+    def _take(self, buffer: deque[dict]) -> list[dict]:
         with self._lock:
-            out = list(self._orders)
-            self._orders.clear()
+            out = list(buffer)
+            buffer.clear()
         return out
 
 

@@ -1,13 +1,16 @@
-"""Shared fixtures: the recorded data beside the checkout, and a SimClock."""
+"""Shared fixtures: the recorded data beside the checkout, a SimClock, and the repository's default config."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 from engine.clock import SimClock
+from engine.config import AppConfig, load_config
 
+REPO_CONFIG = Path(__file__).resolve().parents[1] / "config" / "config.yaml"
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
@@ -22,3 +25,12 @@ def shared_file(relative: str) -> str:
 @pytest.fixture
 def clock() -> SimClock:
     return SimClock()
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> AppConfig:
+    """The repository's config.yaml alone (no overrides, no environment)."""
+    d = tmp_path / "config"
+    d.mkdir()
+    shutil.copy(REPO_CONFIG, d / "config.yaml")
+    return load_config(d, env={})

@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-import shutil
 from collections import Counter
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 from sqlmodel import Session, select
 
 from engine.clock import SimClock
-from engine.config import load_config
 from engine.exchanges import create_exchange
 from engine.ledger import store_equity
 from engine.store import OrderRecord, TradeRecord, make_engine
 from engine.trader import Trader
-
-REPO_CONFIG = Path(__file__).resolve().parents[2] / "config" / "config.yaml"
-
-
-@pytest.fixture
-def config(tmp_path):
-    d = tmp_path / "config"
-    d.mkdir()
-    shutil.copy(REPO_CONFIG, d / "config.yaml")
-    return load_config(d, env={})
 
 
 def make_trader(config, sim=None, mode=None, db_url="sqlite:///:memory:", clock=None):

@@ -3,29 +3,15 @@ endpoint, and hedge-mode legs, on the simulated venue dressed as each exchange (
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import ccxt
 import pytest
 from sqlmodel import Session, select
 
 from engine.clock import SimClock
-from engine.config import load_config
 from engine.exchanges import create_exchange
 from engine.exchanges.profiles import PROFILES, find_order, profile_for
 from engine.store import OrderRecord, make_engine
 from engine.trader import Trader
-
-REPO_CONFIG = Path(__file__).resolve().parents[2] / "config" / "config.yaml"
-
-
-@pytest.fixture
-def config(tmp_path):
-    d = tmp_path / "config"
-    d.mkdir()
-    shutil.copy(REPO_CONFIG, d / "config.yaml")
-    return load_config(d, env={})
 
 
 def dressed_trader(config, ccxt_id: str, sim: dict | None = None) -> tuple[Trader, ccxt.Exchange, SimClock]:

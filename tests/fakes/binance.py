@@ -37,6 +37,14 @@ def _num(x: float | None) -> str:
     return "0" if x is None else format(float(x), ".8f")
 
 
+def _price_and_lot_filters(m: dict) -> list[dict]:
+    """Binance's PRICE_FILTER and LOT_SIZE of a unified market."""
+    return [{"filterType": "PRICE_FILTER", "minPrice": _num(m["limits"]["price"]["min"]),
+             "maxPrice": _num(m["limits"]["price"]["max"]), "tickSize": _num(m["precision"]["price"])},
+            {"filterType": "LOT_SIZE", "minQty": _num(m["limits"]["amount"]["min"]),
+             "maxQty": _num(m["limits"]["amount"]["max"]), "stepSize": _num(m["precision"]["amount"])}]
+
+
 class BinanceError(Exception):
     def __init__(self, http: int, code: int, msg: str) -> None:
         super().__init__(msg)
@@ -195,10 +203,7 @@ class FakeBinance:
             "isSpotTradingAllowed": True, "isMarginTradingAllowed": False, "permissions": ["SPOT"],
             "permissionSets": [["SPOT"]], "defaultSelfTradePreventionMode": "EXPIRE_MAKER",
             "filters": [
-                {"filterType": "PRICE_FILTER", "minPrice": _num(m["limits"]["price"]["min"]),
-                 "maxPrice": _num(m["limits"]["price"]["max"]), "tickSize": _num(m["precision"]["price"])},
-                {"filterType": "LOT_SIZE", "minQty": _num(m["limits"]["amount"]["min"]),
-                 "maxQty": _num(m["limits"]["amount"]["max"]), "stepSize": _num(m["precision"]["amount"])},
+                *_price_and_lot_filters(m),
                 {"filterType": "NOTIONAL", "minNotional": _num(m["limits"]["cost"]["min"]),
                  "applyMinToMarket": True, "maxNotional": "9000000.00000000", "applyMaxToMarket": False,
                  "avgPriceMins": 5},
@@ -351,13 +356,15 @@ class FakeBinance:
         return [self._trade_json(t) for t in trades[: min(int(params.get("limit") or 500), 1000)]]
 
 
+def _public(prefix: str) -> dict[tuple[str, str], tuple[Any, bool]]:
+    """The market-data endpoints, the same under /api/v3 (spot) and /fapi/v1 (USD-M)."""
+    return {("GET", f"{prefix}/{path}"): (handler, False) for path, handler in (
+        ("ping", FakeBinance.ping), ("time", FakeBinance.server_time), ("exchangeInfo", FakeBinance.exchange_info),
+        ("depth", FakeBinance.depth), ("klines", FakeBinance.klines), ("ticker/24hr", FakeBinance.ticker_24hr))}
+
+
 FakeBinance.ROUTES = {
-    ("GET", "/api/v3/ping"): (FakeBinance.ping, False),
-    ("GET", "/api/v3/time"): (FakeBinance.server_time, False),
-    ("GET", "/api/v3/exchangeInfo"): (FakeBinance.exchange_info, False),
-    ("GET", "/api/v3/depth"): (FakeBinance.depth, False),
-    ("GET", "/api/v3/klines"): (FakeBinance.klines, False),
-    ("GET", "/api/v3/ticker/24hr"): (FakeBinance.ticker_24hr, False),
+    **_public("/api/v3"),
     ("GET", "/sapi/v1/capital/config/getall"): (FakeBinance.currencies, True),
     ("GET", "/api/v3/account"): (FakeBinance.account, True),
     ("POST", "/api/v3/order"): (FakeBinance.new_order, True),
@@ -387,12 +394,8 @@ class FakeBinanceFutures(FakeBinance):
             "quantityPrecision": 3, "baseAssetPrecision": 8, "quotePrecision": 8, "underlyingType": "COIN",
             "orderTypes": ["LIMIT", "MARKET"], "timeInForce": ["GTC", "IOC", "FOK", "GTX"],
             "filters": [
-                {"filterType": "PRICE_FILTER", "minPrice": _num(m["limits"]["price"]["min"]),
-                 "maxPrice": _num(m["limits"]["price"]["max"]), "tickSize": _num(m["precision"]["price"])},
-                {"filterType": "LOT_SIZE", "minQty": _num(m["limits"]["amount"]["min"]),
-                 "maxQty": _num(m["limits"]["amount"]["max"]), "stepSize": _num(m["precision"]["amount"])},
-                {"filterType": "MARKET_LOT_SIZE", "minQty": _num(m["limits"]["amount"]["min"]),
-                 "maxQty": _num(m["limits"]["amount"]["max"]), "stepSize": _num(m["precision"]["amount"])},
+                *_price_and_lot_filters(m),
+                {**_price_and_lot_filters(m)[1], "filterType": "MARKET_LOT_SIZE"},
                 {"filterType": "MIN_NOTIONAL", "notional": _num(m["limits"]["cost"]["min"])},
             ],
         }
@@ -521,12 +524,7 @@ class FakeBinanceFutures(FakeBinance):
 
 
 FakeBinanceFutures.ROUTES = {
-    ("GET", "/fapi/v1/ping"): (FakeBinance.ping, False),
-    ("GET", "/fapi/v1/time"): (FakeBinance.server_time, False),
-    ("GET", "/fapi/v1/exchangeInfo"): (FakeBinance.exchange_info, False),
-    ("GET", "/fapi/v1/depth"): (FakeBinance.depth, False),
-    ("GET", "/fapi/v1/klines"): (FakeBinance.klines, False),
-    ("GET", "/fapi/v1/ticker/24hr"): (FakeBinance.ticker_24hr, False),
+    **_public("/fapi/v1"),
     ("POST", "/fapi/v1/positionSide/dual"): (FakeBinanceFutures.position_side_dual, True),
     ("GET", "/fapi/v1/positionSide/dual"): (FakeBinanceFutures.get_position_side_dual, True),
     ("POST", "/fapi/v1/marginType"): (FakeBinanceFutures.margin_type, True),
