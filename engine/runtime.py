@@ -528,14 +528,16 @@ class Engine:
             self.rearm()
 
     def health_cycle(self) -> None:
-        """Every venue (seed 003, every 30 s): latency of a cheap request, connected, errors, success rate, calls
-        used in the last minute against the exchange's budget; one ``exchange_health`` row each."""
-        from engine.exchanges.factory import SUPPORTED
-
+        """Every venue (seed 003, every 30 s): latency of a cheap authenticated request (the balance; the server
+        time where no key is configured), connected, errors, success rate, calls used in the last minute against
+        the budget; one ``exchange_health`` row each."""
         for t in self.traders:
             connected, detail = True, ""
             try:
-                t.ex.fetch_time()
+                if getattr(t.ex, "apiKey", None) or t.ex.id == "sim":
+                    t.ex.fetch_balance()  # signed: a revoked key or a lost IP whitelist shows here
+                else:
+                    t.ex.fetch_time()
             except ccxt.BaseError as exc:
                 connected, detail = False, f"{type(exc).__name__}: {exc}"[:500]
                 self.alert("error", "exchange disconnected", f"{t.name}: {detail}", key=f"disconnected:{t.name}")
@@ -543,7 +545,7 @@ class Engine:
             now = self.clock.now_ms()
             window = meter.window(now)
             latency = window[-1][1] if window else None
-            budget = SUPPORTED[t.name].requests_per_min if t.name in SUPPORTED else None
+            budget = getattr(t.ex, "budget_per_min", None)
             with Session(self.db) as s:
                 s.add(ExchangeHealth(ts=now, exchange=t.name, connected=connected, latency_ms=latency,
                                      error_count=meter.failures,

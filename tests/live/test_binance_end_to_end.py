@@ -213,3 +213,21 @@ def test_binance_error_codes_keep_their_meaning_behind_an_api_url_override():
             ex.create_order("BTC/USDT:USDT", "limit", "buy", 0.002, ask,
                             {"postOnly": True, "clientOrderId": "mm-x-1", "positionSide": "LONG"})
     venue.close()
+
+
+def test_health_uses_a_signed_request_so_a_revoked_key_shows_as_disconnected(tmp_path, binance):
+    from engine.store import Alert, ExchangeHealth
+
+    engine = Engine(load_config(config_dir(tmp_path, binance.url), env=ENV))
+    engine.start(schedule=False)
+    engine.health_cycle()
+    assert binance.requests[-1]["path"] == "/api/v3/account" and binance.requests[-1]["status"] == 200
+    binance.secret = "the key was rotated on the exchange"  # every signature from the engine is now wrong
+    engine.health_cycle()
+    with Session(engine.db) as s:
+        rows = s.exec(select(ExchangeHealth).order_by(ExchangeHealth.id)).all()
+        alerts = [a.message for a in s.exec(select(Alert)) if a.kind == "exchange disconnected"]
+    assert [r.connected for r in rows] == [True, False]
+    assert "Signature for this request is not valid" in rows[-1].detail and rows[-1].calls_limit == 1200
+    assert alerts and SECRET not in json.dumps(alerts) + rows[-1].detail
+    engine.stop()
