@@ -79,6 +79,7 @@ class Trader:
         self.fill_cursor_ms = 0
         self.stats = TraderStats()
         self._unsaved: dict[int, OrderRecord] = {}
+        self._stored_trades: dict[str, None] = {}  # ids of recent fills known to be in the store (bounded, ordered)
         self._cid_by_oid: dict[str, str] = {}  # exchange order id -> client order id (fills name only the former)
         self._backoff: dict[tuple[str, str, int], int] = {}  # (symbol, side, level) -> until ms
         self._side_backoff: dict[tuple[str, str], tuple[int, int]] = {}  # (symbol, side) -> (until ms, from level)
@@ -559,6 +560,7 @@ class Trader:
         return self._record_fills(trades)
 
     def _record_fills(self, trades: list[dict]) -> int:
+        trades = [t for t in trades if str(t["id"]) not in self._stored_trades]  # polls repeat the newest ones
         ours = [t for t in self._with_client_ids(trades) if self.ours(t.get("clientOrderId"))]
         if not ours:
             return 0
@@ -568,6 +570,10 @@ class Trader:
         with Session(self.db, expire_on_commit=False) as s:
             rows = self.ledger.record(s, ours, contract)
             s.commit()
+        for t in ours:  # all of them are in the store now (recorded here or before)
+            self._stored_trades[str(t["id"])] = None
+        while len(self._stored_trades) > 10_000:
+            self._stored_trades.pop(next(iter(self._stored_trades)))
         self._report_fills(rows, before)
         for t in ours:
             self.fill_cursor_ms = max(self.fill_cursor_ms, int(t["timestamp"]))
