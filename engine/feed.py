@@ -99,6 +99,7 @@ class FeedThread:
         self.updates = 0
         self.reconnects = 0
         self.last_error: str | None = None
+        self.failing: set[str] = set()  # streams whose last watch failed (their data comes over REST meanwhile)
 
     # ------------------------------------------------------------------------------ the thread
     def start(self) -> None:
@@ -171,7 +172,13 @@ class FeedThread:
                 self.last_error = f"{label}: watch cancelled"
                 await asyncio.sleep(self.backoff_base_s)
                 continue
+            except (ccxt.NotSupported, ccxt.ArgumentsRequired) as exc:  # it will never work: REST it is
+                self.failing.add(label)
+                self.last_error = f"{label}: {type(exc).__name__}: {exc}"[:300]
+                log.warning("%s %s: not available over the websocket (%s); polling over REST", self.name, label, exc)
+                return
             except Exception as exc:  # noqa: BLE001 - every failure means: reconnect after a pause
+                self.failing.add(label)
                 failures += 1
                 self.reconnects += 1
                 self.last_error = f"{label}: {type(exc).__name__}: {exc}"[:300]
@@ -181,6 +188,7 @@ class FeedThread:
                 await asyncio.sleep(delay)
                 continue
             failures = 0
+            self.failing.discard(label)
             with self._lock:
                 on_data(data)
                 self.updates += 1
@@ -257,6 +265,16 @@ class AccountFeed(FeedThread):
         if self.orders:
             out.append(self._loop_watch("orders", self.watcher.watch_orders, self._add_orders))
         return out
+
+    @property
+    def fills_up(self) -> bool:
+        """Whether fills are streaming now (else the trader polls them over REST at its usual pace)."""
+        return self.fills and self.running and "my trades" not in self.failing
+
+    @property
+    def orders_up(self) -> bool:
+        """Whether order updates are streaming now (else reconciliation runs at its usual pace)."""
+        return self.orders and self.running and "orders" not in self.failing
 
     def _add_orders(self, orders: list[dict]) -> None:
         self._orders.extend(orders)

@@ -381,8 +381,8 @@ def _streams(t: Trader) -> str:
         if t.feed.ticker_symbols:
             out.append("tickers")
     acc = t.account_feed
-    if acc is not None and acc.running:
-        out += [name for name, on in (("fills", acc.fills), ("orders", acc.orders)) if on]
+    if acc is not None:
+        out += [name for name, on in (("fills", acc.fills_up), ("orders", acc.orders_up)) if on]
     return ", ".join(out) or "none (REST polling)"
 
 

@@ -532,9 +532,10 @@ class Trader:
         """Store new fills exactly once: streamed ones first; REST polling as the fallback (a safety net every
         ``FILL_SAFETY_NET_MS`` while the stream is up)."""
         streamed = 0
-        if self.account_feed is not None and self.account_feed.running and self.account_feed.fills:
-            pushed = self.account_feed.drain()
+        if self.account_feed is not None:
+            pushed = self.account_feed.drain()  # whatever came, even from a stream that has failed since
             streamed = self._record_fills(pushed) if pushed else 0
+        if self.account_feed is not None and self.account_feed.fills_up:
             now = self.clock.now_ms()
             if not force and now - self._last_fill_poll_ms < FILL_SAFETY_NET_MS:
                 return streamed
@@ -654,7 +655,7 @@ class Trader:
     def reconcile_due(self) -> dict | None:
         """Reconcile now, or, while order updates are streamed, at most every ``RECONCILE_STREAMED_MS`` (the REST
         safety net). Returns the report, or None when it was not due."""
-        streamed = self.account_feed is not None and self.account_feed.running and self.account_feed.orders
+        streamed = self.account_feed is not None and self.account_feed.orders_up
         if streamed and self.clock.now_ms() - self._last_reconcile_ms < RECONCILE_STREAMED_MS:
             return None
         return self.reconcile()

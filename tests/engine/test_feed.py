@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import ccxt
+
 from engine import service
 from engine.config import load_config
 from engine.exchanges import create_exchange
@@ -125,4 +127,39 @@ def test_marks_for_held_currencies_come_from_streamed_tickers(tmp_path):
         engine.marks(engine.api.fetch_balance(), views=engine.trader.views)  # without the stream: one REST request
         assert engine.api.by_method["fetch_tickers"] == before + 1
     finally:
+        engine.stop()
+
+
+class _NoFillStream(SimWatcher):
+    """An exchange whose websocket has order updates but needs a symbol for fills (as some do in ccxt.pro)."""
+
+    async def watch_my_trades(self, symbol=None, since=None, limit=None):
+        raise ccxt.ArgumentsRequired("watchMyTrades() requires a symbol argument")
+
+
+def test_a_stream_the_exchange_cannot_give_falls_back_to_rest_at_full_pace(tmp_path, caplog):
+    from engine.feed import AccountFeed
+
+    cfg = load_config(make_config_dir(tmp_path), env={})
+    engine = Engine(cfg)
+    engine.start(schedule=False)
+    feed = AccountFeed(_NoFillStream(engine.exchange), backoff_base_s=0.01)
+    engine.trader.account_feed = feed
+    feed.start()
+    try:
+        deadline = time.monotonic() + 5
+        while "my trades" not in feed.failing:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        time.sleep(0.3)
+        assert not feed.fills_up and feed.running  # the order stream still runs
+        assert feed.reconnects == 0 and caplog.text.count("not available over the websocket") == 1  # no retry loop
+        before = engine.api.by_method["fetch_my_trades"]
+        for _ in range(3):
+            engine.trader.poll_fills()
+        assert engine.api.by_method["fetch_my_trades"] == before + 3  # REST every cycle, not every 30 s
+        assert "fills" not in service.venue_rows(engine)[0]["streams"]
+    finally:
+        feed.stop()
+        engine.trader.account_feed = None
         engine.stop()
