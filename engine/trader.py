@@ -322,9 +322,15 @@ class Trader:
         other closing orders already cover, reaches); otherwise it opens its own side's leg.
         """
         market = self.ex.markets.get(symbol) or {}
-        if not (self.hedge_mode and market.get("contract")):
+        if not market.get("contract"):
             return params
         params = dict(params)
+        if self.profile.order_margin_mode and self.ex.id != "sim":
+            params["marginMode"] = self.config.connection(self.name).margin_mode
+        if self.profile.order_leverage and symbol in self.config.symbols.get(self.name, {}):
+            params["leverage"] = self.config.symbol_config(symbol, self.name).leverage
+        if not self.hedge_mode:
+            return params
         reduce_only = bool(params.pop("reduceOnly", False))
         qty = self.ledger.position(symbol).qty
         against = (side == "sell" and qty > 0) or (side == "buy" and qty < 0)

@@ -7,6 +7,10 @@
   OKX ``clOrdId``, KuCoin ``clientOid``, Bybit ``orderLinkId`` (``fetch_order`` there needs ``acknowledged``),
   Gate ``text``, HTX ``client-order-id``; Kraken looks up by ``userref`` (an integer) and Coinbase not at all, so
   there the order is found among open and recently closed orders instead;
+- **margin mode and leverage per order**: OKX sets an order's margin mode from ``tdMode`` (ccxt: ``marginMode``,
+  cross when absent), and ccxt's KuCoin futures orders carry ``leverage: 1`` and the account's margin mode unless
+  told otherwise, so on those two each perpetual order names the connection's margin mode (and KuCoin the
+  symbol's leverage);
 - **hedge mode** (seed 000 "Hedge Mode Support"): the leg an order belongs to: Binance ``positionSide``
   LONG/SHORT (and no ``reduceOnly`` alongside it, Binance refuses that), OKX ``posSide`` long/short, Bybit
   ``positionIdx`` 1/2; KuCoin futures and Gate take ``reduceOnly`` alone.
@@ -32,6 +36,8 @@ class VenueProfile:
     hedge_param: tuple[str, Any, Any] | None = None  # (name, long leg value, short leg value)
     hedge_drops_reduce_only: bool = False
     trades: bool = True  # the engine can tell its orders from others' here
+    order_margin_mode: bool = False  # each perpetual order names its margin mode (else OKX trades cross)
+    order_leverage: bool = False  # each perpetual order names its leverage (else KuCoin futures uses 1x)
 
     def hedge_params(self, leg: str, reduce_only: bool) -> dict[str, Any]:
         """The params that put an order on ``leg`` ("long" or "short") in hedge mode."""
@@ -49,9 +55,9 @@ PROFILES: dict[str, VenueProfile] = {
     "binance": VenueProfile(),
     "binanceusdm": VenueProfile(hedge_param=("positionSide", "LONG", "SHORT"), hedge_drops_reduce_only=True),
     "kucoin": VenueProfile(client_id_max=40),
-    "kucoinfutures": VenueProfile(client_id_max=40),
+    "kucoinfutures": VenueProfile(client_id_max=40, order_margin_mode=True, order_leverage=True),
     "okx": VenueProfile(client_id_max=32, client_id_compact=True, hedge_param=("posSide", "long", "short"),
-                        hedge_drops_reduce_only=True),
+                        hedge_drops_reduce_only=True, order_margin_mode=True),
     "bybit": VenueProfile(fetch_order_params={"acknowledged": True}, hedge_param=("positionIdx", 1, 2)),
     "gate": VenueProfile(client_id_max=30, client_id_head="t-"),
     "htx": VenueProfile(client_id_max=64),
