@@ -34,7 +34,7 @@ for row in service.venue_rows(engine):
     c[2].metric("Success rate", f"{row['success_rate'] * 100:.1f}%")
     budget = row["calls_budget_per_min"]
     c[3].metric("Calls (last minute)", f"{row['calls_last_minute']}" + (f" of {budget}" if budget else ""))
-    c[4].metric("Equity", fmt.money(row["equity"]))
+    c[4].metric("Equity (USDT)", fmt.money(row["equity"], ccy=""))
     st.caption(f"Status: **{row['status']}** · symbols: {row['symbols']} · quoting here: {row['routed_here'] or '—'}")
     st.caption(f"Features: {row['features'] or '—'} · websocket streams: {row['streams']} · "
                f"last error: {row['last_error']}")

@@ -215,7 +215,7 @@ def test_exchange_connections_page_disconnects_tests_and_switches_selection(cdir
     at.switch_page("pages/exchanges.py").run()
     assert not at.exception and at.subheader[0].value == "sim"
     assert [m.label for m in at.metric][:5] == ["Connected", "Latency", "Success rate", "Calls (last minute)",
-                                                "Equity"]
+                                                "Equity (USDT)"]
     [b for b in at.button if b.label == "Test connection"][0].click().run()
     steps = at.dataframe[0].value
     assert "load markets" in list(steps["step"]) and all(steps["ok"])

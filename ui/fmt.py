@@ -9,7 +9,8 @@ def money(x: float | None, ccy: str = "USDT", signed: bool = False) -> str:
     if x is None:
         return "—"
     decimals = 2 if abs(x) >= 1 or x == 0 else 4
-    return f"{x:+,.{decimals}f} {ccy}" if signed else f"{x:,.{decimals}f} {ccy}"
+    unit = f" {ccy}" if ccy else ""  # metrics name the currency in their label, so the number fits
+    return f"{x:+,.{decimals}f}{unit}" if signed else f"{x:,.{decimals}f}{unit}"
 
 
 def price(x: float | None) -> str:
