@@ -7,10 +7,9 @@ import pandas as pd
 import streamlit as st
 
 from engine import service
-from engine.config import ConfigError
 from engine.exchanges.selection import STRATEGIES
 from ui import fmt
-from ui.page import page
+from ui.page import page, save_setting
 
 engine = page("Exchange connections")
 
@@ -19,12 +18,8 @@ choice = st.radio("Exchange selection", STRATEGIES, index=STRATEGIES.index(curre
                   help="FAILOVER: first healthy exchange in priority order · LOAD_BALANCE: by weights · "
                        "BEST_EXECUTION: success rate x 100 - latency / 10 · SINGLE: the primary only")
 if choice != current:
-    try:
-        service.set_selection(engine, choice)
-        st.session_state.flash = f"Exchange selection is now {choice} (saved; applied now)"
-    except ConfigError as exc:
-        st.session_state.flash = f"Not saved: {exc}"
-    st.rerun()
+    save_setting(lambda: service.set_selection(engine, choice),
+                 f"Exchange selection is now {choice} (saved; applied now)")
 
 for row in service.venue_rows(engine):
     st.subheader(row["exchange"] + (" · sandbox" if row["sandbox"] else ""))

@@ -9,7 +9,7 @@ import streamlit as st
 from engine import service
 from engine.config import RISK_MODES, ConfigError
 from ui import fmt
-from ui.page import page
+from ui.page import page, save_setting
 
 engine = page("Risk controls")
 cfg = engine.config
@@ -25,12 +25,8 @@ for col, mode in zip(cols, RISK_MODES, strict=True):
                 f"bps · step {cfg.strategy.step_bps:g} bps · margin {m.margin_pct:g}% · max inventory "
                 f"{fmt.money(m.max_inventory_usd)} per symbol")
     if col.button(f"Use {mode}", key=f"mode_{mode}", disabled=current, type="primary" if not current else "secondary"):
-        try:
-            service.set_risk_mode(engine, mode)
-            st.session_state.flash = f"Risk mode is now {mode} (saved; the engine uses it from its next cycle)"
-        except ConfigError as exc:
-            st.session_state.flash = f"Not saved: {exc}"
-        st.rerun()
+        save_setting(lambda mode=mode: service.set_risk_mode(engine, mode),
+                     f"Risk mode is now {mode} (saved; the engine uses it from its next cycle)")
 
 
 def save(changes: dict, errors: list[str]) -> None:

@@ -8,15 +8,14 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.console_server import start_console
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -26,12 +25,6 @@ PASSWORD = "browser-test-password"
 PAGES = [("Dashboard", "dashboard"), ("Positions & orders", "positions"), ("Trade history", "trades"),
          ("Risk controls", "risk"), ("Alerts & logs", "alerts"), ("Exchange connections", "exchanges"),
          ("KuCoin tester", "kucoin")]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -46,26 +39,12 @@ def console(tmp_path_factory) -> Iterator[str]:
     cfg = json.loads((cdir / "config.json").read_text())
     cfg["strategy"] = {"spread_bps": 2, "min_spread_bps": 1, "fee_aware": False}
     (cdir / "config.json").write_text(json.dumps(cfg))
-    port = _free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "MM_CONFIG_DIR": str(cdir), "MM_CONSOLE_PASSWORD": PASSWORD}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port)],
-        cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.read() == b"ok":
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                out = proc.stdout.read() if proc.poll() is not None else ""
-                pytest.fail(f"streamlit did not become healthy on {url}: {out[-2000:]}")
-            time.sleep(0.3)
+        proc, url = start_console(env, work)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    try:
         yield url
     finally:
         proc.terminate()

@@ -5,18 +5,15 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 from sqlmodel import Session, select
 
 from engine.config import load_config
 from engine.store import SystemMetric, make_engine
+from tests.console_server import start_console
 from tests.test_app import console_config
-from tests.test_browser import _free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,21 +22,8 @@ def test_server_boot_starts_the_engine_and_prints_a_generated_password(tmp_path)
     cdir = console_config(tmp_path, autostart=True)
     env = {k: v for k, v in os.environ.items() if k != "MM_CONSOLE_PASSWORD"}
     env.update({"PYTHONPATH": str(ROOT), "MM_CONFIG_DIR": str(cdir)})
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port",
-                             str(port)], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+    proc, _ = start_console(env, tmp_path)  # healthy: no browser ever connects
     try:
-        deadline = time.monotonic() + 60
-        while True:  # no browser ever connects
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                    if r.read() == b"ok":
-                        break
-            except OSError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
-            time.sleep(0.3)
         db = make_engine(load_config(cdir).database_url)
         deadline = time.monotonic() + 30
         while True:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
+from engine.config import ConfigError
 from engine.runtime import Engine
 from ui.guard import guard
 from ui.sidebar import flash, sidebar
@@ -16,3 +19,13 @@ def page(title: str) -> Engine:
     st.title(title)
     flash()
     return engine
+
+
+def save_setting(apply: Callable[[], None], done: str) -> None:
+    """Run a settings change (validated and saved by ``apply``); show ``done`` or why it was not saved; rerun."""
+    try:
+        apply()
+        st.session_state.flash = done
+    except ConfigError as exc:
+        st.session_state.flash = f"Not saved: {exc}"
+    st.rerun()
