@@ -4,7 +4,8 @@ Seed 000 "Order Hygiene": an order is replaced when it is older than ``max_order
 price drifted ``drift_bps`` or more from where it rests, or when the market it was priced against moved
 ``stale_depth_bps`` or more (stale depth). At most ``max_replacements_per_cycle`` replacements per cycle, and at
 least ``min_requote_interval_ms`` between requotes of one symbol. Orders whose fate is not known yet (sent,
-no answer) hold their slot, so nothing is placed twice.
+no answer) hold their slot, so nothing is placed twice; a replacement is placed only once the cancel of the order it
+replaces is confirmed, and a slot found holding two orders keeps the one at the desired price.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class Plan:
     places: list[Quote] = field(default_factory=list)
     reasons: dict[str, str] = field(default_factory=dict)
     replacements: int = 0
+    replaces: dict[tuple[str, int], str] = field(default_factory=dict)  # slot -> client id that must be gone first
 
     @property
     def empty(self) -> bool:
@@ -64,26 +66,25 @@ def plan_orders(desired: list[Quote], live: list[LiveOrder], mid: float, now_ms:
     wanted = {q.key: q for q in desired}
     throttled = last_requote_ms is not None and now_ms - last_requote_ms < rules.min_requote_interval_ms
 
+    keep: dict[tuple[str, int], LiveOrder] = {}
     for slot, orders in by_slot.items():
-        orders = sorted(orders, key=lambda o: o.created_ms)
-        for extra in orders[1:]:  # a slot holds one order; extras (adopted, raced) go
-            if extra.status == "open":
+        kept = _keeper(orders, wanted.get(slot))
+        keep[slot] = kept
+        for extra in orders:  # a slot holds one order; extras (adopted, raced) go, the one at the desired price stays
+            if extra is not kept and extra.status == "open":
                 plan.cancels.append(extra)
                 plan.reasons[extra.client_id] = "duplicate in slot"
-        if slot not in wanted:
-            o = orders[0]
-            if o.status == "open":
-                plan.cancels.append(o)
-                plan.reasons[o.client_id] = "level no longer quoted"
+        if slot not in wanted and kept.status == "open":
+            plan.cancels.append(kept)
+            plan.reasons[kept.client_id] = "level no longer quoted"
 
     for slot, quote in sorted(wanted.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-        orders = sorted(by_slot.get(slot, []), key=lambda o: o.created_ms)
-        if not orders:
+        o = keep.get(slot)
+        if o is None:
             if not throttled:
                 plan.places.append(quote)
                 plan.reasons[f"{slot[0]}:{slot[1]}"] = "new"
             continue
-        o = orders[0]
         if o.status != "open":
             continue  # pending or unknown: its fate decides, never a second order
         reason = _why_replace(o, quote, mid, now_ms, rules)
@@ -91,9 +92,21 @@ def plan_orders(desired: list[Quote], live: list[LiveOrder], mid: float, now_ms:
             continue
         plan.cancels.append(o)
         plan.places.append(quote)
+        plan.replaces[slot] = o.client_id  # placed only once this cancel is confirmed: never two in a slot
         plan.reasons[o.client_id] = reason
         plan.replacements += 1
     return plan
+
+
+def _keeper(orders: list[LiveOrder], quote: Quote | None) -> LiveOrder:
+    """The order a slot keeps: one whose fate is unknown (it cannot be cancelled yet), else the one nearest the desired
+    price, else the oldest."""
+    unsettled = [o for o in orders if o.status != "open"]
+    if unsettled:
+        return min(unsettled, key=lambda o: o.created_ms)
+    if quote is None:
+        return min(orders, key=lambda o: o.created_ms)
+    return min(orders, key=lambda o: (abs(o.price - quote.price), o.created_ms))
 
 
 def _why_replace(o: LiveOrder, q: Quote, mid: float, now_ms: int, rules: HygieneRules) -> str | None:

@@ -7,7 +7,7 @@ exactly once, keyed by the exchange's trade id.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlmodel import Session, select
 
@@ -72,28 +72,48 @@ class Ledger:
         return self.positions.get(symbol) or PositionState()
 
     def record(self, session: Session, trades: list[dict], contract_sizes: dict[str, float]) -> list[TradeRecord]:
-        """Store the trades not stored yet and apply them to positions; returns the new rows.
+        """Stage ``trades`` in ``session`` and apply them at once (callers that commit right away and cannot fail
+        half-way, such as tests and exports). The trader uses :meth:`stage` and :meth:`apply` around its commit."""
+        rows, staged = self.stage(session, trades, contract_sizes)
+        self.apply(staged, len(rows))
+        return rows
+
+    def stage(self, session: Session, trades: list[dict],
+              contract_sizes: dict[str, float]) -> tuple[list[TradeRecord], dict[str, PositionState]]:
+        """Add the trades not stored yet, and the positions they make, to ``session``; memory is left untouched.
+
+        Returns the new rows and the positions after them: pass those to :meth:`apply` once the session has
+        committed, so a commit that fails (and is tried again) never applies a fill twice.
 
         Fees are kept in the quote currency: a fee charged in the base currency (Binance spot buys) is valued at the
-        fill price.
+        fill price, and on spot it also comes off the position (the account received that much less of the base).
         """
         if not trades:
-            return []
+            return [], {}
         ids = [str(t["id"]) for t in trades]
         known = set(session.exec(select(TradeRecord.trade_id).where(
             TradeRecord.exchange == self.exchange, TradeRecord.trade_id.in_(ids))).all())
         new_rows = []
-        touched = set()
+        staged: dict[str, PositionState] = {}
         for t in sorted(trades, key=lambda t: (t["timestamp"], str(t["id"]))):
             tid = str(t["id"])
             if tid in known:
                 continue
             known.add(tid)
             symbol = t["symbol"]
-            pos = self.positions.setdefault(symbol, PositionState(contract_size=contract_sizes.get(symbol, 1.0)))
+            pos = staged.get(symbol)
+            if pos is None:
+                current = self.positions.get(symbol)
+                pos = replace(current) if current is not None else PositionState(
+                    contract_size=contract_sizes.get(symbol, 1.0))
+                staged[symbol] = pos
             fee = (t.get("fee") or {}).get("cost") or 0.0
-            fee_quote = fee * t["price"] if (t.get("fee") or {}).get("currency") == symbol.split("/")[0] else fee
-            realized = pos.apply(t["side"] == "buy", float(t["amount"]), float(t["price"]), fee_quote, t["timestamp"])
+            base_fee = (t.get("fee") or {}).get("currency") == symbol.split("/")[0]
+            fee_quote = fee * t["price"] if base_fee else fee
+            amount = float(t["amount"])
+            if base_fee and ":" not in symbol:  # spot: the base-currency fee is taken from what changes hands
+                amount = amount - fee if t["side"] == "buy" else amount + fee
+            realized = pos.apply(t["side"] == "buy", amount, float(t["price"]), fee_quote, t["timestamp"])
             row = TradeRecord(
                 exchange=self.exchange, symbol=symbol, trade_id=tid, order_id=t.get("order"),
                 client_order_id=t.get("clientOrderId"), side=t["side"], price=float(t["price"]),
@@ -102,14 +122,16 @@ class Ledger:
                 realized_pnl=realized, ts=int(t["timestamp"]))
             session.add(row)
             new_rows.append(row)
-            touched.add(symbol)
-            self.fills += 1
-        for symbol in touched:
-            self._save_position(session, symbol, new_rows[-1].ts)
-        return new_rows
+        for symbol, pos in staged.items():
+            self._save_position(session, symbol, pos, max(r.ts for r in new_rows if r.symbol == symbol))
+        return new_rows, staged
 
-    def _save_position(self, session: Session, symbol: str, now_ms: int) -> None:
-        pos = self.positions[symbol]
+    def apply(self, staged: dict[str, PositionState], fills: int) -> None:
+        """Take positions staged by :meth:`stage` into memory, once their session has committed."""
+        self.positions.update(staged)
+        self.fills += fills
+
+    def _save_position(self, session: Session, symbol: str, pos: PositionState, now_ms: int) -> None:
         row = session.exec(select(PositionRecord).where(PositionRecord.exchange == self.exchange,
                                                         PositionRecord.symbol == symbol)).first()
         if row is None:
@@ -143,7 +165,11 @@ def store_equity(session: Session, exchange: str, start_balances: dict[str, floa
         base, quote = t.symbol.split("/")[0], t.symbol.split("/")[1].split(":")[0]
         sign = 1.0 if t.side == "buy" else -1.0
         cash[base] = cash.get(base, 0.0) + sign * t.amount
-        cash[quote] = cash.get(quote, 0.0) - sign * t.cost - t.fee
+        if t.fee_currency == base:  # charged in the base currency (stored valued at the fill price)
+            cash[base] -= t.fee / t.price
+            cash[quote] = cash.get(quote, 0.0) - sign * t.cost
+        else:
+            cash[quote] = cash.get(quote, 0.0) - sign * t.cost - t.fee
     equity = sum(qty * (1.0 if code == "USDT" else marks.get(code, 0.0)) for code, qty in cash.items())
     for p in session.exec(select(PositionRecord).where(PositionRecord.exchange == exchange)).all():
         if p.symbol in contract_markets and p.qty and p.symbol in marks:

@@ -15,8 +15,9 @@ import weakref
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index, UniqueConstraint, event, text
+from sqlalchemy import BigInteger, Column, Index, UniqueConstraint, event, insert, text, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Field, Session, SQLModel, create_engine, select
 
 
@@ -214,6 +215,44 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+class StoreUnavailable(RuntimeError):
+    """A write to the store failed (locked SQLite past its busy timeout, a full disk, a dropped PostgreSQL
+    connection). What was not written is kept in memory and written again on the next try."""
+
+    def __init__(self, what: str, cause: BaseException) -> None:
+        reason = str(getattr(cause, "orig", None) or cause).splitlines()[0][:200]
+        super().__init__(f"the store could not be written ({what}): {reason}; check the disk space, that the "
+                         "database file is writable and not locked by another program, or that PostgreSQL is up")
+        self.cause = cause
+
+
+def save_orders(session: Session, records: list[OrderRecord], check_existing: bool = False) -> list[int]:
+    """Write ``records`` (inserts and updates) without attaching them to ``session``: a failed commit then leaves the
+    in-memory records whole. Returns the new rows' ids, in the order of the records that had none.
+
+    ``check_existing`` first looks the new records up by client order id (after a commit that failed, the database
+    may hold them already)."""
+    new = [r for r in records if r.id is None]
+    old = [r.model_dump() for r in records if r.id is not None]
+    if check_existing and new:
+        found = dict(session.exec(select(OrderRecord.client_order_id, OrderRecord.id).where(
+            OrderRecord.client_order_id.in_([r.client_order_id for r in new]))).all())
+        for r in [r for r in new if r.client_order_id in found]:
+            old.append({**r.model_dump(), "id": found[r.client_order_id]})
+        new = [r for r in new if r.client_order_id not in found]
+        ids_known = {r.client_order_id: found[r.client_order_id] for r in records if r.client_order_id in found}
+    else:
+        ids_known = {}
+    if old:
+        session.execute(update(OrderRecord), old)
+    ids: dict[str, int] = dict(ids_known)
+    if new:
+        rows = session.execute(insert(OrderRecord).returning(OrderRecord.id, sort_by_parameter_order=True),
+                               [r.model_dump(exclude={"id"}) for r in new]).all()
+        ids.update({r.client_order_id: row[0] for r, row in zip(new, rows, strict=True)})
+    return [ids[r.client_order_id] for r in records if r.id is None]
+
+
 def get_state(session: Session, key: str) -> str | None:
     row = session.get(EngineState, key)
     return row.value if row else None
@@ -290,6 +329,6 @@ class TradingLock:
 
 __all__ = [
     "Alert", "BalanceSnapshot", "CircuitBreakerEvent", "EngineState", "ExchangeHealth", "OrderRecord",
-    "PositionRecord", "Session", "SystemMetric", "TradeRecord", "TradingLock", "TradingLockError", "get_state",
-    "make_engine", "select", "set_state",
+    "PositionRecord", "SQLAlchemyError", "Session", "StoreUnavailable", "SystemMetric", "TradeRecord", "TradingLock",
+    "TradingLockError", "get_state", "make_engine", "save_orders", "select", "set_state",
 ]

@@ -25,12 +25,13 @@ from sqlmodel import Session, select
 
 from engine.clock import Clock
 from engine.config import AppConfig
+from engine.exchanges.errors import ExchangeFailure, TransientError, backoff_s, place_order_safely
 from engine.exchanges.profiles import REFUSED, find_order, profile_for
 from engine.hygiene import LIVE_STATES, HygieneRules, LiveOrder, plan_orders
 from engine.ledger import Ledger
 from engine.quoting import MarketView, QuoteParams, build_ladder, volatility_bps
 from engine.risk.gate import RiskGate, RollingRange
-from engine.store import OrderRecord, TradeRecord
+from engine.store import OrderRecord, SQLAlchemyError, StoreUnavailable, TradeRecord, save_orders
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,8 @@ LOG_EVERY_MS = 60_000  # the same warning (symbol, side, reason) at most once a 
 RECONCILE_RETRY_MS = 5_000  # a start-up reconciliation that failed is retried this often, quoting held meanwhile
 FILL_SAFETY_NET_MS = 30_000  # with fills streamed, REST still checks this often for anything the stream missed
 RECONCILE_STREAMED_MS = 60_000  # with order updates streamed, the REST reconciliation runs this often
+ABSENCE_CONFIRM_MS = 3_000  # an order sent with no answer counts as absent only if still not found this long after
+UNMATCHED_KEPT_MS = 600_000  # a fill of no known order is kept this long while an order of ours has no exchange id
 
 
 @dataclass
@@ -77,8 +80,12 @@ class Trader:
         self.vol: dict[str, tuple[int, float]] = {}
         self.last_requote: dict[str, int] = {}
         self.fill_cursor_ms = 0
+        self._newest_fill_ms = 0
         self.stats = TraderStats()
         self._unsaved: dict[int, OrderRecord] = {}
+        self._fill_backlog: dict[str, dict] = {}  # fills not stored yet: the store failed, or their order is unresolved
+        self.store_down_since: int | None = None  # first failed write of the current store outage
+        self.store_error = ""
         self._stored_trades: dict[str, None] = {}  # ids of recent fills known to be in the store (bounded, ordered)
         self._cid_by_oid: dict[str, str] = {}  # exchange order id -> client order id (fills name only the former)
         self._backoff: dict[tuple[str, str, int], int] = {}  # (symbol, side, level) -> until ms
@@ -128,7 +135,7 @@ class Trader:
                 s.expunge(rec)
             last = s.exec(select(TradeRecord.ts).where(TradeRecord.exchange == self.name)
                           .order_by(TradeRecord.ts.desc())).first()
-        self.fill_cursor_ms = (last or 0)
+        self.fill_cursor_ms = self._newest_fill_ms = (last or 0)
         report = self.reconcile(startup=True)
         log.info("%s: start-up reconciliation: %s", self.name, report)
         return report
@@ -156,6 +163,8 @@ class Trader:
                 except TRANSIENT as exc:
                     self.stats.errors += 1
                     log.warning("%s %s: market data unavailable this cycle (%s)", self.name, symbol, exc)
+        if self._fill_backlog:  # an order resolved this cycle may own fills kept back
+            self._record_fills([])
         self.flush()
         dt = (time.perf_counter() - t0) * 1000
         self.stats.last_cycle_ms = dt
@@ -219,9 +228,18 @@ class Trader:
         if plan.empty:
             return 0
         for o in plan.cancels:
-            self.cancel(self.orders[o.client_id], plan.reasons.get(o.client_id, ""))
-        records = [self._pending(symbol, q.side, q.level, q.amount, q.price, view.mid) for q in plan.places]
-        self.flush()  # write-ahead: every order is in the store as pending before any is sent
+            if o.client_id in self.orders:
+                self.cancel(self.orders[o.client_id], plan.reasons.get(o.client_id, ""))
+        # a replacement waits for its predecessor's cancel to be confirmed (a later cycle tries again)
+        places = [q for q in plan.places if plan.replaces.get(q.key) not in self.orders]
+        records = [self._pending(symbol, q.side, q.level, q.amount, q.price, view.mid) for q in places]
+        try:
+            self.flush()  # write-ahead: every order is in the store as pending before any is sent
+        except StoreUnavailable:
+            for rec in records:  # neither stored nor sent: forget them; the next cycle plans afresh
+                self.orders.pop(rec.client_order_id, None)
+                self._unsaved.pop(id(rec), None)
+            raise
         for rec in records:
             self._send(rec)
         self.flush()
@@ -404,23 +422,29 @@ class Trader:
                           created_ms=now, updated_ms=now)
         self._save(rec)
         self.orders[rec.client_order_id] = rec
-        self.flush()
+        try:
+            self.flush()
+        except StoreUnavailable:  # not written ahead: not sent
+            self.orders.pop(rec.client_order_id, None)
+            self._unsaved.pop(id(rec), None)
+            raise
         params: dict[str, Any] = {"clientOrderId": rec.client_order_id}
         if reduce_only:
             params["reduceOnly"] = True
         params = self._order_params(symbol, side, amount, params)
-        try:
-            res = self.ex.create_order(symbol, "market", side, amount, None, params)
-        except TRANSIENT as exc:
+        try:  # retried at once (a close must go through), never twice: each retry first looks it up by client id
+            res = place_order_safely(self.ex, symbol, "market", side, amount, None, params, retries=2, base_s=0.2,
+                                     sleep=self.clock.sleep)
+        except TransientError as exc:
             rec.status, rec.updated_ms = "unknown", self.clock.now_ms()
             self._save(rec)
             log.warning("%s %s: no answer placing market %s (%s); will look it up by client id", self.name, symbol,
-                        rec.client_order_id, type(exc).__name__)
-        except ccxt.BaseError as exc:
-            self._finish(rec, "rejected", f"{type(exc).__name__}: {exc}")
+                        rec.client_order_id, exc)
+        except ExchangeFailure as exc:
+            self._finish(rec, "rejected", str(exc))
         else:
             self._apply_order(rec, res)
-        self.flush()
+        self.try_flush()
         return rec
 
     def cancel(self, rec: OrderRecord, reason: str = "") -> None:
@@ -438,7 +462,10 @@ class Trader:
         self.stats.canceled += 1
         if reason:
             log.debug("%s %s: cancel %s (%s)", self.name, rec.symbol, rec.client_order_id, reason)
-        self._apply_order(rec, res)
+        if (res or {}).get("status") in ("canceled", "closed", "expired", "rejected"):
+            self._apply_order(rec, res)
+        else:  # an answer that does not say how the order ended: ask
+            self._refresh(rec)
 
     def cancel_symbol(self, symbol: str, reason: str = "") -> None:
         for rec in [o for o in self.orders.values() if o.symbol == symbol and o.status == "open"]:
@@ -466,25 +493,76 @@ class Trader:
         self.poll_fills()
         return done
 
-    def cancel_all(self) -> int:
-        """Cancel every live order of ours; returns how many are still live afterwards."""
+    def cancel_all(self, deadline_s: float = 0.0) -> int:
+        """Cancel every order of ours until the exchange confirms that none is open; returns how many are still live
+        or unconfirmed.
+
+        One pass cancels the live orders the store knows (pending and unknown ones are first found by client id), then
+        lists the exchange's open orders and cancels any of ours still there, adopted or not. Passes repeat with
+        backoff (on the trader's clock) until none is left or ``deadline_s`` has passed. The store is written when it
+        can be: cancelling never waits on it."""
+        start = self.clock.now_ms()
+        attempt = 0
+        while True:
+            left = self._cancel_pass()
+            if not left or self.clock.now_ms() - start >= deadline_s * 1000:
+                return left
+            self.clock.sleep(backoff_s(attempt, base_s=0.2, max_s=2.0))
+            attempt += 1
+
+    def _cancel_pass(self) -> int:
         for rec in list(self.orders.values()):
-            if rec.status == "open":
+            if rec.status != "open" or not rec.exchange_order_id:
+                self._refresh(rec)  # learn whether it reached the exchange, and its id
+            if rec.client_order_id in self.orders and rec.status == "open":
                 self.cancel(rec, "stop")
-        self.reconcile()
-        return len(self.orders)
+        try:
+            listed = [o for o in self._fetch_open_orders() if self.ours(o.get("clientOrderId"))]
+        except TRANSIENT as exc:
+            log.warning("%s: cannot confirm the cancels yet (%s)", self.name, type(exc).__name__)
+            self.try_flush()
+            return max(1, len(self.orders))
+        listed_ids = {o["clientOrderId"] for o in listed}
+        for rec in [r for r in self.orders.values() if r.status == "open" and r.client_order_id not in listed_ids]:
+            self._refresh(rec)  # no longer listed as open: learn how it ended
+        unconfirmed: set[str] = set()
+        for o in listed:
+            rec = self.orders.get(o["clientOrderId"])
+            try:
+                res = self.ex.cancel_order(str(o["id"]), o["symbol"])
+            except ccxt.OrderNotFound:
+                res = None
+            except TRANSIENT:
+                unconfirmed.add(o["clientOrderId"])
+                continue
+            self.stats.canceled += 1
+            if rec is not None:
+                if res is not None and res.get("status") in ("canceled", "closed", "expired"):
+                    self._apply_order(rec, res)
+                else:
+                    self._refresh(rec)
+        self.try_flush()
+        return len(unconfirmed | set(self.orders))  # what is left in memory is open or of unknown fate
 
     def _refresh(self, rec: OrderRecord) -> None:
+        """Learn an order's state from the exchange: by its exchange id, else (and when that id is not found) by its
+        client id. Absence is concluded only from a client-id lookup, and for an order whose placement is not known,
+        only ``ABSENCE_CONFIRM_MS`` after it was sent: an exchange may not list an order it has just accepted."""
         try:
             if rec.exchange_order_id:
-                res = self.ex.fetch_order(rec.exchange_order_id, rec.symbol, self.profile.fetch_order_params)
+                try:
+                    res = self.ex.fetch_order(rec.exchange_order_id, rec.symbol, self.profile.fetch_order_params)
+                except ccxt.OrderNotFound:
+                    res = find_order(self.ex, rec.symbol, rec.client_order_id, rec.created_ms - 60_000)
             else:
                 res = find_order(self.ex, rec.symbol, rec.client_order_id, rec.created_ms - 60_000)
         except ccxt.OrderNotFound:
             if rec.status in ("pending", "unknown"):
-                self._finish(rec, "rejected", "never reached the exchange")
+                if self.clock.now_ms() - rec.updated_ms < ABSENCE_CONFIRM_MS:
+                    return  # look again later
+                self._finish(rec, "rejected", "never reached the exchange (not found by its client id)")
             else:
-                self._finish(rec, "closed", "no longer known to the exchange")
+                self._finish(rec, "closed", "no longer known to the exchange (not found by its client id)")
             return
         except TRANSIENT:
             return
@@ -522,16 +600,44 @@ class Trader:
         self._unsaved[id(rec)] = rec
 
     def flush(self) -> None:
-        """Write every queued order change in one transaction."""
+        """Write every queued order change in one transaction. On failure the changes stay queued (and the records in
+        memory stay whole) for the next try, and :class:`StoreUnavailable` is raised."""
         if not self._unsaved:
             return
         records = list(self._unsaved.values())
-        self._unsaved.clear()
-        with Session(self.db, expire_on_commit=False) as s:
-            s.add_all(records)
-            s.commit()
-            for rec in records:
-                s.expunge(rec)
+        try:
+            with Session(self.db) as s:
+                ids = save_orders(s, records, check_existing=self.store_down_since is not None)
+                s.commit()
+        except SQLAlchemyError as exc:
+            raise self._store_failed("order changes", exc) from exc
+        for rec, new_id in zip([r for r in records if r.id is None], ids, strict=True):
+            rec.id = new_id
+        for rec in records:
+            self._unsaved.pop(id(rec), None)
+        self._store_back()
+
+    def try_flush(self) -> bool:
+        """:meth:`flush` for paths that must go on without the store (cancelling, stopping): False if it failed."""
+        try:
+            self.flush()
+        except StoreUnavailable:
+            return False
+        return True
+
+    def _store_failed(self, what: str, exc: BaseException) -> StoreUnavailable:
+        err = StoreUnavailable(what, exc)
+        if self.store_down_since is None:
+            self.store_down_since = self.clock.now_ms()
+            log.error("%s: %s", self.name, err)
+        self.store_error = str(err)
+        return err
+
+    def _store_back(self) -> None:
+        if self.store_down_since is not None:
+            log.warning("%s: the store is writable again after %.1f s; queued changes written", self.name,
+                        (self.clock.now_ms() - self.store_down_since) / 1000)
+            self.store_down_since, self.store_error = None, ""
 
     # ----------------------------------------------------------------------------- fills
     def poll_fills(self, force: bool = False) -> int:
@@ -540,7 +646,7 @@ class Trader:
         streamed = 0
         if self.account_feed is not None:
             pushed = self.account_feed.drain()  # whatever came, even from a stream that has failed since
-            streamed = self._record_fills(pushed) if pushed else 0
+            streamed = self._record_fills(pushed) if pushed or self._fill_backlog else 0
         if self.account_feed is not None and self.account_feed.fills_up:
             now = self.clock.now_ms()
             if not force and now - self._last_fill_poll_ms < FILL_SAFETY_NET_MS:
@@ -557,39 +663,84 @@ class Trader:
             else:
                 now = self.clock.now_ms()
                 if not force and now - self._last_fill_poll_ms < self.fills_every_ms:
-                    return 0
+                    return self._record_fills([]) if self._fill_backlog else 0
                 self._last_fill_poll_ms = now
                 trades = [t for s in self.symbols for t in self.ex.fetch_my_trades(s, since)]
         except TRANSIENT as exc:
             self.stats.errors += 1
             log.warning("%s: fills not fetched this cycle (%s)", self.name, type(exc).__name__)
-            return 0
+            return self._record_fills([]) if self._fill_backlog else 0
         return self._record_fills(trades)
 
     def _record_fills(self, trades: list[dict]) -> int:
-        trades = [t for t in trades if str(t["id"]) not in self._stored_trades]  # polls repeat the newest ones
-        ours = [t for t in self._with_client_ids(trades) if self.ours(t.get("clientOrderId"))]
+        """Store our fills among ``trades`` (and those kept back earlier) exactly once; returns how many are new.
+
+        A fill is applied to the ledger only once it is committed, so a failed commit (kept back, tried again) never
+        counts it twice. A fill whose order id names no order we know is kept back, and the fill cursor stays before
+        it, while an order of ours has no exchange id yet (its placement answer was lost): once that order is found
+        by client id, the fill is matched to it. With no such order left, it is not ours."""
+        if self._fill_backlog:
+            trades = [*self._fill_backlog.values(), *trades]
+            self._fill_backlog = {}
+        seen: set[str] = set()
+        fresh = []
+        for t in trades:  # polls repeat the newest ones; the backlog may repeat a poll
+            tid = str(t["id"])
+            if tid not in self._stored_trades and tid not in seen:
+                seen.add(tid)
+                fresh.append(t)
+        if not fresh:
+            return 0
+        ours, unmatched = [], []
+        for t in self._with_client_ids(fresh):
+            if self.ours(t.get("clientOrderId")):
+                ours.append(t)
+            elif not t.get("clientOrderId") and t.get("order") is not None:
+                unmatched.append(t)
+        oldest_ms = self.clock.now_ms() - UNMATCHED_KEPT_MS
+        held = [t for t in unmatched if int(t["timestamp"]) >= oldest_ms] if self._unresolved() else []
+        for t in held:
+            self._fill_backlog[str(t["id"])] = t
         if not ours:
+            self._advance_cursor(held)
             return 0
         contract = {s: (self.ex.markets[s].get("contractSize") or 1.0) if self.ex.markets[s].get("contract") else 1.0
                     for s in {t["symbol"] for t in ours}}
         before = {s: self.ledger.position(s).qty for s in contract}
-        with Session(self.db, expire_on_commit=False) as s:
-            rows = self.ledger.record(s, ours, contract)
-            s.commit()
+        try:
+            with Session(self.db, expire_on_commit=False) as s:
+                rows, staged = self.ledger.stage(s, ours, contract)
+                s.commit()
+        except SQLAlchemyError as exc:
+            for t in ours:  # kept, with their client ids, for the next try
+                self._fill_backlog[str(t["id"])] = t
+            raise self._store_failed("fills", exc) from exc
+        self.ledger.apply(staged, len(rows))
+        self._store_back()
         for t in ours:  # all of them are in the store now (recorded here or before)
             self._stored_trades[str(t["id"])] = None
         while len(self._stored_trades) > 10_000:
             self._stored_trades.pop(next(iter(self._stored_trades)))
         self._report_fills(rows, before)
-        for t in ours:
-            self.fill_cursor_ms = max(self.fill_cursor_ms, int(t["timestamp"]))
+        self._advance_cursor(held, max(int(t["timestamp"]) for t in ours))
         for cid in {r.client_order_id for r in rows}:  # the exchange says how filled (or closed) each order now is
             rec = self.orders.get(cid or "")
             if rec is not None:
                 self._refresh(rec)
         self.stats.fills += len(rows)
         return len(rows)
+
+    def _advance_cursor(self, held: list[dict], newest_ms: int | None = None) -> None:
+        """Move the REST fill cursor to the newest stored fill, never past a fill kept back (polls must return it)."""
+        self._newest_fill_ms = max(self._newest_fill_ms, newest_ms or 0)
+        target = max(self._newest_fill_ms, self.fill_cursor_ms)
+        if held:
+            target = min(target, min(int(t["timestamp"]) for t in held))
+        self.fill_cursor_ms = max(self.fill_cursor_ms, target)
+
+    def _unresolved(self) -> bool:
+        """Whether an order of ours may have traded without our knowing its exchange id (its answer was lost)."""
+        return any(o.exchange_order_id is None and o.status in ("pending", "unknown") for o in self.orders.values())
 
     def _with_client_ids(self, trades: list[dict]) -> list[dict]:
         """Each trade with the client order id of its order. ccxt's unified trade names only the exchange's order

@@ -12,6 +12,12 @@
 
 Only :class:`TransientError` is retried. :func:`place_order_safely` never duplicates an order: after a transient
 failure it looks the order up by its client order id before sending it again.
+
+Where the engine uses them: start-up retries transient failures of the connect sequence, markets, balances and
+tickers (:func:`retry_transient`); market orders (closing positions, the kill switch) go through
+:func:`place_order_safely`; the cancel sweep of stop, pause and the kill switch backs off with :func:`backoff_s`.
+Quotes are not retried on the spot: a quote whose answer is lost stays ``unknown`` and holds its ladder slot until
+the trader finds it by client id (``engine/trader.py``), so a cycle never waits on a retry.
 """
 
 from __future__ import annotations
@@ -92,21 +98,32 @@ def backoff_s(attempt: int, base_s: float = 0.5, max_s: float = 8.0, jitter: flo
     return delay * (1 + jitter * ((rng or random).random() - 0.5))
 
 
-def call_with_retry(fn: Callable[..., T], *args: Any, retries: int = 3, base_s: float = 0.5, max_s: float = 8.0,
-                    sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None, **kwargs: Any) -> T:
-    """Call ``fn``; retry transient failures only; raise the hierarchy's error when done trying."""
+def retry_transient(fn: Callable[..., T], *args: Any, retries: int = 3, base_s: float = 0.5, max_s: float = 8.0,
+                    sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None,
+                    **kwargs: Any) -> T:
+    """Call ``fn``; retry transient failures (ccxt's ``NetworkError`` family) with backoff and jitter. Any other
+    exception, and the last transient one, propagates unchanged (ccxt's own class, for callers that tell them apart).
+    Pass the engine's clock's ``sleep`` so simulated runs wait on simulated time."""
     for attempt in range(retries + 1):
         try:
             return fn(*args, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - classified just below
-            err = classify(exc)
-            if not isinstance(err, TransientError) or attempt == retries:
-                raise err from exc
+        except (ccxt.NetworkError, ccxt.InvalidNonce) as exc:
+            if attempt == retries:
+                raise
             delay = backoff_s(attempt, base_s, max_s, rng=rng)
-            log.warning("%s failed (%s); retry %d/%d in %.2fs", getattr(fn, "__name__", "call"), err, attempt + 1,
-                        retries, delay)
+            log.warning("%s failed (%s: %s); retry %d/%d in %.2fs", getattr(fn, "__name__", "call"),
+                        type(exc).__name__, str(exc)[:200], attempt + 1, retries, delay)
             sleep(delay)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def call_with_retry(fn: Callable[..., T], *args: Any, retries: int = 3, base_s: float = 0.5, max_s: float = 8.0,
+                    sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None, **kwargs: Any) -> T:
+    """:func:`retry_transient`, raising the hierarchy's error when done trying."""
+    try:
+        return retry_transient(fn, *args, retries=retries, base_s=base_s, max_s=max_s, sleep=sleep, rng=rng, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - classified just below
+        raise classify(exc) from exc
 
 
 def place_order_safely(exchange: ccxt.Exchange, symbol: str, order_type: str, side: str, amount: float,

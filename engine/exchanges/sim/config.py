@@ -85,11 +85,13 @@ class SimConfig:
     faults: FaultsConfig = FaultsConfig()
     events: tuple[ScriptedEvent, ...] = ()
     state_path: str | None = None
+    answers_with_fills: bool = True  # False: order answers carry no trades, as Binance's and OKX's do
 
 
 _TOP_KEYS = {
     "seed", "source", "markets", "fees", "balances", "step_ms", "max_catchup_s", "leverage",
     "margin_mode", "position_mode", "funding_interval_h", "funding_rate", "faults", "events", "state_path",
+    "answers_with_fills",
 }
 
 
@@ -130,7 +132,14 @@ def parse_sim_config(raw: dict[str, Any] | None) -> SimConfig:
         faults=_faults(raw.get("faults", {})),
         events=tuple(_event(i, e) for i, e in enumerate(_list("events", raw.get("events", [])))),
         state_path=_optional_str("state_path", raw.get("state_path")),
+        answers_with_fills=_flag("answers_with_fills", raw.get("answers_with_fills", d.answers_with_fills)),
     )
+
+
+def _flag(key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise SimConfigError(f"sim.{key} = {value!r}: must be true or false")
+    return value
 
 
 def _source(raw: Any) -> SourceConfig:

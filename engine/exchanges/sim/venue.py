@@ -585,7 +585,7 @@ class SimExchange(ccxt.Exchange):
         spec = self.specs[o.symbol]
         filled = o.filled
         average = o.cost / (filled * spec.contract_size) if filled > 0 else None
-        trades = list(self._trades_by_order.get(o.id, ()))
+        trades = list(self._trades_by_order.get(o.id, ())) if self.sim_config.answers_with_fills else []
         fee = {"cost": o.fee, "currency": spec.settle or spec.quote}
         return {
             "info": {"id": o.id, "status": o.status, "queueAhead": o.queue_ahead},
