@@ -18,6 +18,7 @@ from collections import deque
 
 import requests
 from sqlalchemy.engine import Engine as DbEngine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from engine.clock import Clock, iso8601
@@ -43,15 +44,16 @@ class AlertService:
         self.http = session or requests.Session()
         self._last_sent: dict[str, int] = {}
         self._recent: deque[int] = deque()
-        self._queue: queue.Queue[int | None] = queue.Queue()
+        self._queue: queue.Queue[tuple[int | None, str] | None] = queue.Queue()
         self._lock = threading.Lock()
         self._warned: set[str] = set()
         self._worker: threading.Thread | None = None
         self.sent = self.failed = self.suppressed = 0
 
     # ------------------------------------------------------------------------------ raising
-    def alert(self, level: str, kind: str, message: str, key: str | None = None) -> int:
-        """Record an alert and queue it for delivery; returns its id. Never raises for delivery problems."""
+    def alert(self, level: str, kind: str, message: str, key: str | None = None) -> int | None:
+        """Record an alert and queue it for delivery; returns its id (None when the store could not keep it: it is
+        delivered all the same). Never raises for delivery or store problems."""
         if level not in LEVELS:
             raise ValueError(f"alert level {level!r}: use one of {', '.join(LEVELS)}")
         now = self.clock.now_ms()
@@ -74,14 +76,20 @@ class AlertService:
                 self._recent.append(now)
         log_fn = {"info": log.info, "warning": log.warning, "error": log.error, "critical": log.critical}[level]
         log_fn("ALERT %s %s: %s", level.upper(), kind, message)
-        with Session(self.db) as s:
-            row = Alert(ts=now, level=level, kind=kind, message=message[:2000], status=status, error=error)
-            s.add(row)
-            s.commit()
-            alert_id = row.id
+        alert_id = None
+        try:
+            with Session(self.db) as s:
+                row = Alert(ts=now, level=level, kind=kind, message=message[:2000], status=status, error=error)
+                s.add(row)
+                s.commit()
+                alert_id = row.id
+        except SQLAlchemyError as exc:  # the store is down: the alert still goes out
+            log.warning("alert not stored (the store failed: %s); sending it all the same",
+                        str(getattr(exc, "orig", exc)).splitlines()[0][:200])
         if status == "pending":
             self._ensure_worker()
-            self._queue.put(alert_id)
+            text = f"{ICONS[level]} {level.upper()} · {kind}\n{message[:2000]}\n{iso8601(now)}"
+            self._queue.put((alert_id, text))
         elif status == "suppressed":
             self.suppressed += 1
         return alert_id
@@ -94,20 +102,17 @@ class AlertService:
 
     def _run(self) -> None:
         while True:
-            alert_id = self._queue.get()
+            item = self._queue.get()
             try:
-                if alert_id is None:
+                if item is None:
                     return
-                self._deliver(alert_id)
+                self._deliver(*item)
             except Exception:  # the worker must outlive any single delivery problem
-                log.exception("alert delivery crashed on alert %s", alert_id)
+                log.exception("alert delivery crashed on alert %s", item[0] if item else None)
             finally:
                 self._queue.task_done()
 
-    def _deliver(self, alert_id: int) -> None:
-        with Session(self.db) as s:
-            row = s.get(Alert, alert_id)
-            text = f"{ICONS[row.level]} {row.level.upper()} · {row.kind}\n{row.message}\n{iso8601(row.ts)}"
+    def _deliver(self, alert_id: int | None, text: str) -> None:
         status, error, attempts = "failed", "", 0
         delay = self.settings.backoff_s
         for attempt in range(self.settings.retries + 1):
@@ -121,11 +126,15 @@ class AlertService:
             if attempt < self.settings.retries:
                 time.sleep(retry_after if retry_after is not None else delay)
                 delay *= 2
-        with Session(self.db) as s:
-            row = s.get(Alert, alert_id)
-            row.status, row.error, row.attempts = status, error[:500], attempts
-            s.add(row)
-            s.commit()
+        if alert_id is not None:
+            try:
+                with Session(self.db) as s:
+                    row = s.get(Alert, alert_id)
+                    row.status, row.error, row.attempts = status, error[:500], attempts
+                    s.add(row)
+                    s.commit()
+            except SQLAlchemyError:
+                log.warning("alert %s delivered (%s) but its status could not be stored", alert_id, status)
         if status == "sent":
             self.sent += 1
         else:

@@ -32,11 +32,14 @@ from engine.alerts import AlertService
 from engine.clock import Clock, WallClock
 from engine.config import PROJECT_ROOT, AppConfig, load_config
 from engine.exchanges import create_exchange
+from engine.exchanges.errors import retry_transient
 from engine.metering import MeteredExchange
 from engine.risk.manager import RiskManager
 from engine.store import (
     BalanceSnapshot,
     ExchangeHealth,
+    SQLAlchemyError,
+    StoreUnavailable,
     SystemMetric,
     TradingLock,
     TradingLockError,
@@ -54,6 +57,9 @@ HALT_KEY = "halted"  # engine_state: set by the kill switch, cleared by a re-arm
 KILL_REQUEST_KEY = "kill_request"  # engine_state: written by `python -m engine kill` for a running engine
 REARM_REQUEST_KEY = "rearm_request"
 SNAPSHOT_EVERY_MS = 60_000
+STORE_OUTAGE_MS = 15_000  # the store failing this long pauses the engine (cancelling its orders) with an alert
+KILL_CANCEL_S = 10.0  # the kill switch and pause keep cancelling this long; then the sweep job carries on
+STOP_CANCEL_S = 20.0  # stop() keeps cancelling this long before it gives up and says how many are left
 
 
 def build_exchange(config: AppConfig, clock: Clock | None = None, name: str | None = None) -> ccxt.Exchange:
@@ -132,6 +138,10 @@ class Engine:
         self.work = threading.RLock()  # the trader's state: quoting, hygiene, risk actions, commands
         self._scheduler: BackgroundScheduler | None = None
         self._last_snapshot_ms = 0
+        self._store_down_since: int | None = None  # the engine's own writes (metrics, health, state) failing since
+        self._store_error = ""
+        self._store_logged_ms = 0
+        self.store_paused = False  # paused by the store fail-safe (the operator resumes once it is writable)
 
     # ------------------------------------------------------------------------------ lifecycle
     def start(self, schedule: bool = True) -> None:
@@ -147,16 +157,17 @@ class Engine:
             try:
                 self._connect_real_exchanges()
                 with self.work:
-                    report = self.trader.startup()
+                    retry = {"retries": 4, "sleep": self.clock.sleep}  # a passing error does not fail the start
+                    report = retry_transient(self.trader.startup, **retry)
                     for t in self.traders[1:]:
-                        t.startup()
-                    self._init_equity()
+                        retry_transient(t.startup, **retry)
+                    retry_transient(self._init_equity, **retry)
                     self.route()
                 with Session(self.db) as s:
                     peak = get_state(s, "peak_equity")
                     halted = get_state(s, HALT_KEY)
                 self.peak_equity = float(peak) if peak else None
-                self.metrics_cycle()  # equity and peak are known from the first moment
+                retry_transient(self.metrics_cycle, retries=4, sleep=self.clock.sleep)  # equity and peak from the start
             except Exception:
                 self._trading_lock.release()
                 raise
@@ -174,8 +185,13 @@ class Engine:
                 self._scheduler = self._make_scheduler()
                 self._scheduler.start()
             self._start_feeds()
-            log.info("engine started on %s (%s) %s; reconciliation: %s", self.trader.name,
-                     ", ".join(self.trader.symbols), self.state, json.dumps(report))
+            if report.get("postponed"):
+                log.warning("engine started on %s (%s) %s; the start-up reconciliation is postponed (%s): no quoting "
+                            "until it succeeds", self.trader.name, ", ".join(self.trader.symbols), self.state,
+                            report["postponed"])
+            else:
+                log.info("engine started on %s (%s) %s; reconciliation: %s", self.trader.name,
+                         ", ".join(self.trader.symbols), self.state, json.dumps(report))
             if halted:
                 self.alert("warning", "engine started halted", f"still halted ({self.reason}); re-arm to trade",
                            key="engine-start")
@@ -249,8 +265,11 @@ class Engine:
                 left = 0
                 for t in self.traders:
                     t.quoting_enabled = False
-                    left += t.cancel_all()
+                    left += t.cancel_all(KILL_CANCEL_S)
             log.info("engine paused (%s); %d orders still live", reason, left)
+            if left:
+                self.alert("error", "orders still live", f"paused, but {left} orders are not confirmed cancelled yet; "
+                           "the engine keeps cancelling them", key="orders-left")
 
     def resume(self) -> None:
         with self._lock:
@@ -273,13 +292,17 @@ class Engine:
                 left, closed = 0, []
                 for t in self.traders:
                     t.quoting_enabled = False
-                    left += t.cancel_all()
+                    left += t.cancel_all(KILL_CANCEL_S)
                     closed += t.close_positions() if close_positions else []
             now = self.clock.now_ms()
-            with Session(self.db) as s:
-                set_state(s, HALT_KEY, json.dumps({"reason": reason, "source": source, "ts": now}), now)
-                s.commit()
-            message = (f"{reason}. Orders cancelled ({left} still live); "
+            try:
+                with Session(self.db) as s:
+                    set_state(s, HALT_KEY, json.dumps({"reason": reason, "source": source, "ts": now}), now)
+                    s.commit()
+            except SQLAlchemyError as exc:  # halted all the same; only a restart would not know it
+                self._note_store_failure(StoreUnavailable("the halt", exc))
+            message = (f"{reason}. Orders cancelled ({left} still live"
+                       + (", the engine keeps cancelling them" if left else "") + "); "
                        + (f"positions closed: {', '.join(closed)}" if closed else
                           ("no position to close" if close_positions else "positions kept"))
                        + ". Trading stays halted until re-armed.")
@@ -320,27 +343,34 @@ class Engine:
         with self._lock:
             if self.state == STOPPED:
                 return self.summary()
-            if self._scheduler is not None:
-                self._scheduler.shutdown(wait=True)
-                self._scheduler = None
+            scheduler, self._scheduler = self._scheduler, None
+        if scheduler is not None:  # not under the lock: a running job may be taking it (a kill, the store fail-safe)
+            scheduler.shutdown(wait=True)
+        with self._lock:
+            if self.state == STOPPED:
+                return self.summary()
             with self.work:
                 left = 0
-                try:
-                    for t in self.traders:
-                        t.quoting_enabled = False
-                        left += t.cancel_all()
-                except ccxt.BaseError as exc:
-                    left = sum(len(t.orders) for t in self.traders)
-                    log.error("engine stop: could not cancel every order (%s); %d may still rest", exc, left)
+                for t in self.traders:
+                    t.quoting_enabled = False
+                    try:
+                        left += t.cancel_all(STOP_CANCEL_S)
+                    except Exception as exc:  # noqa: BLE001 - the other venues are still cancelled
+                        left += max(1, len(t.orders))
+                        log.error("engine stop: %s: cancelling failed (%s: %s)", t.name, type(exc).__name__, exc)
+                if left:
+                    log.error("engine stop: %d orders are not confirmed cancelled; check the exchange", left)
                 try:
                     self.metrics_cycle()
-                except ccxt.BaseError:
-                    pass
+                except Exception as exc:  # noqa: BLE001 - a last metric is not worth failing the stop
+                    log.warning("engine stop: last metrics not recorded (%s)", type(exc).__name__)
             self._stop_feeds()
             self._trading_lock.release()
             self.state = STOPPED
             log.info("engine stopped; %d orders left live", left)
-            self.alert("info", "engine stopped", f"{left} orders left live", key=f"engine-stop:{self.clock.now_ms()}")
+            self.alert("critical" if left else "info", "engine stopped",
+                       f"{left} orders not confirmed cancelled: check the exchange" if left else "no order left live",
+                       key=f"engine-stop:{self.clock.now_ms()}")
             self.alerts.flush(5.0)
             return self.summary()
 
@@ -422,6 +452,11 @@ class Engine:
             self.job_runs[name] += 1
             try:
                 fn()
+            except (StoreUnavailable, SQLAlchemyError) as exc:
+                self.job_errors[name] += 1
+                self._note_store_failure(exc if isinstance(exc, StoreUnavailable) else StoreUnavailable(name, exc),
+                                         own=not isinstance(exc, StoreUnavailable))
+                return
             except ccxt.NetworkError as exc:  # transient: counted, logged briefly, retried next run
                 self.job_errors[name] += 1
                 log.warning("job %s: %s: %s", name, type(exc).__name__, exc)
@@ -430,10 +465,53 @@ class Engine:
                 self.job_errors[name] += 1
                 log.exception("job %s failed", name)
                 return
+            finally:
+                self._watch_store()
+            if name in ("metrics", "health"):  # they write every run: the engine's own writes work again
+                self._store_down_since = None
             self.last_success[name] = self.clock.now_ms()
 
         run.__name__ = f"{name}_job"
         return run
+
+    def _note_store_failure(self, exc: StoreUnavailable, own: bool = True) -> None:
+        """A write failed; logged once a minute at most (the queued changes are kept and written later)."""
+        now = self.clock.now_ms()
+        if own and self._store_down_since is None:
+            self._store_down_since = now
+        self._store_error = str(exc)
+        if now - self._store_logged_ms >= 60_000:
+            self._store_logged_ms = now
+            log.error("%s", exc)
+
+    def store_down_since(self) -> int | None:
+        """Since when the store has been failing (the engine's own writes or any venue's), or None."""
+        down = [t.store_down_since for t in self.traders if t.store_down_since is not None]
+        if self._store_down_since is not None:
+            down.append(self._store_down_since)
+        return min(down) if down else None
+
+    def _watch_store(self) -> None:
+        """The store fail-safe: failing for ``STORE_OUTAGE_MS`` pauses the engine (cancelling its orders) with an
+        alert; its coming back is announced (the operator resumes)."""
+        since = self.store_down_since()
+        now = self.clock.now_ms()
+        if since is None:
+            if self.store_paused:
+                self.store_paused = False
+                self.alert("warning", "store back", "the store is writable again and every queued change is written; "
+                           "resume the engine when ready", key=f"store-back:{now}")
+            return
+        if self.state == RUNNING and now - since >= STORE_OUTAGE_MS:
+            error = next((t.store_error for t in self.traders if t.store_error), "") or self._store_error
+            self.store_paused = True
+            self.alert("critical", "store unavailable", f"the store has failed for {(now - since) / 1000:.0f} s "
+                       f"({error}): cancelling every order and pausing; nothing is lost, changes are kept in memory "
+                       "until it is writable", key="store-down")
+            try:
+                self.pause(f"store unavailable: {error}"[:300])
+            except Exception:  # noqa: BLE001 - the sweep job carries on cancelling
+                log.exception("store fail-safe: pausing failed")
 
     def _on_job_event(self, event: JobExecutionEvent) -> None:
         self.job_errors[f"{event.job_id}:scheduler"] += 1
@@ -453,7 +531,8 @@ class Engine:
             if not self.risk_stale:
                 self.risk_stale = True
                 with self.work:
-                    self.trader.cancel_all()
+                    for t in self.traders:
+                        t.cancel_all()
                 self.alert("error", "risk checks stale", "no successful risk run for "
                            f"{self.config.risk.stale_after_intervals} intervals: quoting paused and orders cancelled "
                            "until the risk job runs again", key="risk-stale")
@@ -466,10 +545,16 @@ class Engine:
                 t.quote_cycle()
 
     def hygiene_cycle(self) -> None:
-        """Reconcile each venue with the store (less often where order updates are streamed)."""
+        """Reconcile each venue with the store (less often where order updates are streamed). While not quoting
+        (paused, halted, risk checks stale), keep cancelling whatever of ours is not confirmed cancelled yet."""
         with self.work:
             for t in self.traders:
                 t.reconcile_due()
+            if self.state in (PAUSED, HALTED) or self.risk_stale:
+                left = sum(t.cancel_all() for t in self.traders if t.cancels_pending or t.orders)
+                if left:
+                    self.alert("error", "orders still live", f"{self.state.lower()}, but {left} orders are not "
+                               "confirmed cancelled yet; still cancelling", key="orders-left")
 
     def risk_cycle(self) -> None:
         """Requests from the command line, then the risk checks (engine/risk/manager.py)."""

@@ -86,6 +86,7 @@ class Trader:
         self._fill_backlog: dict[str, dict] = {}  # fills not stored yet: the store failed, or their order is unresolved
         self.store_down_since: int | None = None  # first failed write of the current store outage
         self.store_error = ""
+        self.cancels_pending = False  # the last cancel_all left orders unconfirmed: the engine keeps sweeping
         self._stored_trades: dict[str, None] = {}  # ids of recent fills known to be in the store (bounded, ordered)
         self._cid_by_oid: dict[str, str] = {}  # exchange order id -> client order id (fills name only the former)
         self._backoff: dict[tuple[str, str, int], int] = {}  # (symbol, side, level) -> until ms
@@ -505,6 +506,7 @@ class Trader:
         attempt = 0
         while True:
             left = self._cancel_pass()
+            self.cancels_pending = bool(left)
             if not left or self.clock.now_ms() - start >= deadline_s * 1000:
                 return left
             self.clock.sleep(backoff_s(attempt, base_s=0.2, max_s=2.0))
@@ -584,8 +586,12 @@ class Trader:
                                                                       if not rec.filled else ""))
         else:
             self._finish(rec, status if status in ("closed", "canceled", "rejected") else "closed", rec.reason)
-        for t in res.get("trades") or []:  # fills that came with the answer
-            self._record_fills([t])
+        trades = res.get("trades") or []
+        if trades:  # fills that came with the answer
+            try:
+                self._record_fills(trades)
+            except StoreUnavailable:
+                pass  # kept back and written with the next try; the order's own state is what matters here
 
     def _finish(self, rec: OrderRecord, status: str, reason: str) -> None:
         rec.status = status
@@ -825,7 +831,7 @@ class Trader:
         except TRANSIENT as exc:
             log.warning("%s: reconciliation postponed (%s)%s", self.name, type(exc).__name__,
                         "" if self.reconciled else "; not quoting until it succeeds")
-            return report
+            return {"postponed": type(exc).__name__}
         self.reconciled = True
         self._last_reconcile_ms = self.clock.now_ms()
         by_cid = {o.get("clientOrderId"): o for o in venue_open if o.get("clientOrderId")}
@@ -843,20 +849,18 @@ class Trader:
             if not self.ours(cid) or cid in self.orders:
                 continue
             if self.config.engine.unknown_orders == "adopt" and o["symbol"] in self.symbols:
-                rec = OrderRecord(exchange=self.name, symbol=o["symbol"], client_order_id=cid,
-                                  exchange_order_id=str(o["id"]), side=o["side"], level=99, price=o.get("price"),
-                                  amount=float(o["amount"]), filled=float(o.get("filled") or 0), status="open",
-                                  reason="adopted", created_ms=int(o.get("timestamp") or self.clock.now_ms()),
-                                  updated_ms=self.clock.now_ms())
-                with Session(self.db, expire_on_commit=False) as s:
-                    existing = s.exec(select(OrderRecord).where(OrderRecord.client_order_id == cid)).first()
-                    if existing is not None:
-                        rec = existing
-                        rec.status, rec.exchange_order_id = "open", str(o["id"])
-                    s.add(rec)
-                    s.commit()
-                    s.refresh(rec)
-                    s.expunge(rec)
+                with Session(self.db) as s:
+                    rec = s.exec(select(OrderRecord).where(OrderRecord.client_order_id == cid)).first()
+                    if rec is not None:
+                        s.expunge(rec)
+                if rec is None:
+                    rec = OrderRecord(exchange=self.name, symbol=o["symbol"], client_order_id=cid, side=o["side"],
+                                      level=99, price=o.get("price"), amount=float(o["amount"]),
+                                      filled=float(o.get("filled") or 0), reason="adopted",
+                                      created_ms=int(o.get("timestamp") or self.clock.now_ms()))
+                rec.status, rec.exchange_order_id, rec.updated_ms = "open", str(o["id"]), self.clock.now_ms()
+                self._save(rec)
+                self._remember_oids({rec.exchange_order_id: cid})
                 self.orders[cid] = rec
                 report["adopted"] += 1
             else:
