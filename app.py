@@ -34,6 +34,10 @@ async def lifespan(app: st.App) -> AsyncIterator[dict]:
         log.info("console up: engine %s on %s", engine.state, engine.trader.name)
     except ConfigError as exc:  # the pages show it too; the server still starts so the operator can read it
         print(f"configuration error: {exc}", file=sys.stderr, flush=True)
+    except Exception as exc:  # noqa: BLE001 - one line naming the problem and the fix; the pages show it too
+        from engine.problems import explain
+
+        print(f"error: {explain(exc)}", file=sys.stderr, flush=True)
     try:
         yield {}
     finally:

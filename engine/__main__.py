@@ -10,7 +10,7 @@ import sys
 import threading
 from pathlib import Path
 
-from engine.config import ConfigError, load_config
+from engine.config import load_config
 
 log = logging.getLogger("engine")
 
@@ -18,7 +18,6 @@ log = logging.getLogger("engine")
 def _run(args: argparse.Namespace) -> int:
     from engine.logs import setup_logging
     from engine.runtime import Engine
-    from engine.store import TradingLockError
 
     config = load_config(args.config)
     path = setup_logging(config)
@@ -26,11 +25,7 @@ def _run(args: argparse.Namespace) -> int:
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
-    try:
-        engine.start()
-    except TradingLockError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 3
+    engine.start()  # a failure (another engine trading here included) ends in main()'s one line
     log.info("running on %s; logs also in %s; Ctrl-C to stop", config.engine.exchange, path)
     done.wait(args.duration)
     summary = engine.stop()
@@ -213,9 +208,38 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.fn(args)
-    except ConfigError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
-        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - every failure ends in one line naming the problem and the fix
+        from engine.problems import explain
+        from engine.store import TradingLockError
+
+        line = explain(exc, _secrets(args))
+        print(line if line.startswith("configuration error") else f"error: {line}", file=sys.stderr)
+        _log_to_file(exc, line)
+        return 3 if isinstance(exc, TradingLockError) else 2
+
+
+def _secrets(args: argparse.Namespace) -> list[str]:
+    """The configured credentials, to mask in the error line (none if the config itself cannot be read)."""
+    try:
+        from engine.logs import configured_secrets
+
+        return configured_secrets(load_config(getattr(args, "config", None)))
+    except Exception:  # noqa: BLE001 - a config that does not load has no secrets to mask here
+        return []
+
+
+def _log_to_file(exc: BaseException, line: str) -> None:
+    """The traceback goes to the log file only (when one is set up), never to the terminal."""
+    record = logging.LogRecord("engine", logging.ERROR, __file__, 0, "%s", (line,),
+                               (type(exc), exc, exc.__traceback__))
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler):
+            try:
+                handler.handle(record)
+            except Exception:  # noqa: BLE001, S110 - the line above already told the operator
+                pass
 
 
 if __name__ == "__main__":

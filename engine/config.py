@@ -399,9 +399,19 @@ def save_overrides(changes: dict[str, Any], config_dir: str | Path | None = None
 
 
 # --------------------------------------------------------------------------------------------- helpers
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at position {exc.start}); "
+                          "save it as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror}); check its permissions") from None
+
+
 def _read_yaml(path: Path) -> dict:
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.safe_load(_read_text(path)) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML ({exc})") from None
     if not isinstance(data, dict):
@@ -411,7 +421,7 @@ def _read_yaml(path: Path) -> dict:
 
 def _read_json(path: Path) -> dict:
     try:
-        data = json.loads(path.read_text() or "{}")
+        data = json.loads(_read_text(path) or "{}")
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
     if not isinstance(data, dict):
@@ -431,7 +441,7 @@ def _read_dotenv(path: Path) -> dict[str, str]:
     if not path.is_file():
         return {}
     out = {}
-    for n, line in enumerate(path.read_text().splitlines(), 1):
+    for n, line in enumerate(_read_text(path).splitlines(), 1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
@@ -494,9 +504,22 @@ def _where(origin: dict[str, str], key: str) -> str:
 
 
 def _msg(origin: dict[str, str], key: str, value: Any, rule: str) -> str:
-    shown = "***" if any(w in key for w in ("secret", "key", "token", "passphrase", "password", "url")) \
-        and isinstance(value, str) and value else repr(value)
-    return f"{_where(origin, key)}: {key} = {shown}: {rule}"
+    """``file: key = value: rule``. A value read from a secrets file, ``.env`` or a credential variable, or held under
+    a credential key, is never shown, whatever the key is called (a typo such as ``alerts.telegram.bot_tok`` too)."""
+    where = _where(origin, key)
+    secret = (where == "environment" or where.endswith(("secrets.json", ".env"))
+              or key.split(".")[0] == "exchanges" or key.startswith("alerts.telegram")
+              or any(w in key for w in ("secret", "key", "token", "passphrase", "password", "url")))
+    return f"{where}: {key} = {_hidden(value) if secret else repr(value)}: {rule}"
+
+
+def _hidden(value: Any) -> str:
+    """A value's shape without its content: ``***`` for a scalar, keys kept for a mapping."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k!r}: {_hidden(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_hidden(v) for v in value) + "]"
+    return "***" if value not in (None, "") else repr(value)
 
 
 def _build(cls: type, raw: Any, path: str, origin: dict[str, str]) -> Any:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import logging.handlers
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -55,6 +56,30 @@ class JsonLines(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+class LogFile(logging.handlers.RotatingFileHandler):
+    """The JSON-lines file. A write that fails (a full disk, a removed folder) is reported on stderr in one line, once
+    per outage, instead of a traceback per log line; lines are dropped until the file can be written again."""
+
+    failing = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        super().emit(record)
+        if self.failing and self.stream is not None and not getattr(self, "_failed_now", False):
+            self.failing = False
+            sys.stderr.write(f"logging: {self.baseFilename} is writable again\n")
+        self._failed_now = False
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        self._failed_now = True
+        if self.failing:
+            return
+        self.failing = True
+        exc = sys.exc_info()[1]
+        reason = getattr(exc, "strerror", None) or type(exc).__name__
+        sys.stderr.write(f"logging: cannot write {self.baseFilename} ({reason}); log lines are dropped until it can "
+                         "be written: free disk space or fix logging.dir\n")
+
+
 def configured_secrets(config: AppConfig) -> list[str]:
     values: list[Secret | None] = [config.telegram.bot_token]
     for c in config.credentials.values():
@@ -78,8 +103,7 @@ def setup_logging(config: AppConfig, root: Path | None = None, console: bool = T
             logger.removeHandler(h)
             h.close()
     redact = RedactSecrets(configured_secrets(config))
-    handlers: list[logging.Handler] = [logging.handlers.RotatingFileHandler(path, maxBytes=20_000_000, backupCount=5,
-                                                                            encoding="utf-8")]
+    handlers: list[logging.Handler] = [LogFile(path, maxBytes=20_000_000, backupCount=5, encoding="utf-8")]
     handlers[0].setFormatter(JsonLines())
     if console:
         stream = logging.StreamHandler()

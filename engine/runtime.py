@@ -42,7 +42,6 @@ from engine.store import (
     StoreUnavailable,
     SystemMetric,
     TradingLock,
-    TradingLockError,
     get_state,
     make_engine,
     set_state,
@@ -155,6 +154,10 @@ class Engine:
                 return
             self._trading_lock.acquire()
             try:
+                for t in self.traders:  # a paper account is traded by one engine at a time
+                    raw = t.ex.raw if hasattr(t.ex, "raw") else t.ex
+                    if hasattr(raw, "claim_account"):
+                        raw.claim_account()
                 self._connect_real_exchanges()
                 with self.work:
                     retry = {"retries": 4, "sleep": self.clock.sleep}  # a passing error does not fail the start
@@ -782,9 +785,12 @@ def ensure_engine(config_dir: str | Path | None = None, start: bool | None = Non
             if start if start is not None else engine.config.engine.autostart:
                 try:
                     engine.start()
-                except TradingLockError as exc:
-                    engine.error = str(exc)
-                    log.error("%s", exc)
+                except Exception as exc:  # noqa: BLE001 - shown in the console and logged in one line
+                    from engine.logs import configured_secrets
+                    from engine.problems import explain
+
+                    engine.error = explain(exc, configured_secrets(engine.config))
+                    log.error("engine not started: %s", engine.error)
         return engine
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, Index, UniqueConstraint, event, insert, text, update
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlmodel import Field, Session, SQLModel, create_engine, select
 
 
@@ -185,8 +185,71 @@ class EngineState(SQLModel, table=True):
     updated_ms: int = _ms()
 
 
+class StoreOpenError(RuntimeError):
+    """The store cannot be opened; the message names the database (password hidden) and the fix."""
+
+
+def shown_url(url: str) -> str:
+    """``url`` with its password hidden."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - not a URL at all: show its scheme only
+        return url.split("://", 1)[0] + "://..." if "://" in url else "(not a URL)"
+
+
 def make_engine(url: str) -> Engine:
-    """A SQLAlchemy engine for ``url`` with the tables created; SQLite gets WAL and a busy timeout."""
+    """A SQLAlchemy engine for ``url`` with the tables created; SQLite gets WAL and a busy timeout.
+
+    Raises :class:`StoreOpenError` with one line naming the problem and the fix when the store cannot be opened."""
+    try:
+        return _make_engine(url)
+    except StoreOpenError:
+        raise
+    except (SQLAlchemyError, ImportError, OSError, ValueError) as exc:
+        raise StoreOpenError(_why_not_open(url, exc)) from None
+
+
+def _why_not_open(url: str, exc: BaseException) -> str:
+    where = f"the store {shown_url(url)}"
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200] if str(exc).strip() else \
+        type(exc).__name__
+    low = reason.lower()
+    if isinstance(exc, NoSuchModuleError):
+        return (f"{where}: the scheme {url.split(':', 1)[0]!r} is not a database this engine knows; use "
+                "sqlite:///data/marketmaker.db or postgresql+psycopg://user:password@host/dbname (database.url or "
+                "DATABASE_URL)")
+    if isinstance(exc, ArgumentError):
+        return (f"database.url {shown_url(url)!r} is not a database URL; use sqlite:///data/marketmaker.db or "
+                "postgresql+psycopg://user:password@host/dbname")
+    if isinstance(exc, ImportError):
+        return (f"{where} needs the Python driver {getattr(exc, 'name', None) or reason!r}, which is not installed: "
+                "install it, or use sqlite:///... or postgresql+psycopg://... (psycopg is installed)")
+    if isinstance(exc, FileExistsError | NotADirectoryError):
+        return (f"{where}: its folder cannot be created: {exc.filename} is a file, not a folder; move it or point "
+                "database.url elsewhere")
+    if isinstance(exc, OSError):
+        return (f"{where}: its folder cannot be created ({exc.strerror or reason}: {exc.filename}); create it or "
+                "make it writable, or point database.url elsewhere")
+    if "not a database" in low or "malformed" in low:
+        return (f"{where} is not a readable SQLite database (corrupted?): move the file away (a fresh store is "
+                "created) or restore a backup")
+    if "locked" in low:
+        return f"{where} is locked by another program: close it (a database browser?) and start again"
+    if "readonly" in low or "read-only" in low:
+        return f"{where} is read-only: make the file and its folder writable"
+    if "unable to open" in low:
+        return f"{where} cannot be opened: check that its folder exists and is writable"
+    if "refused" in low or "could not connect" in low or "connection failed" in low or "timeout" in low:
+        return (f"{where}: cannot connect ({reason}); start the database server or fix the host and port in "
+                "DATABASE_URL")
+    if "password" in low or "authentication" in low or "role" in low:
+        return f"{where}: the server refused the login ({reason}); fix the user and password in DATABASE_URL"
+    if "does not exist" in low:
+        return f"{where}: {reason}; create the database or fix its name in DATABASE_URL"
+    return f"{where} cannot be opened: {reason}"
+
+
+def _make_engine(url: str) -> Engine:
     scratch = None
     if url in ("sqlite://", "sqlite:///:memory:"):
         # A private temporary file rather than SQLite's in-memory database, which gives every connection (so every
@@ -287,12 +350,16 @@ class TradingLock:
         self._pg_key = int(hashlib.sha256(b"mm-console-trading").hexdigest()[:15], 16)
 
     def acquire(self) -> None:
-        if self.url.startswith("sqlite"):
-            path = self.url.split("sqlite:///", 1)[-1]
+        if self.engine.dialect.name == "sqlite":
+            path = self.engine.url.database or ""  # the file actually opened (a scratch file for "sqlite://")
             if not path or path.startswith(":"):
                 return
             lock_path = Path(path + ".lock")
-            self._fh = open(lock_path, "a+")  # noqa: SIM115 - held open for the lock's lifetime
+            try:
+                self._fh = open(lock_path, "a+")  # noqa: SIM115 - held open for the lock's lifetime
+            except OSError as exc:
+                raise StoreOpenError(f"the store's lock file {lock_path} cannot be created ({exc.strerror}): make "
+                                     "its folder writable") from None
             try:
                 fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -329,6 +396,7 @@ class TradingLock:
 
 __all__ = [
     "Alert", "BalanceSnapshot", "CircuitBreakerEvent", "EngineState", "ExchangeHealth", "OrderRecord",
-    "PositionRecord", "SQLAlchemyError", "Session", "StoreUnavailable", "SystemMetric", "TradeRecord", "TradingLock",
+    "PositionRecord", "SQLAlchemyError", "Session", "StoreOpenError",
+    "StoreUnavailable", "SystemMetric", "TradeRecord", "TradingLock",
     "TradingLockError", "get_state", "make_engine", "save_orders", "select", "set_state",
 ]

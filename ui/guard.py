@@ -101,6 +101,11 @@ def get_engine() -> Engine:
     except ConfigError as exc:
         st.error(f"The configuration cannot be loaded: {exc}")
         st.stop()
+    except Exception as exc:  # noqa: BLE001 - one line naming the problem and the fix, never a traceback
+        from engine.problems import explain
+
+        st.error(f"The engine cannot be set up: {explain(exc)}")
+        st.stop()
 
 
 def guard() -> Engine:

@@ -24,7 +24,12 @@ def sidebar(engine: Engine) -> None:
                 try:
                     engine.start()
                 except Exception as exc:  # shown, never a traceback
-                    st.error(f"Could not start: {exc}")
+                    from engine.logs import configured_secrets
+                    from engine.problems import explain
+
+                    engine.error = f"Could not start: {explain(exc, configured_secrets(engine.config))}"
+                else:
+                    engine.error = None
                 st.rerun()
         elif engine.state == RUNNING:
             if c1.button("Pause", width="stretch", key="sb_pause"):

@@ -157,3 +157,26 @@ def test_a_simulated_hour_under_faults_never_holds_two_orders_in_a_slot(tmp_path
     engine.run_simulated(3600, on_cycle=watch)
     assert engine.trader.stats.replaced > 1000
     assert overlaps == []
+
+
+def test_a_second_engine_on_another_store_but_the_same_paper_account_is_refused(tmp_path):
+    first, clock = faulty_engine(tmp_path, 12, faults=None)
+    first.run_simulated(10)
+    ours = {o["clientOrderId"] for o in venue_open(first)}
+    assert ours
+    (tmp_path / "other").mkdir()
+    cdir = make_config_dir(tmp_path / "other", sim={"state_path": first.config.sim["state_path"]})
+    cfg = load_config(cdir, env={})
+    assert cfg.database_url != first.config.database_url
+    second = Engine(cfg, exchange=create_exchange("sim", cfg.sim, clock=clock), clock=clock)
+    with pytest.raises(ccxt.ExchangeError, match="paper account .* is in use by another engine .*own sim.state_path"):
+        second.start(schedule=False)
+    assert second.state == "STOPPED"
+    first.run_simulated(1)
+    assert ours & {o["clientOrderId"] for o in venue_open(first)}  # nothing of the first engine's was cancelled
+    second.exchange.close()
+    first.stop()
+    first.exchange.close()  # the first engine's process ends
+    third = Engine(cfg, exchange=create_exchange("sim", cfg.sim, clock=clock), clock=clock)
+    third.start(schedule=False)  # once the first engine has stopped, the account is free
+    third.stop()

@@ -529,6 +529,12 @@ class SimExchange(ccxt.Exchange):
             self._dirty_account = True
             self._flush()
 
+    def claim_account(self) -> None:
+        """Make sure this venue owns its paper account's state file (an engine calls it before trading): raises
+        ``StateFileError`` naming the fix when another engine's venue has it."""
+        if self._state_file is not None:
+            self._state_file.claim()
+
     def close(self) -> None:
         """Save and release the state file (safe to call twice, and on a venue whose config was refused)."""
         lock = self.__dict__.get("_lock")
