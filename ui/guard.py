@@ -3,7 +3,9 @@
 A deep link such as ``/positions`` runs a page file without ``app.py``, so each page guards itself.
 The password comes from ``MM_CONSOLE_PASSWORD`` or ``console_password`` in ``.streamlit/secrets.toml``, compared in
 constant time. With none configured, a random one is generated once per process and printed in the terminal
-(never a known default). Failed attempts are slowed down, per browser session and across the process.
+(never a known default). Failed attempts are throttled per client address and across the process
+(``ui/login_throttle.py``): one attempt at a time per address, a doubling wait, a lockout, and a global limit that
+never holds back an address without failures.
 """
 
 from __future__ import annotations
@@ -21,8 +23,7 @@ import streamlit as st
 
 from engine.config import ConfigError
 from engine.runtime import Engine, ensure_engine, stop_all_engines
-
-MAX_DELAY_S = 8.0
+from ui.login_throttle import LoginThrottle
 
 
 def _registry() -> types.ModuleType:
@@ -31,9 +32,11 @@ def _registry() -> types.ModuleType:
     if mod is None:
         mod = types.ModuleType("_mm_console_login")
         mod.generated = None
-        mod.failures = 0
+        mod.throttle = LoginThrottle()
         mod.lock = threading.Lock()
         sys.modules["_mm_console_login"] = mod
+    if not hasattr(mod, "throttle"):  # a registry from before a reload
+        mod.throttle = LoginThrottle()
     return mod
 
 
@@ -65,23 +68,29 @@ def require_login() -> None:
         given = st.text_input("Password", type="password")
         submitted = st.form_submit_button("Log in")
     if submitted:
-        reg = _registry()
-        fails = st.session_state.get("login_failures", 0) + reg.failures
-        if fails:
-            time.sleep(min(0.25 * 2 ** fails, MAX_DELAY_S))  # each failure doubles the wait for the next try
-        if hmac.compare_digest(given.encode(), expected.encode()):
-            st.session_state.authenticated = True
-            st.session_state.login_failures = 0
-            with reg.lock:
-                reg.failures = max(0, reg.failures - 1)
-            st.rerun()
-        st.session_state.login_failures = st.session_state.get("login_failures", 0) + 1
-        with reg.lock:
-            reg.failures += 1
-        st.error("Wrong password. Each failed attempt makes the next one wait longer.")
+        throttle = _registry().throttle
+        address = _client_address()
+        verdict = throttle.begin(address, time.monotonic())
+        if not verdict.allowed:
+            st.error(f"Not checked: {verdict.reason}. Try again in {max(1, round(verdict.wait_s))} s.")
+        else:
+            ok = hmac.compare_digest(given.encode(), expected.encode())
+            throttle.end(address, ok, time.monotonic())
+            if ok:
+                st.session_state.authenticated = True
+                st.rerun()
+            st.error("Wrong password. Each failed attempt from your address makes the next one wait longer.")
     st.caption("The password is MM_CONSOLE_PASSWORD, or console_password in .streamlit/secrets.toml; without either, "
                "the terminal that started the console printed one.")
     st.stop()
+
+
+def _client_address() -> str:
+    """The browser's address (Streamlit gives none for a local connection)."""
+    try:
+        return st.context.ip_address or "local"
+    except Exception:  # noqa: BLE001 - older runtimes, AppTest: one local client
+        return "local"
 
 
 @st.cache_resource

@@ -105,3 +105,28 @@ def test_save_overrides_is_atomic_and_validated(cdir):
         save_overrides({"strategy": {"spread_bps": -1}}, cdir)
     assert json.loads(path.read_text())["strategy"] == {"risk_mode": "AGGRESSIVE_PLUS", "spread_bps": 7}
     assert [p.name for p in cdir.iterdir() if p.name.startswith(".")] == []
+
+
+@pytest.mark.parametrize("secrets, shown", [
+    ({"exchanges": {"kucoin": "supersecret123"}}, "exchanges.kucoin = ***: must hold api_key"),
+    ({"alerts": {"telegram": {"bot_tok": "123456:supersecret123"}}}, "alerts.telegram.bot_tok = ***: unknown key"),
+    ({"alerts": {"max_per_minute": "supersecret123"}}, "alerts.max_per_minute = ***:"),
+])
+def test_a_config_error_never_shows_a_value_read_from_the_secrets(cdir, tmp_path, secrets, shown):
+    (tmp_path / "secrets.json").write_text(json.dumps(secrets))
+    with pytest.raises(ConfigError) as err:
+        load_config(cdir, env={})
+    assert shown in str(err.value) and "supersecret" not in str(err.value)
+
+
+def test_a_config_error_from_dotenv_or_the_environment_is_masked_too(cdir, tmp_path):
+    (tmp_path / ".env").write_text("DATABASE_URL=nosuch-supersecret123\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(cdir, env={})
+    assert "database.url = ***" in str(err.value) and "supersecret" not in str(err.value)
+
+
+def test_a_config_file_that_is_not_utf8_is_named(cdir):
+    (cdir / "config.yaml").write_bytes(b"engine:\n  exchange: sim \xff\n")
+    with pytest.raises(ConfigError, match=r"config.yaml: not UTF-8 text \(byte 0xff at position 24\); save it as"):
+        load_config(cdir, env={})
