@@ -103,3 +103,24 @@ def test_trading_lock_admits_one_holder(db_url):
         first.release()
     second.acquire()
     second.release()
+
+
+def test_a_spot_fee_in_the_base_currency_comes_off_the_position_and_the_equity_agrees(tmp_path):
+    from engine.ledger import store_equity
+
+    db = make_engine(f"sqlite:///{tmp_path}/store.db")
+    buy = {**trade("1", "buy", 100.0, 1.0, 1_000), "fee": {"cost": 0.001, "currency": "BTC"}}  # Binance spot buy
+    sell = {**trade("2", "sell", 110.0, 0.5, 2_000), "fee": {"cost": 0.011, "currency": "USDT"}}
+    ledger = Ledger("binance")
+    with Session(db) as s:
+        ledger.record(s, [buy, sell], {})
+        s.commit()
+    pos = ledger.position("BTC/USDT")
+    assert pos.qty == pytest.approx(0.499)  # received 0.999 BTC, sold 0.5
+    assert pos.fees == pytest.approx(0.1 + 0.011)  # the BTC fee valued at the fill price
+    with Session(db) as s:
+        equity = store_equity(s, "binance", {"USDT": 1000.0}, {"BTC": 120.0}, set())
+    # what the account holds: 1000 - 100 + 55 - 0.011 USDT and 0.499 BTC at 120
+    assert equity == pytest.approx(1000 - 100 + 55 - 0.011 + 0.499 * 120)
+    realized_plus_unrealized = pos.realized_pnl + pos.unrealized(120.0) - pos.fees
+    assert 1000 + realized_plus_unrealized == pytest.approx(equity)
