@@ -153,6 +153,7 @@ class SymbolConfig:
     tier: str = _f("STABLE", choices=TIERS)
     leverage: int = _f(1, minimum=1, maximum=125)
     max_position_usd: float = _f(10_000.0, positive=True)
+    strategy: str = _f("market_making")
     params: dict[str, Any] = _f({})
 
 
@@ -652,8 +653,20 @@ def _symbols(raw: Any, origin: dict[str, str]) -> dict[str, dict[str, SymbolConf
             if not isinstance(symbol, str) or "/" not in symbol:
                 raise ConfigError(_msg(origin, f"symbols.{exchange}.{symbol}", symbol,
                                        "symbols are written like BTC/USDT (spot) or BTC/USDT:USDT (perpetual)"))
-            out[exchange][symbol] = _build(SymbolConfig, settings, f"symbols.{exchange}.{symbol}", origin)
+            out[exchange][symbol] = sc = _build(SymbolConfig, settings, f"symbols.{exchange}.{symbol}", origin)
+            _check_strategy(sc, f"symbols.{exchange}.{symbol}", origin)
     return out
+
+
+def _check_strategy(sc: SymbolConfig, key: str, origin: dict[str, str]) -> None:
+    """The symbol's strategy is registered and its params are ones it has, within their rules."""
+    from engine.strategies import StrategyParamError, strategy_class
+
+    try:
+        strategy_class(sc.strategy).check(sc.params)
+    except StrategyParamError as exc:
+        sub = str(exc).split(" = ", 1)[0]  # strategy | params.<name>
+        raise ConfigError(f"{_where(origin, f'{key}.{sub}')}: {key}.{exc}") from None
 
 
 def _database_url(raw: Any, origin: dict[str, str], root: Path) -> str:

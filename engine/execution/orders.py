@@ -1,0 +1,295 @@
+"""Orders of one exchange: client ids, write-ahead ``pending``, sending, lost answers, cancelling, and the store
+writes of their changes (queued, written in one transaction, kept when the store fails)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import ccxt
+from sqlmodel import Session
+
+from engine.exchanges.errors import ExchangeFailure, TransientError, place_order_safely
+from engine.exchanges.profiles import find_order
+from engine.store import OrderRecord, SQLAlchemyError, StoreUnavailable, save_orders
+
+log = logging.getLogger("engine.trader")
+
+TRANSIENT = (ccxt.NetworkError,)  # RequestTimeout, ExchangeNotAvailable, RateLimitExceeded are NetworkErrors
+REFUSED_BACKOFF_MS = 10_000  # a slot whose order the exchange refused rests this long before trying again
+NO_FUNDS_BACKOFF_MS = 30_000  # a side without the funds for its order rests this long
+ABSENCE_CONFIRM_MS = 3_000  # an order sent with no answer counts as absent only if still not found this long after
+
+
+class OrderDesk:
+    """Placing, cancelling and tracking our orders (a part of :class:`engine.trader.Trader`)."""
+
+    def next_client_id(self) -> str:
+        """``mm-<run>-<seq>`` in the form the exchange takes (``engine.exchanges.profiles``): ``mm<run><seq>`` where
+        only letters and digits are allowed (OKX, Kraken), ``t-mm-<run>-<seq>`` on Gate. A run whose ids would
+        outgrow the exchange's limit continues under a fresh run id."""
+        self._seq += 1
+        cid = f"{self._id_head}{self.run_id}{self._id_sep}{self._seq}"
+        if len(cid) > self.profile.client_id_max:
+            self.run_id = _base36(self.clock.now_ms())[-7:]
+            self._seq = 1
+            cid = f"{self._id_head}{self.run_id}{self._id_sep}{self._seq}"
+        return cid
+
+    def ours(self, client_id: str | None) -> bool:
+        """Whether a client order id is one this engine's prefix made."""
+        return bool(client_id) and client_id.startswith(self._id_head)
+
+    @property
+    def hedge_mode(self) -> bool:
+        """Whether positions have a long and a short leg here (the connection's ``hedge_mode``; the simulated
+        exchange says itself)."""
+        if self.ex.id == "sim":
+            return bool(getattr(self.ex, "_hedged", False))
+        return self.config.connection(self.name).hedge_mode
+
+    def _order_params(self, symbol: str, side: str, amount: float, params: dict[str, Any]) -> dict[str, Any]:
+        """``params`` plus what the exchange needs for this order; in hedge mode, the leg it opens or closes.
+
+        In hedge mode an order against the held position closes that leg (as far as the position, less what
+        other closing orders already cover, reaches); otherwise it opens its own side's leg.
+        """
+        market = self.ex.markets.get(symbol) or {}
+        if not market.get("contract"):
+            return params
+        params = dict(params)
+        if self.profile.order_margin_mode and self.ex.id != "sim":
+            params["marginMode"] = self.config.connection(self.name).margin_mode
+        if self.profile.order_leverage and symbol in self.config.symbols.get(self.name, {}):
+            params["leverage"] = self.config.symbol_config(symbol, self.name).leverage
+        if not self.hedge_mode:
+            return params
+        reduce_only = bool(params.pop("reduceOnly", False))
+        qty = self.ledger.position(symbol).qty
+        against = (side == "sell" and qty > 0) or (side == "buy" and qty < 0)
+        if against and not reduce_only:
+            covered = sum(o.amount - o.filled for o in self.orders.values()
+                          if o.client_order_id in self._closing and o.symbol == symbol and o.side == side)
+            reduce_only = amount + covered <= abs(qty) * (1 + 1e-9)
+        if reduce_only:
+            self._closing.add(params["clientOrderId"])
+        leg = ("long" if side == "sell" else "short") if reduce_only else ("long" if side == "buy" else "short")
+        return {**params, **self.profile.hedge_params(leg, reduce_only)}
+
+    def place(self, symbol: str, side: str, level: int, amount: float, price: float, mid: float) -> OrderRecord:
+        """Write the order as pending (committed), then send it post-only with its client order id."""
+        rec = self._pending(symbol, side, level, amount, price, mid)
+        self.flush()
+        self._send(rec)
+        self.flush()
+        return rec
+
+    def _pending(self, symbol: str, side: str, level: int, amount: float, price: float, mid: float) -> OrderRecord:
+        now = self.clock.now_ms()
+        rec = OrderRecord(exchange=self.name, symbol=symbol, client_order_id=self.next_client_id(), side=side,
+                          level=level, price=price, amount=amount, status="pending", reason=f"mid={mid}",
+                          created_ms=now, updated_ms=now)
+        self._save(rec)
+        self.orders[rec.client_order_id] = rec
+        return rec
+
+    def _send(self, rec: OrderRecord) -> None:
+        symbol, side, amount, price = rec.symbol, rec.side, rec.amount, rec.price
+        try:
+            res = self.ex.create_order(symbol, "limit", side, amount, price, self._order_params(
+                symbol, side, amount, {"postOnly": True, "clientOrderId": rec.client_order_id}))
+        except (ccxt.OrderImmediatelyFillable, ccxt.OrderNotFillable) as exc:  # Binance USD-M: -5022
+            self._finish(rec, "rejected", f"post-only would cross: {exc}")
+            self.stats.rejected += 1
+            return  # the next cycle prices it again from a fresh book
+        except ccxt.InsufficientFunds as exc:
+            self._finish(rec, "rejected", str(exc))
+            self.stats.rejected += 1
+            # This level and the deeper ones (larger cumulative need) rest; the levels that fit keep quoting.
+            self._side_backoff[(symbol, side)] = (self.clock.now_ms() + NO_FUNDS_BACKOFF_MS, rec.level)
+            self._warn(symbol, side, "insufficient funds", f"{exc}; not quoting level {rec.level} and deeper on this "
+                       f"side for {NO_FUNDS_BACKOFF_MS // 1000}s (add funds, lower sizes, or disable the symbol)")
+            return
+        except TRANSIENT as exc:
+            rec.status = "unknown"
+            rec.updated_ms = self.clock.now_ms()
+            self._save(rec)
+            self.stats.unknown += 1
+            log.warning("%s %s: no answer placing %s (%s); will look it up by client id", self.name, symbol,
+                        rec.client_order_id, type(exc).__name__)
+            return
+        except ccxt.BaseError as exc:
+            self._finish(rec, "rejected", str(exc))
+            self.stats.rejected += 1
+            self._backoff[(symbol, side, rec.level)] = self.clock.now_ms() + REFUSED_BACKOFF_MS
+            self._warn(symbol, side, type(exc).__name__, f"order refused: {exc}")
+            return
+        self.stats.placed += 1
+        self._apply_order(rec, res)
+
+    def market_order(self, symbol: str, side: str, amount: float, reduce_only: bool = False,
+                     reason: str = "market") -> OrderRecord:
+        """A market order of ours, written ahead as ``pending`` like any other; its fills are recorded when they
+        come (with the answer, or later by polling or the stream). Returns its record (``rejected`` if refused)."""
+        now = self.clock.now_ms()
+        rec = OrderRecord(exchange=self.name, symbol=symbol, client_order_id=self.next_client_id(), side=side,
+                          type="market", level=-1, amount=amount, status="pending", reason=reason,
+                          created_ms=now, updated_ms=now)
+        self._save(rec)
+        self.orders[rec.client_order_id] = rec
+        try:
+            self.flush()
+        except StoreUnavailable:  # not written ahead: not sent
+            self.orders.pop(rec.client_order_id, None)
+            self._unsaved.pop(id(rec), None)
+            raise
+        params: dict[str, Any] = {"clientOrderId": rec.client_order_id}
+        if reduce_only:
+            params["reduceOnly"] = True
+        params = self._order_params(symbol, side, amount, params)
+        try:  # retried at once (a close must go through), never twice: each retry first looks it up by client id
+            res = place_order_safely(self.ex, symbol, "market", side, amount, None, params, retries=2, base_s=0.2,
+                                     sleep=self.clock.sleep)
+        except TransientError as exc:
+            rec.status, rec.updated_ms = "unknown", self.clock.now_ms()
+            self._save(rec)
+            log.warning("%s %s: no answer placing market %s (%s); will look it up by client id", self.name, symbol,
+                        rec.client_order_id, exc)
+        except ExchangeFailure as exc:
+            self._finish(rec, "rejected", str(exc))
+        else:
+            self._apply_order(rec, res)
+        self.try_flush()
+        return rec
+
+    def cancel(self, rec: OrderRecord, reason: str = "") -> None:
+        if rec.status != "open" or not rec.exchange_order_id:
+            return
+        try:
+            res = self.ex.cancel_order(rec.exchange_order_id, rec.symbol)
+        except ccxt.OrderNotFound:
+            self._refresh(rec)  # filled or already gone: learn its final state
+            return
+        except TRANSIENT as exc:
+            log.warning("%s %s: cancel of %s not confirmed (%s); hygiene will retry", self.name, rec.symbol,
+                        rec.client_order_id, type(exc).__name__)
+            return
+        self.stats.canceled += 1
+        if reason:
+            log.debug("%s %s: cancel %s (%s)", self.name, rec.symbol, rec.client_order_id, reason)
+        if (res or {}).get("status") in ("canceled", "closed", "expired", "rejected"):
+            self._apply_order(rec, res)
+        else:  # an answer that does not say how the order ended: ask
+            self._refresh(rec)
+
+    def cancel_symbol(self, symbol: str, reason: str = "") -> None:
+        for rec in [o for o in self.orders.values() if o.symbol == symbol and o.status == "open"]:
+            self.cancel(rec, reason)
+        self.flush()
+
+    def _refresh(self, rec: OrderRecord) -> None:
+        """Learn an order's state from the exchange: by its exchange id, else (and when that id is not found) by its
+        client id. Absence is concluded only from a client-id lookup, and for an order whose placement is not known,
+        only ``ABSENCE_CONFIRM_MS`` after it was sent: an exchange may not list an order it has just accepted."""
+        try:
+            if rec.exchange_order_id:
+                try:
+                    res = self.ex.fetch_order(rec.exchange_order_id, rec.symbol, self.profile.fetch_order_params)
+                except ccxt.OrderNotFound:
+                    res = find_order(self.ex, rec.symbol, rec.client_order_id, rec.created_ms - 60_000)
+            else:
+                res = find_order(self.ex, rec.symbol, rec.client_order_id, rec.created_ms - 60_000)
+        except ccxt.OrderNotFound:
+            if rec.status in ("pending", "unknown"):
+                if self.clock.now_ms() - rec.updated_ms < ABSENCE_CONFIRM_MS:
+                    return  # look again later
+                self._finish(rec, "rejected", "never reached the exchange (not found by its client id)")
+            else:
+                self._finish(rec, "closed", "no longer known to the exchange (not found by its client id)")
+            return
+        except TRANSIENT:
+            return
+        self._apply_order(rec, res)
+
+    def _apply_order(self, rec: OrderRecord, res: dict) -> None:
+        rec.exchange_order_id = str(res["id"]) if res.get("id") is not None else rec.exchange_order_id
+        if rec.exchange_order_id:
+            self._remember_oids({rec.exchange_order_id: rec.client_order_id})
+        rec.filled = float(res.get("filled") or 0.0)
+        rec.average = res.get("average")
+        status = res.get("status") or "open"
+        rec.updated_ms = self.clock.now_ms()
+        if status == "open":
+            rec.status = "open"
+            self._save(rec)
+        elif status == "expired":  # e.g. Binance futures: a post-only (GTX) order that would cross expires at once
+            self._finish(rec, "canceled", "expired by the exchange" + (" (post-only would have crossed)"
+                                                                      if not rec.filled else ""))
+        else:
+            self._finish(rec, status if status in ("closed", "canceled", "rejected") else "closed", rec.reason)
+        trades = res.get("trades") or []
+        if trades:  # fills that came with the answer
+            try:
+                self._record_fills(trades)
+            except StoreUnavailable:
+                pass  # kept back and written with the next try; the order's own state is what matters here
+
+    def _finish(self, rec: OrderRecord, status: str, reason: str) -> None:
+        rec.status = status
+        rec.reason = reason[:500]
+        rec.closed_ms = rec.updated_ms = self.clock.now_ms()
+        self._save(rec)
+        self.orders.pop(rec.client_order_id, None)
+        self._closing.discard(rec.client_order_id)
+
+    def _save(self, rec: OrderRecord) -> None:
+        """Queue ``rec`` for the next :meth:`flush` (one transaction for a cycle's changes)."""
+        self._unsaved[id(rec)] = rec
+
+    def flush(self) -> None:
+        """Write every queued order change in one transaction. On failure the changes stay queued (and the records in
+        memory stay whole) for the next try, and :class:`StoreUnavailable` is raised."""
+        if not self._unsaved:
+            return
+        records = list(self._unsaved.values())
+        try:
+            with Session(self.db) as s:
+                ids = save_orders(s, records, check_existing=self.store_down_since is not None)
+                s.commit()
+        except SQLAlchemyError as exc:
+            raise self._store_failed("order changes", exc) from exc
+        for rec, new_id in zip([r for r in records if r.id is None], ids, strict=True):
+            rec.id = new_id
+        for rec in records:
+            self._unsaved.pop(id(rec), None)
+        self._store_back()
+
+    def try_flush(self) -> bool:
+        """:meth:`flush` for paths that must go on without the store (cancelling, stopping): False if it failed."""
+        try:
+            self.flush()
+        except StoreUnavailable:
+            return False
+        return True
+
+    def _store_failed(self, what: str, exc: BaseException) -> StoreUnavailable:
+        err = StoreUnavailable(what, exc)
+        if self.store_down_since is None:
+            self.store_down_since = self.clock.now_ms()
+            log.error("%s: %s", self.name, err)
+        self.store_error = str(err)
+        return err
+
+    def _store_back(self) -> None:
+        if self.store_down_since is not None:
+            log.warning("%s: the store is writable again after %.1f s; queued changes written", self.name,
+                        (self.clock.now_ms() - self.store_down_since) / 1000)
+            self.store_down_since, self.store_error = None, ""
+
+def _base36(n: int) -> str:
+    chars = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while n:
+        n, r = divmod(n, 36)
+        out = chars[r] + out
+    return out or "0"
