@@ -24,7 +24,7 @@ log = logging.getLogger("console")
 async def lifespan(app: st.App) -> AsyncIterator[dict]:
     from engine.config import ConfigError
     from engine.logs import setup_logging
-    from engine.runtime import ensure_engine, stop_all_engines
+    from engine.registry import ensure_engine, stop_all_engines
     from ui.guard import console_password
 
     console_password()  # generated and printed now if none is configured

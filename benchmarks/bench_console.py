@@ -17,7 +17,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from engine import service
-from engine.runtime import stop_all_engines
+from engine.registry import stop_all_engines
 from engine.store import make_engine
 
 ROOT = Path(__file__).resolve().parents[1]

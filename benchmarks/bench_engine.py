@@ -117,7 +117,7 @@ def risk_cycle(n_symbols: int = 40, n_exchanges: int = 3, runs: int = 60) -> Non
         engine.start(schedule=False)
         for t in traders[1:]:
             t.startup()
-        engine.risk.extra_traders = traders
+        engine.traders = traders  # the risk cycle reads every venue of the engine
         times = []
         for i in range(runs + 5):
             for _ in range(20):  # five seconds of quoting between risk runs, as live

@@ -12,90 +12,46 @@ from __future__ import annotations
 import json
 import logging
 import math
-import sys
 import threading
-import types
-import zlib
 from collections import Counter
-from collections.abc import Callable
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
 import ccxt
-from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobExecutionEvent
-from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlmodel import Session
 
 from engine.alerts import AlertService
 from engine.clock import Clock, WallClock
-from engine.config import PROJECT_ROOT, AppConfig, load_config
-from engine.exchanges import create_exchange
+from engine.config import AppConfig
+from engine.equity import EquityMarks
 from engine.exchanges.errors import retry_transient
+from engine.health import HealthRouting
+from engine.jobs import Jobs
 from engine.metering import MeteredExchange
 from engine.risk.manager import RiskManager
+from engine.states import HALT_KEY, HALTED, KILL_REQUEST_KEY, PAUSED, REARM_REQUEST_KEY, RUNNING, STOPPED
+from engine.store import EngineState as EngineStateRow
 from engine.store import (
-    BalanceSnapshot,
-    ExchangeHealth,
     SQLAlchemyError,
     StoreUnavailable,
-    SystemMetric,
     TradingLock,
     get_state,
     make_engine,
     set_state,
 )
-from engine.store import EngineState as EngineStateRow
 from engine.trader import Trader
+from engine.venues import build_exchange, request_budget
 
 log = logging.getLogger(__name__)
 
-STOPPED, RUNNING, PAUSED, HALTED = "STOPPED", "RUNNING", "PAUSED", "HALTED"
-HALT_KEY = "halted"  # engine_state: set by the kill switch, cleared by a re-arm
-KILL_REQUEST_KEY = "kill_request"  # engine_state: written by `python -m engine kill` for a running engine
-REARM_REQUEST_KEY = "rearm_request"
-SNAPSHOT_EVERY_MS = 60_000
-STORE_OUTAGE_MS = 15_000  # the store failing this long pauses the engine (cancelling its orders) with an alert
 KILL_CANCEL_S = 10.0  # the kill switch and pause keep cancelling this long; then the sweep job carries on
 STOP_CANCEL_S = 20.0  # stop() keeps cancelling this long before it gives up and says how many are left
 
 
-def build_exchange(config: AppConfig, clock: Clock | None = None, name: str | None = None) -> ccxt.Exchange:
-    """A venue the config names: a simulated exchange ("sim", "sim-b", ...: each its own paper account and market)
-    or a ccxt exchange."""
-    name = name or config.engine.exchange
-    if name == "sim" or name.startswith("sim-"):
-        sim = dict(config.sim)
-        if sim.get("state_path"):
-            path = Path(sim["state_path"])
-            path = path if path.is_absolute() else PROJECT_ROOT / path
-            if name != "sim":
-                path = path.with_name(f"{path.stem}-{name}{path.suffix}")
-            sim["state_path"] = str(path)
-        if name != "sim":
-            sim["seed"] = sim.get("seed", 7) + zlib.crc32(name.encode()) % 1000
-        return create_exchange("sim", sim, clock=clock)
-    from engine.exchanges.factory import build_ccxt
-
-    conn = config.connection(name)
-    return build_ccxt(name, conn.market, config.credentials.get(name), sandbox=conn.sandbox,
-                      api_url=conn.api_url or None)
 
 
-def request_budget(config: AppConfig, name: str) -> int | None:
-    """Requests per minute the engine may send to ``name``: the connection's ``requests_per_min``, else the
-    exchange's published limit (seed 003: Binance 1200, KuCoin 600, OKX 600, ...); None for simulated venues."""
-    from engine.exchanges.factory import ALIASES, SUPPORTED
-
-    configured = config.connection(name).requests_per_min if name in config.connections else 0
-    if configured:
-        return configured
-    key = ALIASES.get(name, name)
-    return SUPPORTED[key].requests_per_min if key in SUPPORTED else None
 
 
-class Engine:
+class Engine(Jobs, EquityMarks, HealthRouting):
     """The market maker: a Trader on one exchange, driven by scheduled jobs, watched by the risk manager."""
 
     def __init__(self, config: AppConfig, exchange: ccxt.Exchange | None = None, clock: Clock | None = None,
@@ -120,8 +76,6 @@ class Engine:
             t.on_event = self.alert
         self.routes: dict[str, str | None] = {}
         self.risk = RiskManager(self)
-        if len(self.traders) > 1:
-            self.risk.extra_traders = self.traders
         self.state = STOPPED
         self.reason = ""
         self.error: str | None = None
@@ -137,6 +91,7 @@ class Engine:
         self.work = threading.RLock()  # the trader's state: quoting, hygiene, risk actions, commands
         self._scheduler: BackgroundScheduler | None = None
         self._last_snapshot_ms = 0
+        self._venue_equity: dict[str, float] = {}  # each venue's last known equity (metrics)
         self._store_down_since: int | None = None  # the engine's own writes (metrics, health, state) failing since
         self._store_error = ""
         self._store_logged_ms = 0
@@ -377,32 +332,6 @@ class Engine:
             self.alerts.flush(5.0)
             return self.summary()
 
-    def run_simulated(self, seconds: float, quote_ms: int | None = None,
-                      on_cycle: Callable[[Engine], None] | None = None) -> None:
-        """Drive the jobs on a simulated clock at the scheduler's cadences (backtests, rehearsals, tests).
-
-        Each job is wrapped as the scheduler wraps it: errors are logged and counted, never raised. Jobs are due by
-        the clock, so simulated latency that makes requests slow makes the cycles come late, as it would live.
-        """
-        e = self.config.engine
-        step_s = (quote_ms or e.quote_interval_ms) / 1000
-        jobs = [(self._job("risk", self.risk_cycle), e.risk_interval_s),
-                (self._job("hygiene", self.hygiene_cycle), e.hygiene_interval_s),
-                (self._job("health", self.health_cycle), e.health_interval_s),
-                (self._job("metrics", self.metrics_cycle), e.metrics_interval_s)]
-        quote = self._job("quote", self.quote_cycle)
-        start = self.clock.now_ms()
-        due = [start + int(every * 1000) for _, every in jobs]
-        while self.clock.now_ms() < start + seconds * 1000:
-            self.clock.sleep(step_s)
-            now = self.clock.now_ms()
-            for i, (job, every) in enumerate(jobs):
-                if now >= due[i]:
-                    job()
-                    due[i] = now + int(every * 1000)
-            quote()
-            if on_cycle is not None:
-                on_cycle(self)
 
     def apply_config(self, config: AppConfig) -> None:
         """Take a reloaded config into the running engine: strategy, hygiene, risk thresholds and caps, alerts.
@@ -413,7 +342,8 @@ class Engine:
 
         with self._lock, self.work:
             self.config = config
-            self.trader.config = config
+            for t in self.traders:  # every venue, not only the first
+                t.configure(config)
             self.risk.settings = config.risk
             new = {b.name: b for b in load_breakers(config.risk)}
             self.risk.board.breakers = new
@@ -433,97 +363,11 @@ class Engine:
             log.exception("could not record alert %s %s", level, kind)
 
     # ------------------------------------------------------------------------------ jobs
-    def _make_scheduler(self) -> BackgroundScheduler:
-        e = self.config.engine
-        sched = BackgroundScheduler(
-            executors={"quote": ThreadPoolExecutor(1), "default": ThreadPoolExecutor(3)},
-            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 5},
-            timezone=UTC,
-        )
-        sched.add_listener(self._on_job_event, EVENT_JOB_ERROR | EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED)
-        sched.add_job(self._job("quote", self.quote_cycle), "interval", seconds=e.quote_interval_ms / 1000,
-                      id="quote", executor="quote")
-        sched.add_job(self._job("hygiene", self.hygiene_cycle), "interval", seconds=e.hygiene_interval_s, id="hygiene")
-        sched.add_job(self._job("risk", self.risk_cycle), "interval", seconds=e.risk_interval_s, id="risk")
-        sched.add_job(self._job("health", self.health_cycle), "interval", seconds=e.health_interval_s, id="health")
-        sched.add_job(self._job("metrics", self.metrics_cycle), "interval", seconds=e.metrics_interval_s,
-                      id="metrics")
-        return sched
 
-    def _job(self, name: str, fn: Any) -> Any:
-        def run() -> None:
-            self.job_runs[name] += 1
-            try:
-                fn()
-            except (StoreUnavailable, SQLAlchemyError) as exc:
-                self.job_errors[name] += 1
-                self._note_store_failure(exc if isinstance(exc, StoreUnavailable) else StoreUnavailable(name, exc),
-                                         own=not isinstance(exc, StoreUnavailable))
-                return
-            except ccxt.NetworkError as exc:  # transient: counted, logged briefly, retried next run
-                self.job_errors[name] += 1
-                log.warning("job %s: %s: %s", name, type(exc).__name__, exc)
-                return
-            except Exception:
-                self.job_errors[name] += 1
-                log.exception("job %s failed", name)
-                return
-            finally:
-                self._watch_store()
-            if name in ("metrics", "health"):  # they write every run: the engine's own writes work again
-                self._store_down_since = None
-            self.last_success[name] = self.clock.now_ms()
 
-        run.__name__ = f"{name}_job"
-        return run
 
-    def _note_store_failure(self, exc: StoreUnavailable, own: bool = True) -> None:
-        """A write failed; logged once a minute at most (the queued changes are kept and written later)."""
-        now = self.clock.now_ms()
-        if own and self._store_down_since is None:
-            self._store_down_since = now
-        self._store_error = str(exc)
-        if now - self._store_logged_ms >= 60_000:
-            self._store_logged_ms = now
-            log.error("%s", exc)
 
-    def store_down_since(self) -> int | None:
-        """Since when the store has been failing (the engine's own writes or any venue's), or None."""
-        down = [t.store_down_since for t in self.traders if t.store_down_since is not None]
-        if self._store_down_since is not None:
-            down.append(self._store_down_since)
-        return min(down) if down else None
 
-    def _watch_store(self) -> None:
-        """The store fail-safe: failing for ``STORE_OUTAGE_MS`` pauses the engine (cancelling its orders) with an
-        alert; its coming back is announced (the operator resumes)."""
-        since = self.store_down_since()
-        now = self.clock.now_ms()
-        if since is None:
-            if self.store_paused:
-                self.store_paused = False
-                self.alert("warning", "store back", "the store is writable again and every queued change is written; "
-                           "resume the engine when ready", key=f"store-back:{now}")
-            return
-        if self.state == RUNNING and now - since >= STORE_OUTAGE_MS:
-            error = next((t.store_error for t in self.traders if t.store_error), "") or self._store_error
-            self.store_paused = True
-            self.alert("critical", "store unavailable", f"the store has failed for {(now - since) / 1000:.0f} s "
-                       f"({error}): cancelling every order and pausing; nothing is lost, changes are kept in memory "
-                       "until it is writable", key="store-down")
-            try:
-                self.pause(f"store unavailable: {error}"[:300])
-            except Exception:  # noqa: BLE001 - the sweep job carries on cancelling
-                log.exception("store fail-safe: pausing failed")
-
-    def _on_job_event(self, event: JobExecutionEvent) -> None:
-        self.job_errors[f"{event.job_id}:scheduler"] += 1
-        if event.code == EVENT_JOB_MAX_INSTANCES:
-            log.warning("job %s skipped: the previous run is still going", event.job_id)
-        elif event.code == EVENT_JOB_MISSED:
-            log.warning("job %s missed its run time", event.job_id)
-        else:
-            log.error("job %s raised %r", event.job_id, event.exception)
 
     def quote_cycle(self) -> None:
         """One quoting cycle on every venue (each quotes the symbols routed to it)."""
@@ -567,37 +411,6 @@ class Engine:
         self.risk.run()
         self.route()
 
-    def route(self) -> None:
-        """Assign each symbol to one venue by ``engine.selection``; a move cancels there and quotes here."""
-        if len(self.traders) == 1 and self.config.engine.selection == "SINGLE":
-            return
-        from engine.exchanges.selection import VenueHealth, choose
-
-        snap = self.risk.last
-        venues = []
-        for t in self.traders:
-            ex = snap.exchanges.get(t.name) if snap else None
-            error_rate = ex.error_rate if ex and ex.error_rate is not None else 0.0
-            healthy = (ex.connected if ex else True) and not t.gate.exchange_block and not t.gate.operator_block
-            venues.append(VenueHealth(t.name, healthy,
-                                      ex.latency_ms if ex else None, 1.0 - error_rate, frozenset(t.symbols)))
-        symbols = sorted({s for t in self.traders for s in t.symbols})
-        for symbol in symbols:
-            choice = choose(symbol, venues, self.config.engine.selection, self.config.engine.weights)
-            for t in self.traders:
-                if symbol in t.symbols:
-                    if choice == t.name:
-                        t.gate.route_blocks.pop(symbol, None)
-                    else:
-                        t.gate.route_blocks[symbol] = f"routed to {choice or 'no exchange'}"
-            before = self.routes.get(symbol, "unset")
-            if before != choice:
-                self.routes[symbol] = choice
-                if before != "unset":
-                    message = (f"{symbol} moves from {before or 'no exchange'} to {choice or 'no exchange'} "
-                               f"({self.config.engine.selection})")
-                    log.warning("routing: %s", message)
-                    self.alert("warning", "routing", message, key=f"route:{symbol}:{choice}")
 
     def _requests(self) -> None:
         """Kill and re-arm requests written to the store by ``python -m engine kill | rearm``."""
@@ -615,128 +428,12 @@ class Engine:
         if rearm:
             self.rearm()
 
-    def health_cycle(self) -> None:
-        """Every venue (seed 003, every 30 s): latency of a cheap authenticated request (the balance; the server
-        time where no key is configured), connected, errors, success rate, calls used in the last minute against
-        the budget; one ``exchange_health`` row each."""
-        for t in self.traders:
-            connected, detail = True, ""
-            try:
-                if getattr(t.ex, "apiKey", None) or t.ex.id == "sim":
-                    t.ex.fetch_balance()  # signed: a revoked key or a lost IP whitelist shows here
-                else:
-                    t.ex.fetch_time()
-            except ccxt.BaseError as exc:
-                connected, detail = False, f"{type(exc).__name__}: {exc}"[:500]
-                self.alert("error", "exchange disconnected", f"{t.name}: {detail}", key=f"disconnected:{t.name}")
-            meter = t.ex.meter
-            now = self.clock.now_ms()
-            window = meter.window(now)
-            latency = window[-1][1] if window else None
-            budget = getattr(t.ex, "budget_per_min", None)
-            with Session(self.db) as s:
-                s.add(ExchangeHealth(ts=now, exchange=t.name, connected=connected, latency_ms=latency,
-                                     error_count=meter.failures,
-                                     success_rate=1 - meter.failures / meter.total if meter.total else 1.0,
-                                     calls_used=meter.count(now), calls_limit=budget, detail=detail))
-                s.commit()
 
-    def metrics_cycle(self) -> None:
-        """Equity, peak, drawdown, daily PnL, PnL parts and counts into ``system_metrics``; balances each minute."""
-        now = self.clock.now_ms()
-        balance = self.api.fetch_balance()
-        marks = self.marks(balance, views=self.trader.views, feed=self.trader.feed)
-        equity = self.equity_of(balance, marks)
-        with self.work:
-            totals = self.trader.ledger.totals(marks)
-            open_orders = len(self.trader.orders)
-            fills = self.trader.ledger.fills
-        self.equity = equity
-        day = datetime.fromtimestamp(now / 1000, tz=UTC).strftime("%Y-%m-%d")
-        with Session(self.db) as s:
-            peak = self.note_equity(equity)
-            day_key = f"day_start_equity:{day}"
-            day_start = get_state(s, day_key)
-            if day_start is None:
-                set_state(s, day_key, repr(equity), now)
-                day_start = equity
-            set_state(s, "peak_equity", repr(peak), now)
-            self.peak_equity = peak
-            metric = dict(ts=now, state=self.state, equity=equity, peak_equity=peak,
-                          drawdown_bps=(peak - equity) / peak * 1e4 if peak > 0 else 0.0,
-                          daily_pnl=equity - float(day_start), realized_pnl=totals["realized_pnl"],
-                          unrealized_pnl=totals["unrealized_pnl"], fees=totals["fees"], open_orders=open_orders,
-                          fills=fills, quote_cycle_ms=self.trader.stats.last_cycle_ms)
-            s.add(SystemMetric(exchange=self.trader.name, **metric))
-            s.add(SystemMetric(exchange="ALL", **metric))
-            if now - self._last_snapshot_ms >= SNAPSHOT_EVERY_MS:
-                self._last_snapshot_ms = now
-                for code, total in balance["total"].items():
-                    if total:
-                        s.add(BalanceSnapshot(ts=now, exchange=self.trader.name, currency=code,
-                                              free=balance["free"].get(code) or 0.0,
-                                              used=balance["used"].get(code) or 0.0, total=total,
-                                              value_quote=total * marks.get(code, 0.0)))
-            s.commit()
 
-    def _init_equity(self) -> None:
-        """Remember the starting balances once per database (the base the store's equity is computed from)."""
-        with Session(self.db) as s:
-            key = f"start_balances:{self.trader.name}"
-            if get_state(s, key) is None:
-                balance = self.api.fetch_balance()
-                totals = {k: v for k, v in balance["total"].items() if v}
-                if self.exchange.id == "sim":  # the wallet, before unrealized PnL
-                    totals["USDT"] = balance["info"]["walletBalance"]
-                set_state(s, key, json.dumps(totals), self.clock.now_ms())
-                s.commit()
 
-    def start_balances(self) -> dict[str, float]:
-        with Session(self.db) as s:
-            raw = get_state(s, f"start_balances:{self.trader.name}")
-        return json.loads(raw) if raw else {}
 
-    def note_equity(self, equity: float) -> float:
-        """Remember the latest equity and return the peak so far."""
-        self.equity = equity
-        self.peak_equity = equity if self.peak_equity is None else max(self.peak_equity, equity)
-        return self.peak_equity
 
-    def marks(self, balance: dict, api: Any = None, symbols: list[str] | None = None,
-              views: dict | None = None, feed: Any = None) -> dict[str, float]:
-        """Prices in USDT of held currencies and of traded symbols (mid of the best bid and ask).
 
-        ``views``, the trader's market views, price its symbols when fresh (5 s); then tickers streamed by
-        ``feed`` (engine.feed.BookFeed); only the rest are fetched.
-        """
-        api = api or self.api
-        marks: dict[str, float] = {"USDT": 1.0}
-        now = self.clock.now_ms()
-        for symbol, (ts, view) in (views or {}).items():
-            if now - ts <= 5_000:
-                marks[symbol] = view.mid
-                if ":" not in symbol and symbol.endswith("/USDT"):
-                    marks[symbol.split("/")[0]] = view.mid
-        wanted = {s for s in (symbols or self.trader.symbols) if s not in marks}
-        for code, total in balance["total"].items():
-            if total and code != "USDT" and code not in marks and f"{code}/USDT" in api.markets:
-                wanted.add(f"{code}/USDT")
-        streamed = {s: t for s in wanted if feed is not None and (t := feed.ticker(s)) is not None}
-        wanted -= set(streamed)
-        tickers = {**streamed, **(api.fetch_tickers(sorted(wanted)) if wanted else {})}
-        for symbol, t in tickers.items():
-            bid, ask = t.get("bid"), t.get("ask")
-            mid = (bid + ask) / 2 if bid and ask else t.get("last")
-            if mid:
-                marks[symbol] = mid
-                if ":" not in symbol and symbol.endswith("/USDT"):
-                    marks[symbol.split("/")[0]] = mid
-        return marks
-
-    def equity_of(self, balance: dict, marks: dict[str, float]) -> float:
-        if balance.get("info", {}).get("equity") is not None:  # the simulated venue reports it
-            return float(balance["info"]["equity"])
-        return sum(total * marks.get(code, 0.0) for code, total in balance["total"].items() if total)
 
     # ------------------------------------------------------------------------------ reading
     def summary(self) -> dict:
@@ -758,48 +455,7 @@ class Engine:
 
 
 # ------------------------------------------------------------------------------------ one per process
-def _registry() -> types.ModuleType:
-    """A module object that no reload replaces: it holds the process's engines and their lock."""
-    mod = sys.modules.get("_mm_engine_registry")
-    if mod is None:
-        mod = types.ModuleType("_mm_engine_registry")
-        mod.engines = {}
-        mod.lock = threading.Lock()
-        sys.modules["_mm_engine_registry"] = mod
-    return mod
 
 
-def ensure_engine(config_dir: str | Path | None = None, start: bool | None = None) -> Engine:
-    """The process's one Engine for ``config_dir``, created (and started if the config says so) on first call.
-
-    Safe to call from any number of threads and Streamlit sessions. If another process already trades on the
-    same database, the engine stays STOPPED and ``engine.error`` says why.
-    """
-    reg = _registry()
-    key = str(Path(config_dir).resolve()) if config_dir else "default"
-    with reg.lock:
-        engine = reg.engines.get(key)
-        if engine is None:
-            engine = Engine(load_config(config_dir))
-            reg.engines[key] = engine
-            if start if start is not None else engine.config.engine.autostart:
-                try:
-                    engine.start()
-                except Exception as exc:  # noqa: BLE001 - shown in the console and logged in one line
-                    from engine.logs import configured_secrets
-                    from engine.problems import explain
-
-                    engine.error = explain(exc, configured_secrets(engine.config))
-                    log.error("engine not started: %s", engine.error)
-        return engine
-
-
-def stop_all_engines() -> None:
-    """Stop every engine of this process (at exit): cancels their orders."""
-    reg = _registry()
-    with reg.lock:
-        for engine in reg.engines.values():
-            try:
-                engine.stop()
-            except Exception:  # pragma: no cover - best effort at exit
-                log.exception("stopping engine at exit")
+__all__ = ["HALTED", "HALT_KEY", "KILL_REQUEST_KEY", "PAUSED", "REARM_REQUEST_KEY", "RUNNING", "STOPPED", "Engine",
+           "build_exchange", "request_budget"]

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from engine import service
 from engine.config import load_config
-from engine.runtime import ensure_engine, stop_all_engines
+from engine.registry import ensure_engine, stop_all_engines
 from engine.store import TradeRecord
 
 ROOT = Path(__file__).resolve().parents[1]

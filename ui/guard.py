@@ -22,7 +22,8 @@ import types
 import streamlit as st
 
 from engine.config import ConfigError
-from engine.runtime import Engine, ensure_engine, stop_all_engines
+from engine.registry import ensure_engine, stop_all_engines
+from engine.runtime import Engine
 from ui.login_throttle import LoginThrottle
 
 

@@ -19,11 +19,11 @@ from engine.risk.board import CLOSED, COOLING, OPEN, BreakerBoard, Transition
 from engine.risk.breakers import load_breakers
 from engine.risk.breakers.base import CANCEL_SYMBOL, DISABLE_EXCHANGE, KILL, PAUSE_EXCHANGE, REDUCE_SIZE
 from engine.risk.caps import CapBreach, OpenOrder, excess_orders, portfolio_reason, side_blocks
+from engine.risk.host import RiskHost
 from engine.risk.model import ExchangeSnapshot, RiskSnapshot, SymbolSnapshot
 from engine.store import CircuitBreakerEvent
 
 if TYPE_CHECKING:
-    from engine.runtime import Engine
     from engine.trader import Trader
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 class RiskManager:
     """Runs the risk checks for every trader of an engine and steers them through their gates."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: RiskHost) -> None:
         self.engine = engine
         self.settings = engine.config.risk
         self.board = BreakerBoard(load_breakers(self.settings))
@@ -40,12 +40,11 @@ class RiskManager:
         self.last_success_ms: int | None = None
         self.last: RiskSnapshot | None = None
         self.inventory_usd: dict[tuple[str, str], float] = {}
-        self.extra_traders: list[Trader] = []
         self.last_equity: dict[str, float | None] = {}  # several exchanges (the live-exchange issue; the benchmark)
 
     @property
     def traders(self) -> list[Trader]:
-        return self.extra_traders or [self.engine.trader]
+        return self.engine.traders
 
     # ------------------------------------------------------------------------------ the cycle
     def run(self) -> RiskSnapshot:
@@ -75,9 +74,7 @@ class RiskManager:
             ex = tr.ex
             connected, equity, marks = True, self.last_equity.get(tr.name), {}
             try:  # a failing exchange must not stop the checks: its breakers are what it needs most
-                if ex.has.get("fetchPositions"):
-                    ex.fetch_positions()  # what the exchange holds; also a timed, authenticated request
-                balance = ex.fetch_balance()
+                balance = ex.fetch_balance()  # a timed, authenticated request
                 marks = self.engine.marks(balance, ex, tr.symbols, tr.views, tr.feed)
                 equity = self.engine.equity_of(balance, marks)
                 self.last_equity[tr.name] = equity

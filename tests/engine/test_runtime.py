@@ -17,7 +17,8 @@ from sqlmodel import Session, select
 from engine.clock import SimClock
 from engine.config import load_config
 from engine.exchanges import create_exchange
-from engine.runtime import RUNNING, STOPPED, Engine, ensure_engine
+from engine.registry import ensure_engine
+from engine.runtime import RUNNING, STOPPED, Engine
 from engine.store import ExchangeHealth, OrderRecord, SystemMetric, TradeRecord, TradingLockError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -150,9 +151,11 @@ def test_one_engine_per_process_under_concurrent_ensure_calls(tmp_path):
     for t in threads:
         t.join()
     assert len(results) == 160 and len({id(e) for e in results}) == 1
+    import engine.registry as registry_module
     import engine.runtime as runtime_module
 
-    reloaded = importlib.reload(runtime_module)  # what a hot reload does
+    importlib.reload(runtime_module)  # what a hot reload does
+    reloaded = importlib.reload(registry_module)
     assert reloaded.ensure_engine(cdir) is results[0]
 
 

@@ -1,0 +1,149 @@
+"""Equity, marks and metrics: equity, peak, drawdown and daily PnL into ``system_metrics`` every metrics run,
+balances each minute, starting balances once per database."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import ccxt
+from sqlmodel import Session
+
+from engine.store import (
+    BalanceSnapshot,
+    SystemMetric,
+    get_state,
+    set_state,
+)
+
+log = logging.getLogger("engine.runtime")
+SNAPSHOT_EVERY_MS = 60_000
+
+
+class EquityMarks:
+    """Marks, equity and the metrics job of :class:`engine.runtime.Engine`."""
+
+    def metrics_cycle(self) -> None:
+        """Equity, peak, drawdown, daily PnL, PnL parts and counts into ``system_metrics``: one row per venue and
+        one ``ALL`` row with the totals (the same total the risk snapshot uses); balances each minute. A venue whose
+        account cannot be read this time counts with its last known equity."""
+        now = self.clock.now_ms()
+        rows, total = [], 0.0
+        for t in self.traders:
+            try:
+                balance = t.ex.fetch_balance()
+            except ccxt.NetworkError:
+                if len(self.traders) == 1 or t.name not in self._venue_equity:
+                    raise
+                balance = None
+            if balance is not None:
+                marks = self.marks(balance, t.ex, t.symbols, views=t.views, feed=t.feed)
+                self._venue_equity[t.name] = self.equity_of(balance, marks)
+            else:
+                marks = {}
+            with self.work:
+                totals = t.ledger.totals(marks)
+                counts = (len(t.orders), t.ledger.fills, t.stats.last_cycle_ms)
+            total += self._venue_equity[t.name]
+            rows.append((t.name, self._venue_equity[t.name], totals, counts, balance, marks))
+        day = datetime.fromtimestamp(now / 1000, tz=UTC).strftime("%Y-%m-%d")
+        with Session(self.db) as s:
+            peak = self.note_equity(total)
+            day_key = f"day_start_equity:{day}"
+            day_start = get_state(s, day_key)
+            if day_start is None:
+                set_state(s, day_key, repr(total), now)
+                day_start = total
+            set_state(s, "peak_equity", repr(peak), now)
+            self.peak_equity = peak
+            snapshot = now - self._last_snapshot_ms >= SNAPSHOT_EVERY_MS
+            if snapshot:
+                self._last_snapshot_ms = now
+            sums = {"realized_pnl": 0.0, "unrealized_pnl": 0.0, "fees": 0.0, "open_orders": 0, "fills": 0}
+            for name, equity, totals, (open_orders, fills, cycle_ms), balance, marks in rows:
+                parts = dict(realized_pnl=totals["realized_pnl"], unrealized_pnl=totals["unrealized_pnl"],
+                             fees=totals["fees"], open_orders=open_orders, fills=fills)
+                for k, v in parts.items():
+                    sums[k] += v
+                if len(rows) > 1:
+                    s.add(SystemMetric(exchange=name, ts=now, state=self.state, equity=equity, peak_equity=equity,
+                                       quote_cycle_ms=cycle_ms, **parts))
+                if snapshot and balance is not None:
+                    for code, amount in balance["total"].items():
+                        if amount:
+                            s.add(BalanceSnapshot(ts=now, exchange=name, currency=code,
+                                                  free=balance["free"].get(code) or 0.0,
+                                                  used=balance["used"].get(code) or 0.0, total=amount,
+                                                  value_quote=amount * marks.get(code, 0.0)))
+            metric = dict(ts=now, state=self.state, equity=total, peak_equity=peak,
+                          drawdown_bps=(peak - total) / peak * 1e4 if peak > 0 else 0.0,
+                          daily_pnl=total - float(day_start), quote_cycle_ms=self.trader.stats.last_cycle_ms,
+                          **sums)
+            if len(rows) == 1:
+                s.add(SystemMetric(exchange=self.trader.name, **metric))
+            s.add(SystemMetric(exchange="ALL", **metric))
+            s.commit()
+
+    def _init_equity(self) -> None:
+        """Remember each venue's starting balances once per database (the base the store's equity is computed
+        from)."""
+        with Session(self.db) as s:
+            for t in self.traders:
+                key = f"start_balances:{t.name}"
+                if get_state(s, key) is not None:
+                    continue
+                balance = t.ex.fetch_balance()
+                totals = {k: v for k, v in balance["total"].items() if v}
+                if balance.get("info", {}).get("walletBalance") is not None:  # the wallet, before unrealized PnL
+                    totals["USDT"] = balance["info"]["walletBalance"]
+                set_state(s, key, json.dumps(totals), self.clock.now_ms())
+            s.commit()
+
+    def start_balances(self, venue: str | None = None) -> dict[str, float]:
+        with Session(self.db) as s:
+            raw = get_state(s, f"start_balances:{venue or self.trader.name}")
+        return json.loads(raw) if raw else {}
+
+    def note_equity(self, equity: float) -> float:
+        """Remember the latest equity and return the peak so far."""
+        self.equity = equity
+        self.peak_equity = equity if self.peak_equity is None else max(self.peak_equity, equity)
+        return self.peak_equity
+
+    def marks(self, balance: dict, api: Any = None, symbols: list[str] | None = None,
+              views: dict | None = None, feed: Any = None) -> dict[str, float]:
+        """Prices in USDT of held currencies and of traded symbols (mid of the best bid and ask).
+
+        ``views``, the trader's market views, price its symbols when fresh (5 s); then tickers streamed by
+        ``feed`` (engine.feed.BookFeed); only the rest are fetched.
+        """
+        api = api or self.api
+        marks: dict[str, float] = {"USDT": 1.0}
+        now = self.clock.now_ms()
+        for symbol, (ts, view) in (views or {}).items():
+            if now - ts <= 5_000:
+                marks[symbol] = view.mid
+                if ":" not in symbol and symbol.endswith("/USDT"):
+                    marks[symbol.split("/")[0]] = view.mid
+        wanted = {s for s in (symbols or self.trader.symbols) if s not in marks}
+        for code, total in balance["total"].items():
+            if total and code != "USDT" and code not in marks and f"{code}/USDT" in api.markets:
+                wanted.add(f"{code}/USDT")
+        streamed = {s: t for s in wanted if feed is not None and (t := feed.ticker(s)) is not None}
+        wanted -= set(streamed)
+        tickers = {**streamed, **(api.fetch_tickers(sorted(wanted)) if wanted else {})}
+        for symbol, t in tickers.items():
+            bid, ask = t.get("bid"), t.get("ask")
+            mid = (bid + ask) / 2 if bid and ask else t.get("last")
+            if mid:
+                marks[symbol] = mid
+                if ":" not in symbol and symbol.endswith("/USDT"):
+                    marks[symbol.split("/")[0]] = mid
+        return marks
+
+    def equity_of(self, balance: dict, marks: dict[str, float]) -> float:
+        if balance.get("info", {}).get("equity") is not None:  # the simulated venue reports it
+            return float(balance["info"]["equity"])
+        return sum(total * marks.get(code, 0.0) for code, total in balance["total"].items() if total)

@@ -1,0 +1,148 @@
+"""The engine's jobs: one table drives APScheduler (live) and ``run_simulated`` (backtests, rehearsals, tests).
+
+Each job runs wrapped: errors are logged and counted, never raised; a store that keeps failing trips the store
+fail-safe (cancel every order, pause, alert)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC
+from typing import Any
+
+import ccxt
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from engine.states import RUNNING
+from engine.store import (
+    SQLAlchemyError,
+    StoreUnavailable,
+)
+
+log = logging.getLogger("engine.runtime")
+STORE_OUTAGE_MS = 15_000  # the store failing this long pauses the engine (cancelling its orders) with an alert
+
+
+class Jobs:
+    """Scheduling and the job wrapper of :class:`engine.runtime.Engine`."""
+
+    def _make_scheduler(self) -> BackgroundScheduler:
+        e = self.config.engine
+        sched = BackgroundScheduler(
+            executors={"quote": ThreadPoolExecutor(1), "default": ThreadPoolExecutor(3)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 5},
+            timezone=UTC,
+        )
+        sched.add_listener(self._on_job_event, EVENT_JOB_ERROR | EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED)
+        sched.add_job(self._job("quote", self.quote_cycle), "interval", seconds=e.quote_interval_ms / 1000,
+                      id="quote", executor="quote")
+        sched.add_job(self._job("hygiene", self.hygiene_cycle), "interval", seconds=e.hygiene_interval_s, id="hygiene")
+        sched.add_job(self._job("risk", self.risk_cycle), "interval", seconds=e.risk_interval_s, id="risk")
+        sched.add_job(self._job("health", self.health_cycle), "interval", seconds=e.health_interval_s, id="health")
+        sched.add_job(self._job("metrics", self.metrics_cycle), "interval", seconds=e.metrics_interval_s,
+                      id="metrics")
+        return sched
+
+    def _job(self, name: str, fn: Any) -> Any:
+        def run() -> None:
+            self.job_runs[name] += 1
+            try:
+                fn()
+            except (StoreUnavailable, SQLAlchemyError) as exc:
+                self.job_errors[name] += 1
+                self._note_store_failure(exc if isinstance(exc, StoreUnavailable) else StoreUnavailable(name, exc),
+                                         own=not isinstance(exc, StoreUnavailable))
+                return
+            except ccxt.NetworkError as exc:  # transient: counted, logged briefly, retried next run
+                self.job_errors[name] += 1
+                log.warning("job %s: %s: %s", name, type(exc).__name__, exc)
+                return
+            except Exception:
+                self.job_errors[name] += 1
+                log.exception("job %s failed", name)
+                return
+            finally:
+                self._watch_store()
+            if name in ("metrics", "health"):  # they write every run: the engine's own writes work again
+                self._store_down_since = None
+            self.last_success[name] = self.clock.now_ms()
+
+        run.__name__ = f"{name}_job"
+        return run
+
+    def _on_job_event(self, event: JobExecutionEvent) -> None:
+        self.job_errors[f"{event.job_id}:scheduler"] += 1
+        if event.code == EVENT_JOB_MAX_INSTANCES:
+            log.warning("job %s skipped: the previous run is still going", event.job_id)
+        elif event.code == EVENT_JOB_MISSED:
+            log.warning("job %s missed its run time", event.job_id)
+        else:
+            log.error("job %s raised %r", event.job_id, event.exception)
+
+    def run_simulated(self, seconds: float, quote_ms: int | None = None,
+                      on_cycle: Callable[[Any], None] | None = None) -> None:
+        """Drive the jobs on a simulated clock at the scheduler's cadences (backtests, rehearsals, tests).
+
+        Each job is wrapped as the scheduler wraps it: errors are logged and counted, never raised. Jobs are due by
+        the clock, so simulated latency that makes requests slow makes the cycles come late, as it would live.
+        """
+        e = self.config.engine
+        step_s = (quote_ms or e.quote_interval_ms) / 1000
+        jobs = [(self._job("risk", self.risk_cycle), e.risk_interval_s),
+                (self._job("hygiene", self.hygiene_cycle), e.hygiene_interval_s),
+                (self._job("health", self.health_cycle), e.health_interval_s),
+                (self._job("metrics", self.metrics_cycle), e.metrics_interval_s)]
+        quote = self._job("quote", self.quote_cycle)
+        start = self.clock.now_ms()
+        due = [start + int(every * 1000) for _, every in jobs]
+        while self.clock.now_ms() < start + seconds * 1000:
+            self.clock.sleep(step_s)
+            now = self.clock.now_ms()
+            for i, (job, every) in enumerate(jobs):
+                if now >= due[i]:
+                    job()
+                    due[i] = now + int(every * 1000)
+            quote()
+            if on_cycle is not None:
+                on_cycle(self)
+
+    def _note_store_failure(self, exc: StoreUnavailable, own: bool = True) -> None:
+        """A write failed; logged once a minute at most (the queued changes are kept and written later)."""
+        now = self.clock.now_ms()
+        if own and self._store_down_since is None:
+            self._store_down_since = now
+        self._store_error = str(exc)
+        if now - self._store_logged_ms >= 60_000:
+            self._store_logged_ms = now
+            log.error("%s", exc)
+
+    def store_down_since(self) -> int | None:
+        """Since when the store has been failing (the engine's own writes or any venue's), or None."""
+        down = [t.store_down_since for t in self.traders if t.store_down_since is not None]
+        if self._store_down_since is not None:
+            down.append(self._store_down_since)
+        return min(down) if down else None
+
+    def _watch_store(self) -> None:
+        """The store fail-safe: failing for ``STORE_OUTAGE_MS`` pauses the engine (cancelling its orders) with an
+        alert; its coming back is announced (the operator resumes)."""
+        since = self.store_down_since()
+        now = self.clock.now_ms()
+        if since is None:
+            if self.store_paused:
+                self.store_paused = False
+                self.alert("warning", "store back", "the store is writable again and every queued change is written; "
+                           "resume the engine when ready", key=f"store-back:{now}")
+            return
+        if self.state == RUNNING and now - since >= STORE_OUTAGE_MS:
+            error = next((t.store_error for t in self.traders if t.store_error), "") or self._store_error
+            self.store_paused = True
+            self.alert("critical", "store unavailable", f"the store has failed for {(now - since) / 1000:.0f} s "
+                       f"({error}): cancelling every order and pausing; nothing is lost, changes are kept in memory "
+                       "until it is writable", key="store-down")
+            try:
+                self.pause(f"store unavailable: {error}"[:300])
+            except Exception:  # noqa: BLE001 - the sweep job carries on cancelling
+                log.exception("store fail-safe: pausing failed")
