@@ -44,8 +44,8 @@ def _kill(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     engine = Engine(config)
     try:
-        engine.start(schedule=False)  # takes the trading lock: no engine is running on this database
-    except TradingLockError:
+        result = engine.kill_offline(args.reason, close_positions=args.close_positions)  # takes the trading lock
+    except TradingLockError:  # an engine runs on this database: it acts on the request
         now = engine.clock.now_ms()
         with Session(engine.db) as s:
             set_state(s, KILL_REQUEST_KEY, json.dumps({"reason": args.reason, "close_positions": args.close_positions,
@@ -54,8 +54,6 @@ def _kill(args: argparse.Namespace) -> int:
         print("kill requested: the running engine acts on it within one risk interval "
               f"({config.engine.risk_interval_s:.0f} s)")
         return 0 if _wait_for(engine.db, HALT_KEY, present=True, seconds=args.wait) else 1
-    result = engine.kill(args.reason, close_positions=args.close_positions, source="command line")
-    engine.stop()
     print(json.dumps(result, indent=2))
     return 0 if result["orders_left"] == 0 else 1
 

@@ -56,13 +56,21 @@ class RequestMeter:
             self._trim(now_ms)
             return list(self._calls)
 
-    def error_rate(self, now_ms: int, min_requests: int = 1) -> float | None:
+    def error_rate(self, now_ms: int, min_requests: int = 1, window_ms: int | None = None) -> float | None:
+        """Share of failed requests in the last ``window_ms`` (default: the meter's window; a longer one widens the
+        meter's, ``risk.error_window_s``); None on fewer than ``min_requests`` requests."""
         with self._lock:
+            if window_ms is not None and window_ms > self.window_ms:
+                self.window_ms = window_ms  # keep enough history from now on
             self._trim(now_ms)
-            n = len(self._calls)
+            if window_ms is None or window_ms >= self.window_ms:
+                n, failed = len(self._calls), self._window_failures
+            else:
+                recent = [ok for ts, _, ok in self._calls if ts >= now_ms - window_ms]
+                n, failed = len(recent), recent.count(False)
             if n < max(min_requests, 1):
                 return None
-            return self._window_failures / n
+            return failed / n
 
     def latency_ms(self, now_ms: int) -> float | None:
         """Median latency of the latest ``RECENT`` successful requests within the window.
@@ -75,9 +83,12 @@ class RequestMeter:
         return statistics.median(lat) if lat else None
 
     def count(self, now_ms: int) -> int:
+        """Requests in the last minute (what a per-minute budget counts)."""
         with self._lock:
             self._trim(now_ms)
-            return len(self._calls)
+            if self.window_ms == 60_000:
+                return len(self._calls)
+            return sum(1 for ts, _, _ in self._calls if ts >= now_ms - 60_000)
 
 
 ORDER_PREFIXES = ("create_", "cancel_")

@@ -109,10 +109,7 @@ class Engine(Jobs, EquityMarks, HealthRouting):
                 return
             self._trading_lock.acquire()
             try:
-                for t in self.traders:  # a paper account is traded by one engine at a time
-                    raw = t.ex.raw if hasattr(t.ex, "raw") else t.ex
-                    if hasattr(raw, "claim_account"):
-                        raw.claim_account()
+                self._claim_accounts()
                 self._connect_real_exchanges()
                 with self.work:
                     retry = {"retries": 4, "sleep": self.clock.sleep}  # a passing error does not fail the start
@@ -156,6 +153,13 @@ class Engine(Jobs, EquityMarks, HealthRouting):
             else:
                 self.alert("info", "engine started", f"quoting {', '.join(self.trader.symbols)} on "
                            f"{self.trader.name} in {self.config.strategy.risk_mode}", key="engine-start")
+
+    def _claim_accounts(self) -> None:
+        """A paper account is traded by one engine at a time (the venue says whether it has one)."""
+        for t in self.traders:
+            raw = t.ex.raw if hasattr(t.ex, "raw") else t.ex
+            if hasattr(raw, "claim_account"):
+                raw.claim_account()
 
     def _connect_real_exchanges(self) -> None:
         """The connect sequence for real exchanges: markets, position mode, margin mode, leverage (logged)."""
@@ -267,6 +271,28 @@ class Engine(Jobs, EquityMarks, HealthRouting):
             log.critical("KILL SWITCH (%s): %s", source, message)
             self.alert("critical", "kill switch", message, key=f"kill:{now // 60_000}")
             return {"state": self.state, "orders_left": left, "closed": closed}
+
+    def kill_offline(self, reason: str, close_positions: bool = False, source: str = "command line") -> dict:
+        """The kill switch with no engine running (``python -m engine kill``): take the trading lock, learn our
+        orders from the store and the exchange, cancel them all (and close positions), record the halt, release.
+        No jobs, no feeds, no quoting, no "engine started"."""
+        with self._lock:
+            if self.state != STOPPED:
+                return self.kill(reason, close_positions, source)
+            self._trading_lock.acquire()
+            try:
+                self._claim_accounts()
+                self._connect_real_exchanges()
+                with self.work:
+                    for t in self.traders:
+                        t.quoting_enabled = False
+                        retry_transient(t.startup, retries=4, sleep=self.clock.sleep)
+                result = self.kill(reason, close_positions, source)
+                self.alerts.flush(5.0)
+                return result
+            finally:
+                self._trading_lock.release()
+                self.state = STOPPED
 
     def halt(self, reason: str) -> None:
         """Stop quoting and cancel everything until an operator re-arms (the kill switch without closing)."""

@@ -15,7 +15,7 @@ import weakref
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index, UniqueConstraint, event, insert, text, update
+from sqlalchemy import BigInteger, Column, Index, UniqueConstraint, event, insert, inspect, text, update
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlmodel import Field, Session, SQLModel, create_engine, select
@@ -45,6 +45,7 @@ class OrderRecord(SQLModel, table=True):
     average: float | None = None
     status: str = "pending"  # pending | open | closed | canceled | rejected | unknown
     reason: str = ""
+    ref_mid: float | None = None  # the market mid a quote was priced against (hygiene's stale-depth rule)
     created_ms: int = _ms(index=True)
     updated_ms: int = _ms()
     closed_ms: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
@@ -273,6 +274,7 @@ def _make_engine(url: str) -> Engine:
     else:
         engine = create_engine(url, pool_pre_ping=True)
     SQLModel.metadata.create_all(engine)
+    _add_missing_columns(engine)
     if scratch is not None:
         weakref.finalize(engine, shutil.rmtree, scratch, True)
     return engine
@@ -314,6 +316,20 @@ def save_orders(session: Session, records: list[OrderRecord], check_existing: bo
                                [r.model_dump(exclude={"id"}) for r in new]).all()
         ids.update({r.client_order_id: row[0] for r, row in zip(new, rows, strict=True)})
     return [ids[r.client_order_id] for r in records if r.id is None]
+
+
+ADDED_COLUMNS = {"orders": {"ref_mid": "FLOAT"}}  # columns added since the first release, for older stores
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """A store made by an earlier version gets the columns added since (``create_all`` only creates tables)."""
+    insp = inspect(engine)
+    for table, columns in ADDED_COLUMNS.items():
+        have = {c["name"] for c in insp.get_columns(table)}
+        for name, sql_type in columns.items():
+            if name not in have:
+                with engine.begin() as conn:
+                    conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type}"))
 
 
 def get_state(session: Session, key: str) -> str | None:

@@ -317,7 +317,7 @@ class Trader(OrderDesk, FillIntake, Reconciler):
     @staticmethod
     def _live(o: OrderRecord) -> LiveOrder:
         return LiveOrder(o.client_order_id, o.side, o.level, o.price or 0.0, o.amount, o.created_ms,
-                         float(o.reason.split("mid=")[-1]) if "mid=" in o.reason else (o.price or 0.0),
+                         o.ref_mid if o.ref_mid is not None else (o.price or 0.0),
                          o.status, o.exchange_order_id)
 
     # ----------------------------------------------------------------------------- orders

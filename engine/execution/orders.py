@@ -87,7 +87,7 @@ class OrderDesk:
     def _pending(self, symbol: str, side: str, level: int, amount: float, price: float, mid: float) -> OrderRecord:
         now = self.clock.now_ms()
         rec = OrderRecord(exchange=self.name, symbol=symbol, client_order_id=self.next_client_id(), side=side,
-                          level=level, price=price, amount=amount, status="pending", reason=f"mid={mid}",
+                          level=level, price=price, amount=amount, status="pending", ref_mid=mid,
                           created_ms=now, updated_ms=now)
         self._save(rec)
         self.orders[rec.client_order_id] = rec

@@ -65,6 +65,9 @@ class Reconciler:
                                       filled=float(o.get("filled") or 0), reason="adopted",
                                       created_ms=int(o.get("timestamp") or self.clock.now_ms()))
                 rec.status, rec.exchange_order_id, rec.updated_ms = "open", str(o["id"]), self.clock.now_ms()
+                if rec.ref_mid is None:  # priced against a market we did not see: measure staleness from now on
+                    seen = self.views.get(rec.symbol)
+                    rec.ref_mid = seen[1].mid if seen else rec.price
                 self._save(rec)
                 self._remember_oids({rec.exchange_order_id: cid})
                 self.orders[cid] = rec

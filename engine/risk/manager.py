@@ -88,7 +88,8 @@ class RiskManager:
             meter = ex.meter
             totals = tr.ledger.totals(marks)
             exchanges[tr.name] = ExchangeSnapshot(
-                tr.name, meter.latency_ms(now), meter.error_rate(now, self.settings.error_min_requests),
+                tr.name, meter.latency_ms(now), meter.error_rate(now, self.settings.error_min_requests,
+                                                                  int(self.settings.error_window_s * 1000)),
                 meter.count(now), connected, equity, totals["realized_pnl"], totals["unrealized_pnl"], totals["fees"])
             open_by_symbol: dict[str, int] = {}
             for o in tr.orders.values():

@@ -209,9 +209,12 @@ def test_kill_with_no_engine_running_acts_directly(tmp_path):
     run(engine, clock, 10)
     engine._trading_lock.release()  # the console crashed: nothing is running, but orders rest on the venue
     engine.exchange.close()
+    started = len(alerts(engine, "engine started"))
     cdir = tmp_path / "config"
     proc = subprocess.run([sys.executable, "-m", "engine", "kill", "--config", str(cdir)], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
     assert summary["state"] == "HALTED" and summary["orders_left"] == 0
+    assert len(alerts(engine, "engine started")) == started  # it cancelled without starting a whole engine
+    assert len(alerts(engine, "kill switch")) == 1

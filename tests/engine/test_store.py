@@ -124,3 +124,20 @@ def test_a_spot_fee_in_the_base_currency_comes_off_the_position_and_the_equity_a
     assert equity == pytest.approx(1000 - 100 + 55 - 0.011 + 0.499 * 120)
     realized_plus_unrealized = pos.realized_pnl + pos.unrealized(120.0) - pos.fees
     assert 1000 + realized_plus_unrealized == pytest.approx(equity)
+
+
+def test_a_store_from_before_the_ref_mid_column_gets_it(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as db:  # the orders table as the first release made it
+        db.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, exchange TEXT, symbol TEXT, client_order_id TEXT, "
+                   "exchange_order_id TEXT, side TEXT, type TEXT, level INTEGER, price FLOAT, amount FLOAT, "
+                   "filled FLOAT, average FLOAT, status TEXT, reason TEXT, created_ms BIGINT, updated_ms BIGINT, "
+                   "closed_ms BIGINT)")
+        db.execute("INSERT INTO orders VALUES (1, 'sim', 'BTC/USDT', 'mm-a-1', '7', 'buy', 'limit', 0, 100.0, 1.0, "
+                   "0.0, NULL, 'open', 'mid=100.5', 1, 1, NULL)")
+    db = make_engine(f"sqlite:///{path}")
+    with Session(db) as s:
+        (row,) = s.exec(select(OrderRecord)).all()
+    assert row.client_order_id == "mm-a-1" and row.ref_mid is None

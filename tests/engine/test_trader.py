@@ -159,3 +159,18 @@ def test_a_real_exchange_style_trader_polls_fills_per_symbol_and_uses_its_id_for
     with Session(trader.db) as s:
         stored = {t.trade_id for t in s.exec(select(TradeRecord))}
     assert stored == {t["id"] for t in venue.fetch_my_trades()} and len(stored) > 50  # per-symbol polling lost none
+
+
+def test_the_reference_mid_is_a_column_and_adopted_orders_get_one(config):
+    cfg = replace(config, engine=replace(config.engine, unknown_orders="adopt"))
+    trader, venue, clock = make_trader(cfg)
+    trader.quote_cycle()
+    with Session(trader.db) as s:
+        rows = s.exec(select(OrderRecord)).all()
+    mids = {s: v.mid for s, (_, v) in trader.views.items()}
+    assert rows and all(r.ref_mid == mids[r.symbol] and "mid=" not in r.reason for r in rows)
+    price = venue.fetch_order_book("SOL/USDT")["bids"][12][0]
+    venue.create_order("SOL/USDT", "limit", "buy", 1, price, {"clientOrderId": f"mm-{trader.run_id}-999"})
+    trader.reconcile()
+    adopted = trader.orders[f"mm-{trader.run_id}-999"]
+    assert adopted.reason == "adopted" and adopted.ref_mid == mids["SOL/USDT"]
