@@ -132,7 +132,7 @@ def summary(engine: Engine) -> dict:
         "daily_pnl": last.daily_pnl if last else None, "drawdown_bps": last.drawdown_bps if last else None,
         "realized_pnl": s.get("realized_pnl", 0.0), "unrealized_pnl": last.unrealized_pnl if last else 0.0,
         "total_pnl": (s.get("realized_pnl", 0.0) + (last.unrealized_pnl if last else 0.0)),
-        "fees": s.get("fees", 0.0), "open_orders": sum(len(t.orders) for t in traders),
+        "fees": s.get("fees", 0.0), "open_orders": sum(len(t.snapshot.orders) for t in traders),
         "fills": sum(t.ledger.fills for t in traders),
         "risk_mode": engine.config.strategy.risk_mode, "open_breakers": len(breakers),
         "exchanges_healthy": sum(1 for t in traders if not (t.gate.exchange_block or t.gate.operator_block)),
@@ -186,12 +186,13 @@ def market_rows(engine: Engine) -> list[dict]:
     out = []
     for tr in engine.traders:
         ticks = tickers(engine, tr)
+        snap = tr.snapshot  # frozen by the quoting thread: pages never iterate its live dictionaries
         for symbol in tr.symbols:
-            seen = tr.views.get(symbol)
+            seen = snap.views.get(symbol)
             view = seen[1] if seen else None
             ticker = ticks.get(symbol) or {}
-            pos = tr.ledger.position(symbol)
-            ours = [o for o in tr.orders.values() if o.symbol == symbol and o.status == "open" and o.price]
+            pos = snap.position(symbol)
+            ours = [o for o in snap.orders if o.symbol == symbol and o.status == "open" and o.price]
             bids = [o.price for o in ours if o.side == "buy"]
             asks = [o.price for o in ours if o.side == "sell"]
             bid, ask = (view.best_bid, view.best_ask) if view else (ticker.get("bid"), ticker.get("ask"))
@@ -213,7 +214,7 @@ def candles(engine: Engine, symbol: str, exchange: str | None = None) -> list[li
     """One-minute candles for the price chart: those the trader keeps for its volatility (refreshed each minute),
     else one request."""
     tr = _trader(engine, exchange)
-    rows = tr.candles.get(symbol)
+    rows = tr.snapshot.candles.get(symbol)
     return rows[-120:] if rows else tr.ex.fetch_ohlcv(symbol, "1m", limit=120)
 
 
@@ -221,7 +222,7 @@ def ladder(engine: Engine, symbol: str, exchange: str | None = None) -> dict:
     """Our open orders on ``symbol`` (on ``exchange``, default the first) and our fills of the last two hours."""
     tr = _trader(engine, exchange)
     orders = [{"side": o.side, "price": o.price, "amount": o.amount, "level": o.level}
-              for o in tr.orders.values() if o.symbol == symbol and o.status == "open" and o.price]
+              for o in tr.snapshot.orders if o.symbol == symbol and o.status == "open" and o.price]
     since = engine.clock.now_ms() - 2 * 3_600_000
     with Session(engine.db) as s:
         fills = s.exec(select(TradeRecord.ts, TradeRecord.side, TradeRecord.price, TradeRecord.amount)
@@ -235,10 +236,11 @@ def positions(engine: Engine) -> list[dict]:
     """Every open position of the engine, per exchange."""
     out = []
     for tr in engine.traders:
-        for symbol, pos in sorted(tr.ledger.positions.items()):
+        snap = tr.snapshot
+        for symbol, pos in sorted(snap.positions.items()):
             if not pos.qty:
                 continue
-            seen = tr.views.get(symbol)
+            seen = snap.views.get(symbol)
             mark = seen[1].mid if seen else None
             out.append({"exchange": tr.name, "symbol": symbol, "side": "long" if pos.qty > 0 else "short",
                         "size": abs(pos.qty), "entry": pos.avg_price, "mark": mark,
@@ -253,7 +255,7 @@ def open_orders(engine: Engine) -> list[dict]:
              "type": o.type, "amount": o.amount, "price": o.price, "status": o.status,
              "age_s": (now - o.created_ms) / 1000, "level": o.level}
             for tr in engine.traders
-            for o in sorted(tr.orders.values(), key=lambda o: (o.symbol, o.side, o.level))]
+            for o in sorted(tr.snapshot.orders, key=lambda o: (o.symbol, o.side, o.level))]
 
 
 def close_position(engine: Engine, symbol: str, exchange: str | None = None) -> str:
@@ -274,6 +276,7 @@ def cancel_order(engine: Engine, client_order_id: str) -> str:
             if rec is not None:
                 tr.cancel(rec, "operator")
                 tr.flush()
+                tr.publish()
                 return f"order {client_order_id} {rec.status}"
         return f"order {client_order_id} is no longer open"
 

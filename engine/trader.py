@@ -33,6 +33,7 @@ from engine.exchanges.profiles import REFUSED, profile_for
 from engine.execution.fills import FillIntake
 from engine.execution.orders import OrderDesk, _base36
 from engine.execution.reconcile import Reconciler
+from engine.execution.snapshot import TraderSnapshot, take
 from engine.hygiene import LIVE_STATES, HygieneRules, LiveOrder, plan_orders
 from engine.ledger import Ledger
 from engine.quoting import MarketView, volatility_bps
@@ -117,7 +118,21 @@ class Trader(OrderDesk, FillIntake, Reconciler):
         self.candle_range: dict[str, float | None] = {}  # high-low % of the candles in the risk window
         self.on_event: Callable[[str, str, str, str], None] | None = None  # (level, kind, message, key)
         self.strategies: dict[str, Strategy] = {}
+        self.snapshot = TraderSnapshot()  # what other threads read (see publish)
         self.configure(config)
+
+    def publish(self) -> None:
+        """Freeze the live state for readers in other threads (the risk job, the console)."""
+        self.snapshot = take(self.clock.now_ms(), self.orders.values(), self.ledger.positions, self.views,
+                             self.candles, self.ranges)
+
+    def read_view(self, symbol: str) -> MarketView | None:
+        """The market now, for another thread: the stream's book or one REST request; the trader's state is not
+        touched (unlike :meth:`market_view`)."""
+        book = self.feed.latest(symbol) if self.feed is not None else None
+        if book is None:
+            book = self.ex.fetch_order_book(symbol, 5)
+        return self._view_of(symbol, book)
 
     def configure(self, config: AppConfig) -> None:
         """Take a (re)loaded config: each symbol's strategy is built again from its settings."""
@@ -167,6 +182,7 @@ class Trader(OrderDesk, FillIntake, Reconciler):
                           .order_by(TradeRecord.ts.desc())).first()
         self.fill_cursor_ms = self._newest_fill_ms = (last or 0)
         report = self.reconcile(startup=True)
+        self.publish()
         log.info("%s: start-up reconciliation: %s", self.name, report)
         return report
 
@@ -196,6 +212,7 @@ class Trader(OrderDesk, FillIntake, Reconciler):
         if self._fill_backlog:  # an order resolved this cycle may own fills kept back
             self._record_fills([])
         self.flush()
+        self.publish()
         dt = (time.perf_counter() - t0) * 1000
         self.stats.last_cycle_ms = dt
         if len(self.stats.cycle_ms) < 100_000:
@@ -206,17 +223,22 @@ class Trader(OrderDesk, FillIntake, Reconciler):
         book = self.feed.latest(symbol) if self.feed is not None else None
         if book is None:
             book = self.ex.fetch_order_book(symbol, 5)
-        if not book["bids"] or not book["asks"]:
+        view = self._view_of(symbol, book)
+        if view is None:
             return None
-        m = self.ex.markets[symbol]
-        view = MarketView(symbol, book["bids"][0][0], book["asks"][0][0], m["precision"]["price"],
-                          m["precision"]["amount"], m["limits"]["amount"]["min"] or 0.0,
-                          m["limits"]["cost"]["min"] or 0.0, m.get("contractSize") or 1.0, m.get("maker") or 0.0)
         now = self.clock.now_ms()
         self.views[symbol] = (now, view)
         if symbol in self.ranges:
             self.ranges[symbol].add(now, view.mid)
         return view
+
+    def _view_of(self, symbol: str, book: dict) -> MarketView | None:
+        if not book["bids"] or not book["asks"]:
+            return None
+        m = self.ex.markets[symbol]
+        return MarketView(symbol, book["bids"][0][0], book["asks"][0][0], m["precision"]["price"],
+                          m["precision"]["amount"], m["limits"]["amount"]["min"] or 0.0,
+                          m["limits"]["cost"]["min"] or 0.0, m.get("contractSize") or 1.0, m.get("maker") or 0.0)
 
     def volatility(self, symbol: str) -> float:
         now = self.clock.now_ms()

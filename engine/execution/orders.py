@@ -186,6 +186,7 @@ class OrderDesk:
         for rec in [o for o in self.orders.values() if o.symbol == symbol and o.status == "open"]:
             self.cancel(rec, reason)
         self.flush()
+        self.publish()
 
     def _refresh(self, rec: OrderRecord) -> None:
         """Learn an order's state from the exchange: by its exchange id, else (and when that id is not found) by its

@@ -80,6 +80,7 @@ class Reconciler:
                     pass
         report["fills"] = self.poll_fills(force=True)
         self.flush()
+        self.publish()
         return report
 
     def _fetch_open_orders(self) -> list[dict]:
@@ -109,6 +110,7 @@ class Reconciler:
                 continue
             done.append(f"{side} {amount} {symbol}")
         self.poll_fills()
+        self.publish()
         return done
 
     def cancel_all(self, deadline_s: float = 0.0) -> int:
@@ -124,6 +126,7 @@ class Reconciler:
         while True:
             left = self._cancel_pass()
             self.cancels_pending = bool(left)
+            self.publish()
             if not left or self.clock.now_ms() - start >= deadline_s * 1000:
                 return left
             self.clock.sleep(backoff_s(attempt, base_s=0.2, max_s=2.0))

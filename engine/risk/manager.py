@@ -19,6 +19,7 @@ from engine.risk.board import CLOSED, COOLING, OPEN, BreakerBoard, Transition
 from engine.risk.breakers import load_breakers
 from engine.risk.breakers.base import CANCEL_SYMBOL, DISABLE_EXCHANGE, KILL, PAUSE_EXCHANGE, REDUCE_SIZE
 from engine.risk.caps import CapBreach, OpenOrder, excess_orders, portfolio_reason, side_blocks
+from engine.risk.gate import RollingRange
 from engine.risk.host import RiskHost
 from engine.risk.model import ExchangeSnapshot, RiskSnapshot, SymbolSnapshot
 from engine.store import CircuitBreakerEvent
@@ -40,7 +41,8 @@ class RiskManager:
         self.last_success_ms: int | None = None
         self.last: RiskSnapshot | None = None
         self.inventory_usd: dict[tuple[str, str], float] = {}
-        self.last_equity: dict[str, float | None] = {}  # several exchanges (the live-exchange issue; the benchmark)
+        self.last_equity: dict[str, float | None] = {}  # per exchange
+        self._ranges: dict[tuple[str, str], RollingRange] = {}  # (exchange, symbol) -> mids seen by the risk job
 
     @property
     def traders(self) -> list[Trader]:
@@ -75,7 +77,7 @@ class RiskManager:
             connected, equity, marks = True, self.last_equity.get(tr.name), {}
             try:  # a failing exchange must not stop the checks: its breakers are what it needs most
                 balance = ex.fetch_balance()  # a timed, authenticated request
-                marks = self.engine.marks(balance, ex, tr.symbols, tr.views, tr.feed)
+                marks = self.engine.marks(balance, ex, tr.symbols, tr.snapshot.views, tr.feed)
                 equity = self.engine.equity_of(balance, marks)
                 self.last_equity[tr.name] = equity
             except ccxt.NetworkError as exc:
@@ -86,39 +88,46 @@ class RiskManager:
                 total_equity += equity
                 have_equity = True
             meter = ex.meter
-            totals = tr.ledger.totals(marks)
+            snap = tr.snapshot  # frozen by the quoting thread: never its live dictionaries
+            totals = {"realized_pnl": sum(p.realized_pnl for p in snap.positions.values()),
+                      "fees": sum(p.fees for p in snap.positions.values()),
+                      "unrealized_pnl": sum(p.unrealized(marks[s]) for s, p in snap.positions.items() if s in marks)}
             exchanges[tr.name] = ExchangeSnapshot(
                 tr.name, meter.latency_ms(now), meter.error_rate(now, self.settings.error_min_requests,
                                                                   int(self.settings.error_window_s * 1000)),
                 meter.count(now), connected, equity, totals["realized_pnl"], totals["unrealized_pnl"], totals["fees"])
             open_by_symbol: dict[str, int] = {}
-            for o in tr.orders.values():
+            for o in snap.orders:
                 open_by_symbol[o.symbol] = open_by_symbol.get(o.symbol, 0) + 1
             for symbol in tr.symbols:
-                seen = tr.views.get(symbol)
+                seen = snap.views.get(symbol)
                 view = seen[1] if seen and now - seen[0] <= 5_000 else None
                 if view is None:
                     try:
-                        view = tr.market_view(symbol)
+                        view = tr.read_view(symbol)
                     except ccxt.NetworkError:
                         view = seen[1] if seen else None
                 if view is None:
                     continue
-                pos = tr.ledger.position(symbol)
+                pos = snap.position(symbol)
                 symbols[(tr.name, symbol)] = SymbolSnapshot(
                     tr.name, symbol, view.mid, (view.best_ask - view.best_bid) / view.mid * 1e4,
-                    self._range_pct(tr, symbol, now), pos.qty, pos.qty * view.mid * view.contract_size,
+                    self._range_pct(tr, symbol, now, view.mid), pos.qty, pos.qty * view.mid * view.contract_size,
                     open_by_symbol.get(symbol, 0))
         equity = total_equity if have_equity else None
         peak = self.engine.note_equity(equity) if equity is not None else self.engine.peak_equity
         self.inventory_usd = {k: s.inventory_usd for k, s in symbols.items()}
         return RiskSnapshot(now, exchanges, symbols, equity, peak)
 
-    def _range_pct(self, tr: Trader, symbol: str, now: int) -> float | None:
-        """High-low range over the window: live mids of the last minutes, and the candles before them."""
-        live = tr.ranges[symbol].range_pct(now) if symbol in tr.ranges else None
+    def _range_pct(self, tr: Trader, symbol: str, now: int, mid: float) -> float | None:
+        """High-low range over the window: the mids this job sees (also while nothing quotes), the quoting thread's
+        finer ones as of its last snapshot, and the candles before them."""
+        own = self._ranges.get((tr.name, symbol))
+        if own is None:
+            own = self._ranges[(tr.name, symbol)] = RollingRange(self.settings.volatility_window_min * 60_000)
+        own.add(now, mid)
         candle = tr.candle_range.get(symbol)  # refreshed with the candles, once a minute
-        known = [x for x in (live, candle) if x is not None]
+        known = [x for x in (own.range_pct(now), tr.snapshot.ranges.get(symbol), candle) if x is not None]
         return max(known) if known else None
 
     # ------------------------------------------------------------------------------ actions
@@ -178,7 +187,7 @@ class RiskManager:
         if caps.cancel_excess_orders:
             for tr in self.traders:
                 orders = [OpenOrder(o.client_order_id, tr.name, o.symbol, o.created_ms)
-                          for o in tr.orders.values() if o.status == "open"]
+                          for o in tr.snapshot.orders if o.status == "open"]
                 excess = excess_orders(orders, caps)
                 if excess:
                     with self.engine.work:

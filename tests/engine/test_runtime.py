@@ -206,3 +206,41 @@ def test_cli_bad_config_gives_one_clear_message(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
         f"configuration error: {cdir / 'config.json'}: strategy.spread_bps = -6: must be greater than 0"]
+
+
+def test_readers_in_other_threads_see_frozen_snapshots_while_the_engine_quotes(tmp_path):
+    from engine import service
+
+    cfg = load_config(make_config_dir(tmp_path, strategy={"risk_mode": "AGGRESSIVE"}), env={})
+    clock = SimClock()
+    engine = Engine(cfg, exchange=create_exchange("sim", cfg.sim, clock=clock), clock=clock)
+    engine.start(schedule=False)
+    engine.quote_cycle()
+    snap = engine.trader.snapshot
+    assert len(snap.orders) == 30
+    engine.trader.orders.clear()  # the live state changes...
+    assert len(snap.orders) == 30  # ...a published snapshot does not
+    engine.trader.publish()
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def read() -> None:
+        while not done.is_set():
+            try:
+                service.open_orders(engine)
+                service.positions(engine)
+                service.market_rows(engine)
+                engine.risk.snapshot(clock.now_ms())
+            except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+                errors.append(exc)
+                return
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        engine.run_simulated(120)
+    finally:
+        done.set()
+        reader.join(timeout=30)
+    assert errors == []
+    engine.stop()
