@@ -297,7 +297,9 @@ class AccountFeed(FeedThread):
 
 def watcher_for(exchange: ccxt.Exchange) -> Any:
     """ccxt.pro's twin of a ccxt exchange (same credentials and options), or the simulated exchange's watcher."""
-    if exchange.id == "sim":
+    from engine.exchanges.profiles import profile_for
+
+    if profile_for(exchange.id).in_process_watcher:
         return SimWatcher(exchange)
     import ccxt.pro as pro
 

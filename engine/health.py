@@ -25,7 +25,7 @@ class HealthRouting:
         for t in self.traders:
             connected, detail = True, ""
             try:
-                if getattr(t.ex, "apiKey", None) or t.ex.id == "sim":
+                if getattr(t.ex, "apiKey", None) or t.profile.balance_without_key:
                     t.ex.fetch_balance()  # signed: a revoked key or a lost IP whitelist shows here
                 else:
                     t.ex.fetch_time()

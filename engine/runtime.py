@@ -61,7 +61,7 @@ class Engine(Jobs, EquityMarks, HealthRouting):
         self.exchange = exchange or build_exchange(config, self.clock)
         # every request timed, counted, and kept within the exchange's budget
         self.api = MeteredExchange(self.exchange, self.clock, budget_per_min=request_budget(
-            config, config.engine.exchange if self.exchange.id != "sim" else self.exchange.id))
+            config, config.engine.exchange))
         self.db_url = db_url or config.database_url
         self.db = make_engine(self.db_url)
         self.alerts = AlertService(config.alerts, config.telegram, self.db, self.clock)
@@ -167,7 +167,7 @@ class Engine(Jobs, EquityMarks, HealthRouting):
 
         for t in self.traders:
             raw = t.ex.raw if hasattr(t.ex, "raw") else t.ex
-            if raw.id == "sim":
+            if not t.profile.connect_sequence:
                 continue
             conn = self.config.connection(t.name)
             leverage = {s: self.config.symbol_config(s, t.name).leverage for s in t.symbols}
@@ -182,7 +182,7 @@ class Engine(Jobs, EquityMarks, HealthRouting):
         mode = self.config.engine.feed
         for t in self.traders:
             raw = t.ex.raw if hasattr(t.ex, "raw") else t.ex
-            if mode == "off" or (mode == "auto" and raw.id == "sim") or t.feed is not None:
+            if mode == "off" or (mode == "auto" and not t.profile.streams_by_default) or t.feed is not None:
                 continue
             try:
                 watcher = watcher_for(raw)

@@ -99,15 +99,16 @@ class Trader(OrderDesk, FillIntake, Reconciler):
         self.reconciled = False  # quoting waits for one successful reconciliation with the exchange
         self._last_reconcile_try_ms = 0
         self.symbols = config.active_symbols(self.name)
+        self.profile = profile_for(self.ex.id)
+        self._venue_hedged: bool | None = None  # the venue's own word on hedge mode, where it gives one
         self.gate = RiskGate()
         self.feed: Any = None  # engine.feed.BookFeed when the exchange streams books
         self.account_feed: Any = None  # engine.feed.AccountFeed when the exchange streams our fills and orders
         self._last_reconcile_ms = 0
         # Real exchanges mostly need a symbol to list fills (Binance does): poll each symbol, at most every 5 s.
-        self.fills_per_symbol = self.ex.id != "sim"
+        self.fills_per_symbol = self.profile.fills_need_symbol
         self.fills_every_ms = 5_000
         self._last_fill_poll_ms = 0
-        self.profile = profile_for(self.ex.id)
         self._id_sep = "" if self.profile.client_id_compact else "-"
         self._id_head = self.profile.client_id_head + self.prefix + self._id_sep
         self._closing: set[str] = set()  # client ids of hedge-mode orders that close a leg

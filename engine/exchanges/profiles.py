@@ -38,6 +38,13 @@ class VenueProfile:
     trades: bool = True  # the engine can tell its orders from others' here
     order_margin_mode: bool = False  # each perpetual order names its margin mode (else OKX trades cross)
     order_leverage: bool = False  # each perpetual order names its leverage (else KuCoin futures uses 1x)
+    # capabilities the engine asks instead of asking which exchange it is
+    fills_need_symbol: bool = True  # fetch_my_trades / fetch_open_orders want a symbol (Binance does)
+    connect_sequence: bool = True  # markets, position mode, margin mode and leverage are set up at start
+    streams_by_default: bool = True  # engine.feed auto streams over websockets here
+    in_process_watcher: bool = False  # its streams come from the venue itself (no ccxt.pro twin)
+    balance_without_key: bool = False  # the balance (the health check's signed request) needs no API key
+    reports_position_mode: bool = False  # the venue says whether it is in hedge mode (else: the connection says)
 
     def hedge_params(self, leg: str, reduce_only: bool) -> dict[str, Any]:
         """The params that put an order on ``leg`` ("long" or "short") in hedge mode."""
@@ -51,7 +58,9 @@ class VenueProfile:
 
 
 PROFILES: dict[str, VenueProfile] = {
-    "sim": VenueProfile(hedge_param=("positionSide", "long", "short")),
+    "sim": VenueProfile(hedge_param=("positionSide", "long", "short"), fills_need_symbol=False,
+                        connect_sequence=False, streams_by_default=False, in_process_watcher=True,
+                        balance_without_key=True, reports_position_mode=True),
     "binance": VenueProfile(),
     "binanceusdm": VenueProfile(hedge_param=("positionSide", "LONG", "SHORT"), hedge_drops_reduce_only=True),
     "kucoin": VenueProfile(client_id_max=40),

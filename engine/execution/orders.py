@@ -42,10 +42,12 @@ class OrderDesk:
 
     @property
     def hedge_mode(self) -> bool:
-        """Whether positions have a long and a short leg here (the connection's ``hedge_mode``; the simulated
-        exchange says itself)."""
-        if self.ex.id == "sim":
-            return bool(getattr(self.ex, "_hedged", False))
+        """Whether positions have a long and a short leg here: the venue's own word where it gives one (read once),
+        else the connection's ``hedge_mode``."""
+        if self.profile.reports_position_mode:
+            if self._venue_hedged is None:
+                self._venue_hedged = bool(self.ex.fetch_position_mode()["hedged"])
+            return self._venue_hedged
         return self.config.connection(self.name).hedge_mode
 
     def _order_params(self, symbol: str, side: str, amount: float, params: dict[str, Any]) -> dict[str, Any]:
@@ -58,7 +60,7 @@ class OrderDesk:
         if not market.get("contract"):
             return params
         params = dict(params)
-        if self.profile.order_margin_mode and self.ex.id != "sim":
+        if self.profile.order_margin_mode:
             params["marginMode"] = self.config.connection(self.name).margin_mode
         if self.profile.order_leverage and symbol in self.config.symbols.get(self.name, {}):
             params["leverage"] = self.config.symbol_config(symbol, self.name).leverage

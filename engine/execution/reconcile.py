@@ -84,7 +84,7 @@ class Reconciler:
         return report
 
     def _fetch_open_orders(self) -> list[dict]:
-        if self.ex.id == "sim":
+        if not self.profile.fills_need_symbol:
             return self.ex.fetch_open_orders()
         out = []
         for symbol in self.symbols:

@@ -90,3 +90,14 @@ def test_no_module_in_engine_is_past_about_400_lines():
     long = {str(p.relative_to(ENGINE.parent)): n for p in ENGINE.rglob("*.py")
             if (n := len(p.read_text().splitlines())) > MAX_LINES}
     assert long == {}
+
+
+def test_no_branch_on_the_simulated_exchange_outside_it():
+    """The engine asks a venue's capabilities (engine/exchanges/profiles.py), never whether it is the simulator."""
+    import re
+
+    branch = re.compile(r"""\.id\s*[!=]=\s*["']sim["']|_hedged""")
+    found = [f"{p.relative_to(ENGINE.parent)}:{n}" for p in ENGINE.rglob("*.py")
+             if "exchanges/sim" not in p.as_posix()
+             for n, line in enumerate(p.read_text().splitlines(), 1) if branch.search(line)]
+    assert found == []

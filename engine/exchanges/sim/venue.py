@@ -110,7 +110,7 @@ class SimExchange(ccxt.Exchange):
                 "fetchMarkets": True, "fetchMyTrades": True, "fetchOHLCV": True, "fetchOpenOrders": True,
                 "fetchOrder": True, "fetchOrderBook": True, "fetchPositions": True, "fetchStatus": True,
                 "fetchTicker": True, "fetchTickers": True, "fetchTime": True, "fetchTrades": True,
-                "setLeverage": True, "setMarginMode": True, "setPositionMode": True,
+                "setLeverage": True, "setMarginMode": True, "setPositionMode": True, "fetchPositionMode": True,
             },
             "timeframes": {k: k for k in TIMEFRAMES_MS},
             "urls": {"www": "https://localhost/sim", "api": {}},
@@ -1073,6 +1073,11 @@ class SimExchange(ccxt.Exchange):
         self._hedged = hedged
         self._dirty_account = True
         return {"info": {"dualSidePosition": hedged}, "hedged": hedged}
+
+    @_api
+    def fetch_position_mode(self, symbol: str | None = None, params: dict | None = None) -> dict:
+        """ccxt's unified answer: ``{"info": ..., "hedged": bool}``."""
+        return {"info": {"dualSidePosition": self._hedged}, "hedged": self._hedged}
 
     @_api
     def fetch_funding_rate(self, symbol: str, params: dict | None = None) -> dict:
