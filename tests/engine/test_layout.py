@@ -96,7 +96,7 @@ def test_no_branch_on_the_simulated_exchange_outside_it():
     """The engine asks a venue's capabilities (engine/exchanges/profiles.py), never whether it is the simulator."""
     import re
 
-    branch = re.compile(r"""\.id\s*[!=]=\s*["']sim["']|_hedged""")
+    branch = re.compile(r"""\.id\s*[!=]=\s*["']sim["']|\._hedged\b""")
     found = [f"{p.relative_to(ENGINE.parent)}:{n}" for p in ENGINE.rglob("*.py")
              if "exchanges/sim" not in p.as_posix()
              for n, line in enumerate(p.read_text().splitlines(), 1) if branch.search(line)]
