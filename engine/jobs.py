@@ -5,6 +5,7 @@ fail-safe (cancel every order, pause, alert)."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from datetime import UTC
@@ -14,11 +15,14 @@ import ccxt
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
+from sqlmodel import Session
 
-from engine.states import RUNNING
+from engine.states import HALTED, KILL_REQUEST_KEY, PAUSED, REARM_REQUEST_KEY, RUNNING, STOPPED
+from engine.store import EngineState as EngineStateRow
 from engine.store import (
     SQLAlchemyError,
     StoreUnavailable,
+    get_state,
 )
 
 log = logging.getLogger("engine.runtime")
@@ -28,21 +32,25 @@ STORE_OUTAGE_MS = 15_000  # the store failing this long pauses the engine (cance
 class Jobs:
     """Scheduling and the job wrapper of :class:`engine.runtime.Engine`."""
 
-    def _make_scheduler(self) -> BackgroundScheduler:
+    def job_table(self) -> list[tuple[str, Callable[[], None], float]]:
+        """The engine's one list of jobs: (name, what it runs, every how many seconds), in the order a simulated step
+        runs them (quoting last). The scheduler and :meth:`run_simulated` both read it."""
         e = self.config.engine
+        return [("risk", self.risk_cycle, e.risk_interval_s), ("hygiene", self.hygiene_cycle, e.hygiene_interval_s),
+                ("health", self.health_cycle, e.health_interval_s),
+                ("metrics", self.metrics_cycle, e.metrics_interval_s),
+                ("quote", self.quote_cycle, e.quote_interval_ms / 1000)]
+
+    def _make_scheduler(self) -> BackgroundScheduler:
         sched = BackgroundScheduler(
             executors={"quote": ThreadPoolExecutor(1), "default": ThreadPoolExecutor(3)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 5},
             timezone=UTC,
         )
         sched.add_listener(self._on_job_event, EVENT_JOB_ERROR | EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED)
-        sched.add_job(self._job("quote", self.quote_cycle), "interval", seconds=e.quote_interval_ms / 1000,
-                      id="quote", executor="quote")
-        sched.add_job(self._job("hygiene", self.hygiene_cycle), "interval", seconds=e.hygiene_interval_s, id="hygiene")
-        sched.add_job(self._job("risk", self.risk_cycle), "interval", seconds=e.risk_interval_s, id="risk")
-        sched.add_job(self._job("health", self.health_cycle), "interval", seconds=e.health_interval_s, id="health")
-        sched.add_job(self._job("metrics", self.metrics_cycle), "interval", seconds=e.metrics_interval_s,
-                      id="metrics")
+        for name, fn, every_s in self.job_table():  # quoting on its own one-thread executor: never starved
+            sched.add_job(self._job(name, fn), "interval", seconds=every_s, id=name,
+                          executor="quote" if name == "quote" else "default")
         return sched
 
     def _job(self, name: str, fn: Any) -> Any:
@@ -88,13 +96,10 @@ class Jobs:
         Each job is wrapped as the scheduler wraps it: errors are logged and counted, never raised. Jobs are due by
         the clock, so simulated latency that makes requests slow makes the cycles come late, as it would live.
         """
-        e = self.config.engine
-        step_s = (quote_ms or e.quote_interval_ms) / 1000
-        jobs = [(self._job("risk", self.risk_cycle), e.risk_interval_s),
-                (self._job("hygiene", self.hygiene_cycle), e.hygiene_interval_s),
-                (self._job("health", self.health_cycle), e.health_interval_s),
-                (self._job("metrics", self.metrics_cycle), e.metrics_interval_s)]
-        quote = self._job("quote", self.quote_cycle)
+        table = self.job_table()
+        step_s = (quote_ms / 1000) if quote_ms else next(every for name, _, every in table if name == "quote")
+        jobs = [(self._job(name, fn), every) for name, fn, every in table if name != "quote"]
+        quote = self._job("quote", self.quote_cycle)  # every step
         start = self.clock.now_ms()
         due = [start + int(every * 1000) for _, every in jobs]
         while self.clock.now_ms() < start + seconds * 1000:
@@ -146,3 +151,61 @@ class Jobs:
                 self.pause(f"store unavailable: {error}"[:300])
             except Exception:  # noqa: BLE001 - the sweep job carries on cancelling
                 log.exception("store fail-safe: pausing failed")
+
+    def quote_cycle(self) -> None:
+        """One quoting cycle on every venue (each quotes the symbols routed to it)."""
+        if self.state != RUNNING:
+            return
+        now = self.clock.now_ms()
+        if self.risk.stale(now):  # fail safe: no fresh risk checks, no quotes
+            if not self.risk_stale:
+                self.risk_stale = True
+                with self.work:
+                    for t in self.traders:
+                        t.cancel_all()
+                self.alert("error", "risk checks stale", "no successful risk run for "
+                           f"{self.config.risk.stale_after_intervals} intervals: quoting paused and orders cancelled "
+                           "until the risk job runs again", key="risk-stale")
+            return
+        if self.risk_stale:
+            self.risk_stale = False
+            self.alert("info", "risk checks back", "the risk job runs again: quoting resumes", key="risk-back")
+        with self.work:
+            for t in self.traders:
+                t.quote_cycle()
+
+    def hygiene_cycle(self) -> None:
+        """Reconcile each venue with the store (less often where order updates are streamed). While not quoting
+        (paused, halted, risk checks stale), keep cancelling whatever of ours is not confirmed cancelled yet."""
+        with self.work:
+            for t in self.traders:
+                t.reconcile_due()
+            if self.state in (PAUSED, HALTED) or self.risk_stale:
+                left = sum(t.cancel_all() for t in self.traders if t.cancels_pending or t.orders)
+                if left:
+                    self.alert("error", "orders still live", f"{self.state.lower()}, but {left} orders are not "
+                               "confirmed cancelled yet; still cancelling", key="orders-left")
+
+    def risk_cycle(self) -> None:
+        """Requests from the command line, then the risk checks (engine/risk/manager.py)."""
+        self._requests()
+        if self.state == STOPPED:
+            return
+        self.risk.run()
+        self.route()
+
+    def _requests(self) -> None:
+        """Kill and re-arm requests written to the store by ``python -m engine kill | rearm``."""
+        with Session(self.db) as s:
+            kill = get_state(s, KILL_REQUEST_KEY)
+            rearm = get_state(s, REARM_REQUEST_KEY)
+            for key in (KILL_REQUEST_KEY, REARM_REQUEST_KEY):
+                row = s.get(EngineStateRow, key)
+                if row is not None:
+                    s.delete(row)
+            s.commit()
+        if kill:
+            req = json.loads(kill)
+            self.kill(req["reason"], close_positions=req["close_positions"], source="command line")
+        if rearm:
+            self.rearm()

@@ -38,6 +38,7 @@ from engine.store import (
     make_engine,
     set_state,
 )
+from engine.streams import Streams
 from engine.trader import Trader
 from engine.venues import build_exchange, request_budget
 
@@ -51,7 +52,7 @@ STOP_CANCEL_S = 20.0  # stop() keeps cancelling this long before it gives up and
 
 
 
-class Engine(Jobs, EquityMarks, HealthRouting):
+class Engine(Jobs, EquityMarks, HealthRouting, Streams):
     """The market maker: a Trader on one exchange, driven by scheduled jobs, watched by the risk manager."""
 
     def __init__(self, config: AppConfig, exchange: ccxt.Exchange | None = None, clock: Clock | None = None,
@@ -174,48 +175,7 @@ class Engine(Jobs, EquityMarks, HealthRouting):
             for step in prepare(raw, leverage, conn.margin_mode, conn.hedge_mode):
                 (log.info if step.ok else log.error)("%s connect: %s: %s", t.name, step.step, step.message)
 
-    def _start_feeds(self) -> None:
-        """Websocket streams for each venue that offers them (``engine.feed``: auto = real exchanges only): books of
-        the quoted symbols and tickers of every configured one on one thread, fills and order updates on another."""
-        from engine.feed import AccountFeed, BookFeed, watcher_for
 
-        mode = self.config.engine.feed
-        for t in self.traders:
-            raw = t.ex.raw if hasattr(t.ex, "raw") else t.ex
-            if mode == "off" or (mode == "auto" and not t.profile.streams_by_default) or t.feed is not None:
-                continue
-            try:
-                watcher = watcher_for(raw)
-                has = getattr(watcher, "has", {})
-                tickers = sorted(self.config.symbols.get(t.name, {})) if has.get("watchTickers") else []
-                t.feed = BookFeed(watcher, t.symbols, ticker_symbols=[s for s in tickers if s in raw.markets])
-                t.feed.start()
-                log.info("%s: websocket order books for %s%s", t.name, ", ".join(t.symbols),
-                         f"; tickers for {len(t.feed.ticker_symbols)} symbols" if t.feed.ticker_symbols else "")
-            except Exception as exc:  # noqa: BLE001 - REST within the budget still works
-                t.feed = None
-                log.warning("%s: no websocket feed (%s); polling over REST within the request budget", t.name, exc)
-            try:
-                watcher = watcher_for(raw)
-                has = getattr(watcher, "has", {})
-                fills, orders = bool(has.get("watchMyTrades")), bool(has.get("watchOrders"))
-                if not (fills or orders):
-                    raise ValueError("neither watch_my_trades nor watch_orders")
-                t.account_feed = AccountFeed(watcher, fills=fills, orders=orders)
-                t.account_feed.start()
-                log.info("%s: streaming %s", t.name, " and ".join(
-                    w for w, on in (("fills", fills), ("order updates", orders)) if on))
-            except Exception as exc:  # noqa: BLE001 - fills and orders are polled over REST instead
-                t.account_feed = None
-                log.warning("%s: account not streamed (%s); polling fills and orders over REST", t.name, exc)
-
-    def _stop_feeds(self) -> None:
-        for t in self.traders:
-            for attr in ("feed", "account_feed"):
-                feed = getattr(t, attr)
-                if feed is not None:
-                    feed.stop()
-                    setattr(t, attr, None)
 
     def pause(self, reason: str = "paused by the operator") -> None:
         """Stop quoting and cancel the engine's orders; jobs other than quoting keep running."""
@@ -395,64 +355,10 @@ class Engine(Jobs, EquityMarks, HealthRouting):
 
 
 
-    def quote_cycle(self) -> None:
-        """One quoting cycle on every venue (each quotes the symbols routed to it)."""
-        if self.state != RUNNING:
-            return
-        now = self.clock.now_ms()
-        if self.risk.stale(now):  # fail safe: no fresh risk checks, no quotes
-            if not self.risk_stale:
-                self.risk_stale = True
-                with self.work:
-                    for t in self.traders:
-                        t.cancel_all()
-                self.alert("error", "risk checks stale", "no successful risk run for "
-                           f"{self.config.risk.stale_after_intervals} intervals: quoting paused and orders cancelled "
-                           "until the risk job runs again", key="risk-stale")
-            return
-        if self.risk_stale:
-            self.risk_stale = False
-            self.alert("info", "risk checks back", "the risk job runs again: quoting resumes", key="risk-back")
-        with self.work:
-            for t in self.traders:
-                t.quote_cycle()
-
-    def hygiene_cycle(self) -> None:
-        """Reconcile each venue with the store (less often where order updates are streamed). While not quoting
-        (paused, halted, risk checks stale), keep cancelling whatever of ours is not confirmed cancelled yet."""
-        with self.work:
-            for t in self.traders:
-                t.reconcile_due()
-            if self.state in (PAUSED, HALTED) or self.risk_stale:
-                left = sum(t.cancel_all() for t in self.traders if t.cancels_pending or t.orders)
-                if left:
-                    self.alert("error", "orders still live", f"{self.state.lower()}, but {left} orders are not "
-                               "confirmed cancelled yet; still cancelling", key="orders-left")
-
-    def risk_cycle(self) -> None:
-        """Requests from the command line, then the risk checks (engine/risk/manager.py)."""
-        self._requests()
-        if self.state == STOPPED:
-            return
-        self.risk.run()
-        self.route()
 
 
-    def _requests(self) -> None:
-        """Kill and re-arm requests written to the store by ``python -m engine kill | rearm``."""
-        with Session(self.db) as s:
-            kill = get_state(s, KILL_REQUEST_KEY)
-            rearm = get_state(s, REARM_REQUEST_KEY)
-            for key in (KILL_REQUEST_KEY, REARM_REQUEST_KEY):
-                row = s.get(EngineStateRow, key)
-                if row is not None:
-                    s.delete(row)
-            s.commit()
-        if kill:
-            req = json.loads(kill)
-            self.kill(req["reason"], close_positions=req["close_positions"], source="command line")
-        if rearm:
-            self.rearm()
+
+
 
 
 
