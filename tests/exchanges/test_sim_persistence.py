@@ -59,7 +59,7 @@ def test_reset_wipes_the_paper_account(tmp_path):
 def test_closed_order_history_is_bounded_in_memory_and_on_disk(tmp_path, monkeypatch):
     import sqlite3
 
-    from engine.exchanges.sim import venue as venue_module
+    from engine.exchanges.sim import matching as venue_module  # where the limit is applied
 
     monkeypatch.setattr(venue_module, "CLOSED_ORDERS_KEPT", 50)
     state = str(tmp_path / "sim_state.sqlite")

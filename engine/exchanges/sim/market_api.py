@@ -1,0 +1,125 @@
+"""ccxt's unified market-data calls: markets, currencies, time, status, books, tickers, candles, trades."""
+
+from __future__ import annotations
+
+import logging
+
+import ccxt
+
+from engine.clock import iso8601
+from engine.exchanges.sim.api import (
+    _api,
+)
+from engine.exchanges.sim.records import TIMEFRAMES_MS
+
+log = logging.getLogger("engine.exchanges.sim.venue")
+
+
+class MarketDataApi:
+    """A part of :class:`engine.exchanges.sim.venue.SimExchange` (see the module docstring)."""
+
+    @_api
+    def fetch_markets(self, params: dict | None = None) -> list[dict]:
+        return [s.to_ccxt() for s in self.specs.values()]
+
+    @_api
+    def fetch_currencies(self, params: dict | None = None) -> dict:
+        return self._currencies()
+
+    @_api
+    def fetch_time(self, params: dict | None = None) -> int:
+        return self.clock.now_ms()
+
+    @_api
+    def fetch_status(self, params: dict | None = None) -> dict:
+        now = self.clock.now_ms()
+        halted = self._halted(None, now)
+        finished = getattr(self.source, "finished", False)
+        return {
+            "status": "maintenance" if halted else "ok", "updated": now, "eta": None, "url": None,
+            "info": {"halted": halted, "replayFinished": finished, "source": self.sim_config.source.type},
+        }
+
+    @_api
+    def fetch_order_book(self, symbol: str, limit: int | None = None, params: dict | None = None) -> dict:
+        spec = self._spec(symbol)
+        book = self.source.book(symbol)
+        n = 100 if limit is None else max(1, int(limit))
+        bids, asks = dict(book.levels(True, n + 50)), dict(book.levels(False, n + 50))
+        for o in self._open[symbol]:  # our own resting orders are part of the public book
+            side = bids if o.is_buy else asks
+            side[o.tick] = side.get(o.tick, 0.0) + o.remaining
+        dec, adec = spec.price_decimals, spec.amount_decimals + 4
+        now = self.clock.now_ms()
+        return {
+            "symbol": symbol,
+            "bids": [[round(t * spec.tick, dec), round(q, adec)] for t, q in sorted(bids.items(), reverse=True)[:n]],
+            "asks": [[round(t * spec.tick, dec), round(q, adec)] for t, q in sorted(asks.items())[:n]],
+            "timestamp": now, "datetime": iso8601(now), "nonce": book.nonce,
+        }
+
+    def _ticker(self, symbol: str) -> dict:
+        spec = self._spec(symbol)
+        now = self.clock.now_ms()
+        bb, bq, ba, aq = self.source.best(symbol)
+        rows = self._candles[symbol].window(now - 86_400_000)
+        public = self._public[symbol]
+        last = public[-1][1] if public else (rows[-1][4] if rows else None)
+        bid, ask = self._price(symbol, bb), self._price(symbol, ba)
+        if last is None and bid is not None and ask is not None:
+            last = round((bid + ask) / 2, spec.price_decimals)
+        high = max((r[2] for r in rows), default=last)
+        low = min((r[3] for r in rows), default=last)
+        open_ = rows[0][1] if rows else last
+        base_volume = sum(r[5] for r in rows) * spec.contract_size
+        quote_volume = sum(r[5] * r[4] for r in rows) * spec.contract_size
+        change = (last - open_) if last is not None and open_ else None
+        ticker = {
+            "symbol": symbol, "info": {"source": self.sim_config.source.type},
+            "timestamp": now, "datetime": iso8601(now),
+            "high": high, "low": low, "bid": bid, "bidVolume": bq, "ask": ask, "askVolume": aq,
+            "vwap": quote_volume / base_volume if base_volume else None,
+            "open": open_, "close": last, "last": last, "previousClose": None,
+            "change": change, "percentage": change / open_ * 100 if change is not None else None,
+            "average": (last + open_) / 2 if last is not None and open_ else None,
+            "baseVolume": base_volume, "quoteVolume": quote_volume,
+            "markPrice": None, "indexPrice": None,
+        }
+        if spec.contract:
+            ticker["markPrice"] = self._mark(symbol)
+            spot = f"{spec.base}/{spec.quote}"
+            ticker["indexPrice"] = self._mark(spot) if spot in self.specs else ticker["markPrice"]
+        return ticker
+
+    @_api
+    def fetch_ticker(self, symbol: str, params: dict | None = None) -> dict:
+        return self._ticker(symbol)
+
+    @_api
+    def fetch_tickers(self, symbols: list[str] | None = None, params: dict | None = None) -> dict:
+        return {s: self._ticker(s) for s in (symbols or list(self.specs))}
+
+    @_api
+    def fetch_ohlcv(self, symbol: str, timeframe: str = "1m", since: int | None = None, limit: int | None = None,
+                    params: dict | None = None) -> list[list]:
+        self._spec(symbol)
+        if timeframe not in TIMEFRAMES_MS:
+            raise ccxt.BadRequest(f"sim: timeframe {timeframe!r} is not supported; use one of "
+                                  + ", ".join(TIMEFRAMES_MS))
+        return self._candles[symbol].ohlcv(timeframe, since, limit, self.clock.now_ms())
+
+    @_api
+    def fetch_trades(self, symbol: str, since: int | None = None, limit: int | None = None,
+                     params: dict | None = None) -> list[dict]:
+        spec = self._spec(symbol)
+        rows = [r for r in self._public[symbol] if since is None or r[0] >= since]
+        if limit is not None:
+            rows = rows[-int(limit):]
+        out = []
+        for ts, price, qty, buy in rows:
+            out.append({
+                "info": {}, "id": None, "order": None, "timestamp": ts, "datetime": iso8601(ts), "symbol": symbol,
+                "type": None, "side": "buy" if buy else "sell", "takerOrMaker": None, "price": price,
+                "amount": qty, "cost": price * qty * spec.contract_size, "fee": None, "fees": [],
+            })
+        return out
