@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from engine import service
-from engine.market_view import equity_figure, ladder_figure
+from engine.charts import equity_figure, ladder_figure
 from ui import fmt
 from ui.page import page
 
