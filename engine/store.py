@@ -15,7 +15,7 @@ import weakref
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index, UniqueConstraint, event, insert, inspect, text, update
+from sqlalchemy import BigInteger, Column, Index, UniqueConstraint, bindparam, event, insert, inspect, text, update
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlmodel import Field, Session, SQLModel, create_engine, select
@@ -297,25 +297,28 @@ def save_orders(session: Session, records: list[OrderRecord], check_existing: bo
 
     ``check_existing`` first looks the new records up by client order id (after a commit that failed, the database
     may hold them already)."""
+    conn = session.connection()
     new = [r for r in records if r.id is None]
-    old = [r.model_dump() for r in records if r.id is not None]
+    old = [{**r.model_dump(exclude={"id"}), "b_id": r.id} for r in records if r.id is not None]
+    ids: dict[str, int] = {}
     if check_existing and new:
-        found = dict(session.exec(select(OrderRecord.client_order_id, OrderRecord.id).where(
+        ids = dict(conn.execute(select(OrderRecord.client_order_id, OrderRecord.id).where(
             OrderRecord.client_order_id.in_([r.client_order_id for r in new]))).all())
-        for r in [r for r in new if r.client_order_id in found]:
-            old.append({**r.model_dump(), "id": found[r.client_order_id]})
-        new = [r for r in new if r.client_order_id not in found]
-        ids_known = {r.client_order_id: found[r.client_order_id] for r in records if r.client_order_id in found}
-    else:
-        ids_known = {}
+        old += [{**r.model_dump(exclude={"id"}), "b_id": ids[r.client_order_id]} for r in new
+                if r.client_order_id in ids]
+        new = [r for r in new if r.client_order_id not in ids]
     if old:
-        session.execute(update(OrderRecord), old)
-    ids: dict[str, int] = dict(ids_known)
+        conn.execute(_UPDATE_ORDER, old)
     if new:
-        rows = session.execute(insert(OrderRecord).returning(OrderRecord.id, sort_by_parameter_order=True),
-                               [r.model_dump(exclude={"id"}) for r in new]).all()
+        rows = conn.execute(_INSERT_ORDER, [r.model_dump(exclude={"id"}) for r in new]).all()
         ids.update({r.client_order_id: row[0] for r, row in zip(new, rows, strict=True)})
     return [ids[r.client_order_id] for r in records if r.id is None]
+
+
+_ORDERS = OrderRecord.__table__
+_UPDATE_ORDER = update(_ORDERS).where(_ORDERS.c.id == bindparam("b_id")).values(
+    {c.name: bindparam(c.name) for c in _ORDERS.c if c.name != "id"})  # a Core statement: compiled once, cached
+_INSERT_ORDER = insert(_ORDERS).returning(_ORDERS.c.id, sort_by_parameter_order=True)
 
 
 ADDED_COLUMNS = {"orders": {"ref_mid": "FLOAT"}}  # columns added since the first release, for older stores

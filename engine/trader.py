@@ -116,6 +116,7 @@ class Trader(OrderDesk, FillIntake, Reconciler):
         self.ranges = {s: RollingRange(window_ms) for s in self.symbols}
         self.views: dict[str, tuple[int, MarketView]] = {}
         self.candles: dict[str, list[list[float]]] = {}
+        self._frozen_candles: dict[str, tuple[tuple[float, ...], ...]] = {}
         self.candle_range: dict[str, float | None] = {}  # high-low % of the candles in the risk window
         self.on_event: Callable[[str, str, str, str], None] | None = None  # (level, kind, message, key)
         self.strategies: dict[str, Strategy] = {}
@@ -249,6 +250,7 @@ class Trader(OrderDesk, FillIntake, Reconciler):
         limit = max(self.config.strategy.volatility_minutes, self.config.risk.volatility_window_min) + 1
         rows = self.ex.fetch_ohlcv(symbol, "1m", limit=limit)
         self.candles[symbol] = rows
+        self._frozen_candles[symbol] = tuple(tuple(r) for r in rows)  # what strategies see, frozen once per fetch
         window = [r for r in rows if r[0] >= now - self.config.risk.volatility_window_min * 60_000]
         low = min((r[3] for r in window), default=0.0)
         self.candle_range[symbol] = (max(r[2] for r in window) - low) / low * 100 if low > 0 else None
@@ -298,7 +300,7 @@ class Trader(OrderDesk, FillIntake, Reconciler):
                               size_factor=gate.size_factors.get(symbol))
         vol = self.volatility(symbol) if not verdict.blocked else self.vol.get(symbol, (0, 0.0))[1]
         state = MarketState(symbol=symbol, now_ms=now, view=view,
-                            candles=tuple(tuple(r) for r in self.candles.get(symbol, ())), volatility_bps=vol,
+                            candles=self._frozen_candles.get(symbol, ()), volatility_bps=vol,
                             position=self.ledger.position(symbol).qty,
                             orders=tuple(self._live(o) for o in (mine or []) if o.client_order_id in self.orders),
                             risk=verdict, capital_usd=self.capital_usd)
