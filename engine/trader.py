@@ -29,6 +29,7 @@ from sqlmodel import Session, select
 
 from engine.clock import Clock
 from engine.config import AppConfig
+from engine.exchanges.errors import TRANSIENT
 from engine.exchanges.profiles import REFUSED, profile_for
 from engine.execution.fills import FillIntake
 from engine.execution.orders import OrderDesk, _base36
@@ -38,12 +39,11 @@ from engine.hygiene import LIVE_STATES, HygieneRules, LiveOrder, plan_orders
 from engine.ledger import Ledger
 from engine.quoting import MarketView, volatility_bps
 from engine.risk.gate import RiskGate, RollingRange
-from engine.store import OrderRecord, StoreUnavailable, TradeRecord
+from engine.store import OrderRecord, TradeRecord
 from engine.strategies import MarketState, OrderIntent, RiskVerdict, Strategy, create
 
 log = logging.getLogger(__name__)
 
-TRANSIENT = (ccxt.NetworkError,)  # RequestTimeout, ExchangeNotAvailable, RateLimitExceeded are NetworkErrors
 VOL_REFRESH_MS = 60_000
 LOG_EVERY_MS = 60_000  # the same warning (symbol, side, reason) at most once a minute
 RECONCILE_RETRY_MS = 5_000  # a start-up reconciliation that failed is retried this often, quoting held meanwhile
@@ -139,16 +139,12 @@ class Trader(OrderDesk, FillIntake, Reconciler):
     def configure(self, config: AppConfig) -> None:
         """Take a (re)loaded config: each symbol's strategy is built again from its settings."""
         self.config = config
-        self.strategies = {s: create(self._strategy_name(s), self._strategy_params(s), self._strategy_base(s))
-                           for s in self.symbols}
-
-    def _strategy_name(self, symbol: str) -> str:
-        table = self.config.symbols.get(self.name, {})
-        return table[symbol].strategy if symbol in table else "market_making"
-
-    def _strategy_params(self, symbol: str) -> dict:
-        table = self.config.symbols.get(self.name, {})
-        return dict(table[symbol].params) if symbol in table else {}
+        table = config.symbols.get(self.name, {})
+        self.strategies = {}
+        for symbol in self.symbols:
+            sc = table.get(symbol)
+            self.strategies[symbol] = create(sc.strategy if sc else "market_making", sc.params if sc else {},
+                                             self._strategy_base(symbol))
 
     def _strategy_base(self, symbol: str) -> dict:
         """The engine-wide settings a strategy starts from (``strategy.*``, the risk mode, the symbol's caps)."""
@@ -211,8 +207,7 @@ class Trader(OrderDesk, FillIntake, Reconciler):
                 except TRANSIENT as exc:
                     self.stats.errors += 1
                     log.warning("%s %s: market data unavailable this cycle (%s)", self.name, symbol, exc)
-        if self._fill_backlog:  # an order resolved this cycle may own fills kept back
-            self._record_fills([])
+        self._record_fills([])  # an order resolved this cycle may own fills kept back
         self.flush()
         self.publish()
         dt = (time.perf_counter() - t0) * 1000
@@ -222,10 +217,7 @@ class Trader(OrderDesk, FillIntake, Reconciler):
 
     def market_view(self, symbol: str) -> MarketView | None:
         """The market from the websocket feed when it is fresh, else one REST request."""
-        book = self.feed.latest(symbol) if self.feed is not None else None
-        if book is None:
-            book = self.ex.fetch_order_book(symbol, 5)
-        view = self._view_of(symbol, book)
+        view = self.read_view(symbol)
         if view is None:
             return None
         now = self.clock.now_ms()
@@ -266,8 +258,8 @@ class Trader(OrderDesk, FillIntake, Reconciler):
         if view is None:
             return 0
         now = self.clock.now_ms()
-        desired = self._desired(symbol, view, now, mine)
         live = [self._live(o) for o in mine if o.client_order_id in self.orders]
+        desired = self._desired(symbol, view, now, live)
         plan = plan_orders(desired, live, view.mid, now, self.last_requote.get(symbol), self._rules(), budget)
         if plan.empty:
             return 0
@@ -277,13 +269,7 @@ class Trader(OrderDesk, FillIntake, Reconciler):
         # a replacement waits for its predecessor's cancel to be confirmed (a later cycle tries again)
         places = [q for q in plan.places if plan.replaces.get(q.key) not in self.orders]
         records = [self._pending(symbol, q.side, q.level, q.amount, q.price, view.mid) for q in places]
-        try:
-            self.flush()  # write-ahead: every order is in the store as pending before any is sent
-        except StoreUnavailable:
-            for rec in records:  # neither stored nor sent: forget them; the next cycle plans afresh
-                self.orders.pop(rec.client_order_id, None)
-                self._unsaved.pop(id(rec), None)
-            raise
+        self.write_ahead(records)  # every order is in the store as pending before any is sent
         for rec in records:
             self._send(rec)
         self.flush()
@@ -291,7 +277,7 @@ class Trader(OrderDesk, FillIntake, Reconciler):
         self.stats.replaced += plan.replacements
         return plan.replacements
 
-    def _desired(self, symbol: str, view: MarketView, now: int, mine: list[OrderRecord] | None = None) -> list:
+    def _desired(self, symbol: str, view: MarketView, now: int, live: list[LiveOrder]) -> list:
         """The symbol's strategy decides on the market state; its quotes pass the gate's remaining checks (resting
         slots, portfolio limits, the per-symbol order cap); its orders to send are sent."""
         gate = self.gate
@@ -302,7 +288,7 @@ class Trader(OrderDesk, FillIntake, Reconciler):
         state = MarketState(symbol=symbol, now_ms=now, view=view,
                             candles=self._frozen_candles.get(symbol, ()), volatility_bps=vol,
                             position=self.ledger.position(symbol).qty,
-                            orders=tuple(self._live(o) for o in (mine or []) if o.client_order_id in self.orders),
+                            orders=tuple(live),
                             risk=verdict, capital_usd=self.capital_usd)
         intent = self.strategies[symbol].decide(state)
         for order in intent.orders:

@@ -34,6 +34,8 @@ from engine.exchanges.profiles import find_order
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+TRANSIENT = (ccxt.NetworkError,)  # what the trading path treats as passing: RequestTimeout, ExchangeNotAvailable,
+# RateLimitExceeded and DDoSProtection are NetworkErrors
 
 
 class ExchangeFailure(Exception):

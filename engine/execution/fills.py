@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import logging
 
-import ccxt
 from sqlmodel import Session, select
 
+from engine.exchanges.errors import TRANSIENT
 from engine.store import OrderRecord, SQLAlchemyError, TradeRecord
 
 log = logging.getLogger("engine.trader")
 
-TRANSIENT = (ccxt.NetworkError,)  # RequestTimeout, ExchangeNotAvailable, RateLimitExceeded are NetworkErrors
 FILL_SAFETY_NET_MS = 30_000  # with fills streamed, REST still checks this often for anything the stream missed
 UNMATCHED_KEPT_MS = 600_000  # a fill of no known order is kept this long while an order of ours has no exchange id
 
@@ -26,7 +25,7 @@ class FillIntake:
         streamed = 0
         if self.account_feed is not None:
             pushed = self.account_feed.drain()  # whatever came, even from a stream that has failed since
-            streamed = self._record_fills(pushed) if pushed or self._fill_backlog else 0
+            streamed = self._record_fills(pushed)
         if self.account_feed is not None and self.account_feed.fills_up:
             now = self.clock.now_ms()
             if not force and now - self._last_fill_poll_ms < FILL_SAFETY_NET_MS:
@@ -43,13 +42,13 @@ class FillIntake:
             else:
                 now = self.clock.now_ms()
                 if not force and now - self._last_fill_poll_ms < self.fills_every_ms:
-                    return self._record_fills([]) if self._fill_backlog else 0
+                    return self._record_fills([])  # fills kept back are tried again
                 self._last_fill_poll_ms = now
                 trades = [t for s in self.symbols for t in self.ex.fetch_my_trades(s, since)]
         except TRANSIENT as exc:
             self.stats.errors += 1
             log.warning("%s: fills not fetched this cycle (%s)", self.name, type(exc).__name__)
-            return self._record_fills([]) if self._fill_backlog else 0
+            return self._record_fills([])  # fills kept back are tried again
         return self._record_fills(trades)
 
     def _record_fills(self, trades: list[dict]) -> int:

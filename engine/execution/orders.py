@@ -9,13 +9,12 @@ from typing import Any
 import ccxt
 from sqlmodel import Session
 
-from engine.exchanges.errors import ExchangeFailure, TransientError, place_order_safely
+from engine.exchanges.errors import TRANSIENT, ExchangeFailure, TransientError, place_order_safely
 from engine.exchanges.profiles import find_order
 from engine.store import OrderRecord, SQLAlchemyError, StoreUnavailable, save_orders
 
 log = logging.getLogger("engine.trader")
 
-TRANSIENT = (ccxt.NetworkError,)  # RequestTimeout, ExchangeNotAvailable, RateLimitExceeded are NetworkErrors
 REFUSED_BACKOFF_MS = 10_000  # a slot whose order the exchange refused rests this long before trying again
 NO_FUNDS_BACKOFF_MS = 30_000  # a side without the funds for its order rests this long
 ABSENCE_CONFIRM_MS = 3_000  # an order sent with no answer counts as absent only if still not found this long after
@@ -81,7 +80,7 @@ class OrderDesk:
     def place(self, symbol: str, side: str, level: int, amount: float, price: float, mid: float) -> OrderRecord:
         """Write the order as pending (committed), then send it post-only with its client order id."""
         rec = self._pending(symbol, side, level, amount, price, mid)
-        self.flush()
+        self.write_ahead([rec])
         self._send(rec)
         self.flush()
         return rec
@@ -139,12 +138,7 @@ class OrderDesk:
                           created_ms=now, updated_ms=now)
         self._save(rec)
         self.orders[rec.client_order_id] = rec
-        try:
-            self.flush()
-        except StoreUnavailable:  # not written ahead: not sent
-            self.orders.pop(rec.client_order_id, None)
-            self._unsaved.pop(id(rec), None)
-            raise
+        self.write_ahead([rec])
         params: dict[str, Any] = {"clientOrderId": rec.client_order_id}
         if reduce_only:
             params["reduceOnly"] = True
@@ -267,6 +261,17 @@ class OrderDesk:
             self._unsaved.pop(id(rec), None)
         self._store_back()
 
+    def write_ahead(self, records: list[OrderRecord]) -> None:
+        """Commit new ``pending`` records before they are sent. If the store refuses, they are forgotten (neither
+        stored nor sent: the next cycle plans afresh) and :class:`StoreUnavailable` is raised."""
+        try:
+            self.flush()
+        except StoreUnavailable:
+            for rec in records:
+                self.orders.pop(rec.client_order_id, None)
+                self._unsaved.pop(id(rec), None)
+            raise
+
     def try_flush(self) -> bool:
         """:meth:`flush` for paths that must go on without the store (cancelling, stopping): False if it failed."""
         try:
@@ -288,6 +293,7 @@ class OrderDesk:
             log.warning("%s: the store is writable again after %.1f s; queued changes written", self.name,
                         (self.clock.now_ms() - self.store_down_since) / 1000)
             self.store_down_since, self.store_error = None, ""
+
 
 def _base36(n: int) -> str:
     chars = "0123456789abcdefghijklmnopqrstuvwxyz"

@@ -9,12 +9,11 @@ import math
 import ccxt
 from sqlmodel import Session, select
 
-from engine.exchanges.errors import backoff_s
+from engine.exchanges.errors import TRANSIENT, backoff_s
 from engine.store import OrderRecord
 
 log = logging.getLogger("engine.trader")
 
-TRANSIENT = (ccxt.NetworkError,)  # RequestTimeout, ExchangeNotAvailable, RateLimitExceeded are NetworkErrors
 RECONCILE_STREAMED_MS = 60_000  # with order updates streamed, the REST reconciliation runs this often
 
 
