@@ -5,8 +5,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 ENGINE = Path(__file__).resolve().parents[2] / "engine"
 MAX_LINES = 420  # "aim: nothing over ~400 lines"
 
@@ -84,8 +82,6 @@ def test_the_walker_sees_a_circle_when_there_is_one():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
-@pytest.mark.xfail(strict=True, reason="not there yet: config.py (728 lines) waits for its pydantic rewrite "
-                                       "(issue 10 is open)")
 def test_no_module_in_engine_is_past_about_400_lines():
     long = {str(p.relative_to(ENGINE.parent)): n for p in ENGINE.rglob("*.py")
             if (n := len(p.read_text().splitlines())) > MAX_LINES}

@@ -1,0 +1,62 @@
+"""The configuration the engine and the console read: validated once, frozen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.config.credentials import Credentials, TelegramSettings
+from engine.config.models import (
+    AlertSettings,
+    ConnectionSettings,
+    EngineSettings,
+    HygieneSettings,
+    LoggingSettings,
+    ModeSettings,
+    RiskSettings,
+    StrategySettings,
+    SymbolConfig,
+)
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    """Everything the engine and the console read, validated once."""
+
+    engine: EngineSettings
+    strategy: StrategySettings
+    hygiene: HygieneSettings
+    symbols: dict[str, dict[str, SymbolConfig]]
+    database_url: str
+    logging: LoggingSettings
+    sim: dict[str, Any]
+    credentials: dict[str, Credentials]
+    telegram: TelegramSettings
+    config_dir: Path
+    sources: tuple[str, ...] = ()
+    risk: RiskSettings = field(default_factory=RiskSettings)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
+    connections: dict[str, ConnectionSettings] = field(default_factory=dict)
+
+    def connection(self, exchange: str) -> ConnectionSettings:
+        """How to reach ``exchange`` (its defaults when the config says nothing)."""
+        return self.connections.get(exchange) or ConnectionSettings()
+
+    # -- symbols (seed 004 "Safe List") ----------------------------------------------------------
+    def active_symbols(self, exchange: str | None = None) -> list[str]:
+        """Enabled symbols of ``exchange`` (default: the engine's venue), in config order."""
+        table = self.symbols.get(exchange or self.engine.exchange, {})
+        return [s for s, c in table.items() if c.enabled]
+
+    def symbol_config(self, symbol: str, exchange: str | None = None) -> SymbolConfig:
+        """One symbol's settings; ``KeyError`` naming what is configured when it is not."""
+        table = self.symbols.get(exchange or self.engine.exchange, {})
+        if symbol not in table:
+            raise KeyError(f"{symbol} is not configured for {exchange or self.engine.exchange}; "
+                           f"configured: {', '.join(table) or 'none'}")
+        return table[symbol]
+
+    def mode(self, name: str | None = None) -> ModeSettings:
+        """The ladder settings of risk mode ``name`` (default: the one in force)."""
+        return self.strategy.modes[name or self.strategy.risk_mode]

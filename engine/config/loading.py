@@ -1,0 +1,127 @@
+"""Loading the configuration (:func:`load_config`) and saving the console's changes (:func:`save_overrides`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from engine.config.appconfig import AppConfig
+from engine.config.credentials import Credentials, Secret, TelegramSettings
+from engine.config.layers import deep_merge, read_json, read_layers
+from engine.config.messages import ConfigError, from_validation, message, where
+from engine.config.models import AlertSettings, ConfigFile, SymbolConfig
+from engine.exchanges.sim.config import SimConfigError, parse_sim_config
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_CONFIG_DIR = PROJECT_ROOT / "config"
+TOP_KEYS = tuple(ConfigFile.__pydantic_fields__)
+_FILE = TypeAdapter(ConfigFile)
+
+
+def load_config(config_dir: str | Path | None = None, env: dict[str, str] | None = None,
+                root: str | Path | None = None) -> AppConfig:
+    """Build the configuration from the hierarchy under ``config_dir`` (default ``config/``).
+
+    ``env`` defaults to ``os.environ``; ``root`` (where ``.env`` and ``secrets.json`` may live) defaults to
+    the config directory's parent. A wrong key, type or value raises :class:`ConfigError` naming the file, the
+    key, the value and the rule.
+    """
+    cdir = Path(config_dir) if config_dir else DEFAULT_CONFIG_DIR
+    root = Path(root) if root else cdir.parent
+    raw, origin, sources = read_layers(cdir, root, dict(os.environ if env is None else env))
+    try:
+        parsed = _FILE.validate_python(raw)
+    except ValidationError as exc:
+        raise from_validation(exc, raw, origin, ConfigFile) from None
+    for exchange, table in parsed.symbols.items():
+        for symbol, sc in table.items():
+            _check_strategy(sc, f"symbols.{exchange}.{symbol}", origin)
+    _check_sim(raw.get("sim"), origin)
+    alerts = parsed.alerts
+    tg = alerts.telegram
+    cfg = AppConfig(
+        engine=parsed.engine, strategy=parsed.strategy, hygiene=parsed.hygiene, symbols=parsed.symbols,
+        database_url=_database_url(parsed.database.url, root), logging=parsed.logging, sim=dict(parsed.sim),
+        credentials={ex: Credentials(**{k: Secret(v) for k, v in vars(c).items() if v})
+                     for ex, c in parsed.exchanges.items()},
+        telegram=TelegramSettings(bot_token=Secret(str(tg.bot_token)) if tg.bot_token else None,
+                                  chat_id=str(tg.chat_id) if tg.chat_id else None),
+        config_dir=cdir, sources=tuple(sources), risk=parsed.risk,
+        alerts=AlertSettings(**{k: getattr(alerts, k) for k in AlertSettings.__pydantic_fields__}),
+        connections=parsed.connections,
+    )
+    if cfg.engine.exchange not in cfg.symbols or not cfg.active_symbols():
+        raise ConfigError(message(origin, "engine.exchange", cfg.engine.exchange,
+                                  f"no enabled symbol for the engine's exchange {cfg.engine.exchange!r}; "
+                                  f"add symbols.{cfg.engine.exchange} with at least one enabled symbol"))
+    s = cfg.strategy
+    if s.min_order_usd > s.max_order_usd:
+        raise ConfigError(message(origin, "strategy.min_order_usd", s.min_order_usd,
+                                  f"must be <= strategy.max_order_usd ({s.max_order_usd})"))
+    return cfg
+
+
+def save_overrides(changes: dict[str, Any], config_dir: str | Path | None = None) -> Path:
+    """Merge ``changes`` into ``config/config.json`` atomically (write a temp file, then rename).
+
+    The result is validated first: a change that would not load is refused with :class:`ConfigError` and the
+    file is left as it was.
+    """
+    cdir = Path(config_dir) if config_dir else DEFAULT_CONFIG_DIR
+    path = cdir / "config.json"
+    current = read_json(path) if path.is_file() else {}
+    updated = deep_merge(current, changes, str(path), {})
+    if any(k in updated for k in ("exchanges", "alerts")):
+        raise ConfigError(f"{path}: credentials belong in secrets.json or the environment, not in config.json")
+    tmp_dir = tempfile.mkdtemp(prefix=".check-", dir=cdir)
+    try:  # validate the whole hierarchy with the new file in place before replacing it
+        probe = Path(tmp_dir)
+        for name in ("config.yaml",):
+            if (cdir / name).is_file():
+                (probe / name).write_text((cdir / name).read_text())
+        (probe / "config.json").write_text(json.dumps(updated))
+        load_config(probe, env={}, root=probe)
+    finally:
+        for p in Path(tmp_dir).iterdir():
+            p.unlink()
+        os.rmdir(tmp_dir)
+    fd, tmp = tempfile.mkstemp(prefix=".config.", suffix=".json", dir=cdir)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(updated, fh, indent=2, sort_keys=True)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    return path
+
+
+def _check_strategy(sc: SymbolConfig, key: str, origin: dict[str, str]) -> None:
+    """The symbol's strategy is registered and its params are ones it has, within their rules."""
+    from engine.strategies import StrategyParamError, strategy_class
+
+    try:
+        strategy_class(sc.strategy).check(sc.params)
+    except StrategyParamError as exc:
+        sub = str(exc).split(" = ", 1)[0]  # strategy | params.<name>
+        raise ConfigError(f"{where(origin, f'{key}.{sub}')}: {key}.{exc}") from None
+
+
+def _check_sim(raw: Any, origin: dict[str, str]) -> None:
+    try:
+        parse_sim_config(raw)
+    except SimConfigError as exc:
+        key = str(exc).split(" ", 1)[0].rstrip(":")
+        raise ConfigError(f"{where(origin, key if key.startswith('sim') else 'sim')}: {exc}") from None
+
+
+def _database_url(url: str, root: Path) -> str:
+    """A relative SQLite path is taken from ``root``; ``postgresql://`` uses the psycopg 3 driver."""
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////") and ":memory:" not in url:
+        url = "sqlite:///" + str((root / url[len("sqlite:///"):]).resolve())
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url

@@ -1,0 +1,65 @@
+"""Writing to the store where a plain ``session.add`` is not enough: order changes as cached Core statements that
+leave the in-memory records whole when a commit fails, and the engine's small key/value state."""
+
+from __future__ import annotations
+
+from sqlalchemy import bindparam, insert, update
+from sqlmodel import Session, select
+
+from engine.store.tables import EngineState, OrderRecord
+
+
+class StoreUnavailable(RuntimeError):
+    """A write to the store failed (locked SQLite past its busy timeout, a full disk, a dropped PostgreSQL
+    connection). What was not written is kept in memory and written again on the next try."""
+
+    def __init__(self, what: str, cause: BaseException) -> None:
+        reason = str(getattr(cause, "orig", None) or cause).splitlines()[0][:200]
+        super().__init__(f"the store could not be written ({what}): {reason}; check the disk space, that the "
+                         "database file is writable and not locked by another program, or that PostgreSQL is up")
+        self.cause = cause
+
+
+def save_orders(session: Session, records: list[OrderRecord], check_existing: bool = False) -> list[int]:
+    """Write ``records`` (inserts and updates) without attaching them to ``session``: a failed commit then leaves the
+    in-memory records whole. Returns the new rows' ids, in the order of the records that had none.
+
+    ``check_existing`` first looks the new records up by client order id (after a commit that failed, the database
+    may hold them already)."""
+    conn = session.connection()
+    new = [r for r in records if r.id is None]
+    old = [{**r.model_dump(exclude={"id"}), "b_id": r.id} for r in records if r.id is not None]
+    ids: dict[str, int] = {}
+    if check_existing and new:
+        ids = dict(conn.execute(select(OrderRecord.client_order_id, OrderRecord.id).where(
+            OrderRecord.client_order_id.in_([r.client_order_id for r in new]))).all())
+        old += [{**r.model_dump(exclude={"id"}), "b_id": ids[r.client_order_id]} for r in new
+                if r.client_order_id in ids]
+        new = [r for r in new if r.client_order_id not in ids]
+    if old:
+        conn.execute(_UPDATE_ORDER, old)
+    if new:
+        rows = conn.execute(_INSERT_ORDER, [r.model_dump(exclude={"id"}) for r in new]).all()
+        ids.update({r.client_order_id: row[0] for r, row in zip(new, rows, strict=True)})
+    return [ids[r.client_order_id] for r in records if r.id is None]
+
+
+_ORDERS = OrderRecord.__table__
+_UPDATE_ORDER = update(_ORDERS).where(_ORDERS.c.id == bindparam("b_id")).values(
+    {c.name: bindparam(c.name) for c in _ORDERS.c if c.name != "id"})  # a Core statement: compiled once, cached
+_INSERT_ORDER = insert(_ORDERS).returning(_ORDERS.c.id, sort_by_parameter_order=True)
+
+
+def get_state(session: Session, key: str) -> str | None:
+    row = session.get(EngineState, key)
+    return row.value if row else None
+
+
+def set_state(session: Session, key: str, value: str, now_ms: int) -> None:
+    row = session.get(EngineState, key)
+    if row is None:
+        session.add(EngineState(key=key, value=value, updated_ms=now_ms))
+    else:
+        row.value = value
+        row.updated_ms = now_ms
+        session.add(row)
