@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from engine.config import AppConfig, SymbolConfig, load_config
 from engine.exchanges import create_exchange
+from engine.jobs import drive
 from engine.store import make_engine
 from engine.trader import Trader
 
@@ -33,26 +34,21 @@ def run_backtest(files: list[str], symbols: list[str] | None = None, config: App
     trader = Trader(cfg, venue, clock, make_engine(db_url), run_id="bt")
     trader.startup()
     start_ms = clock.now_ms()
-    peak, max_dd_bps, max_inventory_usd = 0.0, 0.0, 0.0
-    hygiene_every = int(cfg.engine.hygiene_interval_s * 1000)
-    metrics_every = int(cfg.engine.metrics_interval_s * 1000)
-    next_hygiene, next_metrics = start_ms + hygiene_every, start_ms + metrics_every
-    while not venue.source.finished:
-        clock.advance(step_ms / 1000)
-        trader.quote_cycle()
-        now = clock.now_ms()
-        if now >= next_hygiene:
-            trader.reconcile()
-            next_hygiene += hygiene_every
-        if now >= next_metrics:
-            next_metrics += metrics_every
-            equity = venue.account_summary()["equity"]
-            peak = max(peak, equity)
-            max_dd_bps = max(max_dd_bps, (peak - equity) / peak * 1e4)
-            for s in chosen:
-                view = trader.market_view(s)
-                if view is not None:
-                    max_inventory_usd = max(max_inventory_usd, abs(trader.ledger.position(s).qty) * view.mid)
+    worst = {"peak": 0.0, "drawdown_bps": 0.0, "inventory_usd": 0.0}
+
+    def track() -> None:  # the backtest's metrics job: peak equity, drawdown, largest inventory
+        equity = venue.account_summary()["equity"]
+        worst["peak"] = max(worst["peak"], equity)
+        worst["drawdown_bps"] = max(worst["drawdown_bps"], (worst["peak"] - equity) / worst["peak"] * 1e4)
+        for s in chosen:
+            view = trader.market_view(s)
+            if view is not None:
+                worst["inventory_usd"] = max(worst["inventory_usd"], abs(trader.ledger.position(s).qty) * view.mid)
+
+    e = cfg.engine  # the live cadences; quoting every step_ms, the trader's own jobs only (no risk, health, store)
+    drive(clock, [("quote", trader.quote_cycle, step_ms / 1000), ("hygiene", trader.reconcile, e.hygiene_interval_s),
+                  ("metrics", track, e.metrics_interval_s)], step_ms / 1000, lambda: venue.source.finished)
+    max_dd_bps, max_inventory_usd = worst["drawdown_bps"], worst["inventory_usd"]
     trader.cancel_all()
     summary_acc = venue.account_summary()
     views = {s: trader.market_view(s) for s in chosen}

@@ -17,6 +17,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlmodel import Session
 
+from engine.clock import Clock
 from engine.states import HALTED, KILL_REQUEST_KEY, PAUSED, REARM_REQUEST_KEY, RUNNING, STOPPED
 from engine.store import EngineState as EngineStateRow
 from engine.store import (
@@ -26,13 +27,14 @@ from engine.store import (
 )
 
 log = logging.getLogger("engine.runtime")
+Job = tuple[str, Callable[[], None], float]  # name, what it runs, every how many seconds
 STORE_OUTAGE_MS = 15_000  # the store failing this long pauses the engine (cancelling its orders) with an alert
 
 
 class Jobs:
     """Scheduling and the job wrapper of :class:`engine.runtime.Engine`."""
 
-    def job_table(self) -> list[tuple[str, Callable[[], None], float]]:
+    def job_table(self) -> list[Job]:
         """The engine's one list of jobs: (name, what it runs, every how many seconds), in the order a simulated step
         runs them (quoting last). The scheduler and :meth:`run_simulated` both read it."""
         e = self.config.engine
@@ -98,20 +100,12 @@ class Jobs:
         """
         table = self.job_table()
         step_s = (quote_ms / 1000) if quote_ms else next(every for name, _, every in table if name == "quote")
-        jobs = [(self._job(name, fn), every) for name, fn, every in table if name != "quote"]
-        quote = self._job("quote", self.quote_cycle)  # every step
-        start = self.clock.now_ms()
-        due = [start + int(every * 1000) for _, every in jobs]
-        while self.clock.now_ms() < start + seconds * 1000:
-            self.clock.sleep(step_s)
-            now = self.clock.now_ms()
-            for i, (job, every) in enumerate(jobs):
-                if now >= due[i]:
-                    job()
-                    due[i] = now + int(every * 1000)
-            quote()
-            if on_cycle is not None:
-                on_cycle(self)
+        jobs: list[Job] = [(name, self._job(name, fn), step_s if name == "quote" else every)
+                           for name, fn, every in table]
+        if on_cycle is not None:
+            jobs.append(("on_cycle", lambda: on_cycle(self), 0.0))
+        end = self.clock.now_ms() + seconds * 1000
+        drive(self.clock, jobs, step_s, lambda: self.clock.now_ms() >= end)
 
     def _note_store_failure(self, exc: StoreUnavailable, own: bool = True) -> None:
         """A write failed; logged once a minute at most (the queued changes are kept and written later)."""
@@ -209,3 +203,19 @@ class Jobs:
             self.kill(req["reason"], close_positions=req["close_positions"], source="command line")
         if rearm:
             self.rearm()
+
+
+def drive(clock: Clock, table: list[Job], step_s: float, done: Callable[[], bool]) -> None:
+    """Run a job table on a simulated clock until ``done()``: each step moves ``clock`` on by ``step_s`` and runs, in
+    table order, every job whose time has come (a job due every ``step_s`` or less runs every step). A job that ran
+    is due again ``every`` seconds after the step it ran in, so cycles made slow by simulated latency come late.
+
+    The one driver of :meth:`Jobs.run_simulated` (the engine's table) and :func:`engine.backtest.run_backtest`."""
+    due = [clock.now_ms() + int(every * 1000) for _, _, every in table]
+    while not done():
+        clock.sleep(step_s)
+        now = clock.now_ms()
+        for i, (_, fn, every) in enumerate(table):
+            if every <= step_s or now >= due[i]:
+                fn()
+                due[i] = now + int(every * 1000)

@@ -1,4 +1,7 @@
-"""The composition root's venues: a simulated exchange or a ccxt one, as the config names it, and its request budget."""
+"""The composition root's venues: a simulated exchange or a ccxt one, as the config names it, and its request budget.
+
+:class:`engine.runtime.Engine` builds every venue here; :func:`engine.registry.ensure_engine` builds the Engine (the
+console's server and its script both call it); ``python -m engine`` builds one from the same config."""
 
 from __future__ import annotations
 
@@ -27,11 +30,9 @@ def build_exchange(config: AppConfig, clock: Clock | None = None, name: str | No
         if name != "sim":
             sim["seed"] = sim.get("seed", 7) + zlib.crc32(name.encode()) % 1000
         return create_exchange("sim", sim, clock=clock)
-    from engine.exchanges.factory import build_ccxt
-
     conn = config.connection(name)
-    return build_ccxt(name, conn.market, config.credentials.get(name), sandbox=conn.sandbox,
-                      api_url=conn.api_url or None)
+    return create_exchange(name, {"market_type": conn.market, "credentials": config.credentials.get(name),
+                                  "sandbox": conn.sandbox, "api_url": conn.api_url or None})
 
 def request_budget(config: AppConfig, name: str) -> int | None:
     """Requests per minute the engine may send to ``name``: the connection's ``requests_per_min``, else the

@@ -16,15 +16,16 @@ def create_exchange(
     """A ready-to-use venue.
 
     ``"sim"`` gives the simulated exchange (``config`` as in ``config/config.yaml``'s ``sim`` section;
-    ``{}`` or ``None`` for the default synthetic venue). Any other id must be a ccxt exchange id; ``config``
-    is then passed to ccxt (credentials, options) with ``enableRateLimit`` on.
+    ``{}`` or ``None`` for the default synthetic venue). Any other id is a real exchange built by
+    :func:`engine.exchanges.factory.build_ccxt`, the one place real exchanges are made (``config`` holds its
+    arguments: ``market_type``, ``credentials``, ``sandbox``, ``api_url``). The engine itself builds the venues its
+    config names through :func:`engine.venues.build_exchange`, which calls this.
     """
     if exchange_id == "sim":
         return SimExchange(config or {}, clock=clock)
-    if exchange_id not in ccxt.exchanges:
-        raise ValueError(f"unknown exchange id {exchange_id!r}: use 'sim' or one of ccxt's ids (e.g. binance, kucoin)")
-    options = {"enableRateLimit": True, **(config or {})}
-    return getattr(ccxt, exchange_id)(options)
+    from engine.exchanges.factory import build_ccxt
+
+    return build_ccxt(exchange_id, **(config or {}))
 
 
 __all__ = ["create_exchange", "SimExchange"]
