@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from engine.exchanges.errors import TRANSIENT, ExchangeFailure, TransientError, place_order_safely
 from engine.exchanges.profiles import find_order
+from engine.execution.decisions import hedge_leg
 from engine.store import OrderRecord, SQLAlchemyError, StoreUnavailable, save_orders
 
 log = logging.getLogger("engine.trader")
@@ -65,16 +66,12 @@ class OrderDesk:
             params["leverage"] = self.config.symbol_config(symbol, self.name).leverage
         if not self.hedge_mode:
             return params
-        reduce_only = bool(params.pop("reduceOnly", False))
-        qty = self.ledger.position(symbol).qty
-        against = (side == "sell" and qty > 0) or (side == "buy" and qty < 0)
-        if against and not reduce_only:
-            covered = sum(o.amount - o.filled for o in self.orders.values()
-                          if o.client_order_id in self._closing and o.symbol == symbol and o.side == side)
-            reduce_only = amount + covered <= abs(qty) * (1 + 1e-9)
+        covered = sum(o.amount - o.filled for o in self.orders.values()
+                      if o.client_order_id in self._closing and o.symbol == symbol and o.side == side)
+        leg, reduce_only = hedge_leg(side, amount, self.ledger.position(symbol).qty, covered,
+                                     bool(params.pop("reduceOnly", False)))
         if reduce_only:
             self._closing.add(params["clientOrderId"])
-        leg = ("long" if side == "sell" else "short") if reduce_only else ("long" if side == "buy" else "short")
         return {**params, **self.profile.hedge_params(leg, reduce_only)}
 
     def place(self, symbol: str, side: str, level: int, amount: float, price: float, mid: float) -> OrderRecord:

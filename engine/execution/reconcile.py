@@ -10,6 +10,7 @@ import ccxt
 from sqlmodel import Session, select
 
 from engine.exchanges.errors import TRANSIENT, backoff_s
+from engine.execution.decisions import plan_reconciliation
 from engine.store import OrderRecord
 
 log = logging.getLogger("engine.trader")
@@ -39,48 +40,54 @@ class Reconciler:
             return {"postponed": type(exc).__name__}
         self.reconciled = True
         self._last_reconcile_ms = self.clock.now_ms()
-        by_cid = {o.get("clientOrderId"): o for o in venue_open if o.get("clientOrderId")}
-        for rec in list(self.orders.values()):
-            if rec.client_order_id in by_cid:
-                if rec.status != "open":
-                    report["resolved"] += 1
-                self._apply_order(rec, by_cid[rec.client_order_id])
-            else:
-                before = rec.status
-                self._refresh(rec)
-                if rec.client_order_id not in self.orders:
-                    report["closed_out" if before == "open" else "resolved"] += 1
-        for cid, o in by_cid.items():
-            if not self.ours(cid) or cid in self.orders:
+        plan = plan_reconciliation(list(self.orders), venue_open, self.ours,
+                                   self.config.engine.unknown_orders == "adopt", self.symbols)
+        for cid, listed in plan.listed:
+            rec = self.orders[cid]
+            if rec.status != "open":
+                report["resolved"] += 1
+            self._apply_order(rec, listed)
+        for cid in plan.unlisted:
+            rec = self.orders.get(cid)
+            if rec is None:
                 continue
-            if self.config.engine.unknown_orders == "adopt" and o["symbol"] in self.symbols:
-                with Session(self.db) as s:
-                    rec = s.exec(select(OrderRecord).where(OrderRecord.client_order_id == cid)).first()
-                    if rec is not None:
-                        s.expunge(rec)
-                if rec is None:
-                    rec = OrderRecord(exchange=self.name, symbol=o["symbol"], client_order_id=cid, side=o["side"],
-                                      level=99, price=o.get("price"), amount=float(o["amount"]),
-                                      filled=float(o.get("filled") or 0), reason="adopted",
-                                      created_ms=int(o.get("timestamp") or self.clock.now_ms()))
-                rec.status, rec.exchange_order_id, rec.updated_ms = "open", str(o["id"]), self.clock.now_ms()
-                if rec.ref_mid is None:  # priced against a market we did not see: measure staleness from now on
-                    seen = self.views.get(rec.symbol)
-                    rec.ref_mid = seen[1].mid if seen else rec.price
-                self._save(rec)
-                self._remember_oids({rec.exchange_order_id: cid})
-                self.orders[cid] = rec
-                report["adopted"] += 1
-            else:
-                try:
-                    self.ex.cancel_order(str(o["id"]), o["symbol"])
-                    report["canceled_unknown"] += 1
-                except (ccxt.OrderNotFound, *TRANSIENT):
-                    pass
+            before = rec.status
+            self._refresh(rec)
+            if cid not in self.orders:
+                report["closed_out" if before == "open" else "resolved"] += 1
+        for o in plan.adopt:
+            self._adopt(o)
+            report["adopted"] += 1
+        for o in plan.cancel:
+            try:
+                self.ex.cancel_order(str(o["id"]), o["symbol"])
+                report["canceled_unknown"] += 1
+            except (ccxt.OrderNotFound, *TRANSIENT):
+                pass
         report["fills"] = self.poll_fills(force=True)
         self.flush()
         self.publish()
         return report
+
+    def _adopt(self, o: dict) -> None:
+        """Take over an order of ours the store does not hold open (its row is reused when there is one)."""
+        cid = o["clientOrderId"]
+        with Session(self.db) as s:
+            rec = s.exec(select(OrderRecord).where(OrderRecord.client_order_id == cid)).first()
+            if rec is not None:
+                s.expunge(rec)
+        if rec is None:
+            rec = OrderRecord(exchange=self.name, symbol=o["symbol"], client_order_id=cid, side=o["side"],
+                              level=99, price=o.get("price"), amount=float(o["amount"]),
+                              filled=float(o.get("filled") or 0), reason="adopted",
+                              created_ms=int(o.get("timestamp") or self.clock.now_ms()))
+        rec.status, rec.exchange_order_id, rec.updated_ms = "open", str(o["id"]), self.clock.now_ms()
+        if rec.ref_mid is None:  # priced against a market we did not see: measure staleness from now on
+            seen = self.views.get(rec.symbol)
+            rec.ref_mid = seen[1].mid if seen else rec.price
+        self._save(rec)
+        self._remember_oids({rec.exchange_order_id: cid})
+        self.orders[cid] = rec
 
     def _fetch_open_orders(self) -> list[dict]:
         if not self.profile.fills_need_symbol:
