@@ -14,6 +14,9 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from engine.config import ConfigError, load_config, save_overrides
+from engine.exchanges.selection import STRATEGIES as SELECTIONS
+from engine.kucoin_check import TESTS as KUCOIN_TESTS
+from engine.kucoin_check import CheckReport, check_kucoin, credentials_summary
 from engine.runtime import Engine
 from engine.store import Alert, CircuitBreakerEvent, SystemMetric, TradeRecord
 from engine.trade_history import (  # re-exported: pages call engine.service only
@@ -348,6 +351,16 @@ def set_selection(engine: Engine, strategy: str) -> None:
         engine.route()
 
 
+def kucoin_credentials(engine: Engine) -> dict:
+    """The KuCoin credentials as the tester page shows them: configured or not, each part masked."""
+    return credentials_summary(engine.config.credentials.get("kucoin"))
+
+
+def run_kucoin_check(engine: Engine) -> CheckReport:
+    """The four KuCoin tests (seed "KuCoinTest.tsx") with the configured credentials."""
+    return check_kucoin(engine.config)
+
+
 # ------------------------------------------------------------------------------------------ alerts & logs
 def alerts(db: Any, level: str | None = None, limit: int = 200) -> list[dict]:
     with Session(db) as s:
@@ -382,5 +395,5 @@ def log_lines(path: Path, levels: tuple[str, ...] = (), limit: int = 300) -> lis
     return out
 
 
-__all__ = ["ConfigError", "CSV_COLUMNS", "CSV_DOC", "TradeFilter", "trade_page", "trade_symbols", "trade_totals",
-           "trades_csv"]
+__all__ = ["ConfigError", "KUCOIN_TESTS", "SELECTIONS", "CSV_COLUMNS", "CSV_DOC", "TradeFilter", "trade_page",
+           "trade_symbols", "trade_totals", "trades_csv"]

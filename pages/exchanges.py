@@ -7,14 +7,13 @@ import pandas as pd
 import streamlit as st
 
 from engine import service
-from engine.exchanges.selection import STRATEGIES
 from ui import fmt
 from ui.page import page, save_setting
 
 engine = page("Exchange connections")
 
 current = engine.config.engine.selection
-choice = st.radio("Exchange selection", STRATEGIES, index=STRATEGIES.index(current), horizontal=True,
+choice = st.radio("Exchange selection", service.SELECTIONS, index=service.SELECTIONS.index(current), horizontal=True,
                   help="FAILOVER: first healthy exchange in priority order · LOAD_BALANCE: by weights · "
                        "BEST_EXECUTION: success rate x 100 - latency / 10 · SINGLE: the primary only")
 if choice != current:

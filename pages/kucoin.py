@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from engine.kucoin_check import TESTS, check_kucoin, credentials_summary
+from engine import service
 from ui.page import page
 
 engine = page("KuCoin connection tester")
 
-creds = engine.config.credentials.get("kucoin")
-summary = credentials_summary(creds)
+summary = service.kucoin_credentials(engine)
 c = st.columns(4)
 c[0].metric("Credentials", "configured" if summary["configured"] else "not configured")
 c[1].metric("API key", summary["api_key"])
@@ -22,10 +21,10 @@ if not summary["configured"]:
 
 if st.button("Run the four tests", type="primary"):
     with st.spinner("Calling KuCoin..."):
-        st.session_state.kucoin_report = check_kucoin(engine.config)
+        st.session_state.kucoin_report = service.run_kucoin_check(engine)
 
 report = st.session_state.get("kucoin_report")
-names = [t[0] for t in TESTS]
+names = [t[0] for t in service.KUCOIN_TESTS]
 if report is None:
     for name in names:
         st.markdown(f"**{name}** · :gray[pending]")
