@@ -50,7 +50,7 @@ class OrderDesk:
             return self._venue_hedged
         return self.config.connection(self.name).hedge_mode
 
-    def _order_params(self, symbol: str, side: str, amount: float, params: dict[str, Any]) -> dict[str, Any]:
+    def order_params(self, symbol: str, side: str, amount: float, params: dict[str, Any]) -> dict[str, Any]:
         """``params`` plus what the exchange needs for this order; in hedge mode, the leg it opens or closes.
 
         In hedge mode an order against the held position closes that leg (as far as the position, less what
@@ -94,7 +94,7 @@ class OrderDesk:
     def _send(self, rec: OrderRecord) -> None:
         symbol, side, amount, price = rec.symbol, rec.side, rec.amount, rec.price
         try:
-            res = self.ex.create_order(symbol, "limit", side, amount, price, self._order_params(
+            res = self.ex.create_order(symbol, "limit", side, amount, price, self.order_params(
                 symbol, side, amount, {"postOnly": True, "clientOrderId": rec.client_order_id}))
         except (ccxt.OrderImmediatelyFillable, ccxt.OrderNotFillable) as exc:  # Binance USD-M: -5022
             self._finish(rec, "rejected", f"post-only would cross: {exc}")
@@ -139,7 +139,7 @@ class OrderDesk:
         params: dict[str, Any] = {"clientOrderId": rec.client_order_id}
         if reduce_only:
             params["reduceOnly"] = True
-        params = self._order_params(symbol, side, amount, params)
+        params = self.order_params(symbol, side, amount, params)
         try:  # retried at once (a close must go through), never twice: each retry first looks it up by client id
             res = place_order_safely(self.ex, symbol, "market", side, amount, None, params, retries=2, base_s=0.2,
                                      sleep=self.clock.sleep)

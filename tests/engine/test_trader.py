@@ -84,7 +84,7 @@ def test_no_duplicate_orders_under_injected_request_errors(config):
         if i % 40 == 39:
             trader.reconcile()
     assert trader.stats.unknown > 10  # the faults really fired
-    venue._faults = None  # the network heals
+    venue.heal_network()
     trader.reconcile()
     trader.quote_cycle()
     venue_open = venue.fetch_open_orders()

@@ -89,16 +89,16 @@ def test_hedge_mode_orders_close_the_held_leg_and_open_the_other_side(config):
     trader.poll_fills(force=True)
     assert rec.status == "closed" and trader.ledger.position(symbol).qty == pytest.approx(0.01)
     # A sell within the long closes it; beyond what the long (less other closing orders) covers, it opens a short.
-    assert trader._order_params(symbol, "sell", 0.004, {"clientOrderId": "mm-a-1"}) == \
+    assert trader.order_params(symbol, "sell", 0.004, {"clientOrderId": "mm-a-1"}) == \
         {"clientOrderId": "mm-a-1", "positionSide": "long", "reduceOnly": True}
     trader.orders["mm-a-1"] = OrderRecord(exchange="sim", symbol=symbol, client_order_id="mm-a-1", side="sell",
                                           amount=0.004, status="open")
-    assert trader._order_params(symbol, "sell", 0.006, {"clientOrderId": "mm-a-2"})["positionSide"] == "long"
+    assert trader.order_params(symbol, "sell", 0.006, {"clientOrderId": "mm-a-2"})["positionSide"] == "long"
     trader.orders["mm-a-2"] = OrderRecord(exchange="sim", symbol=symbol, client_order_id="mm-a-2", side="sell",
                                           amount=0.006, status="open")
-    assert trader._order_params(symbol, "sell", 0.001, {"clientOrderId": "mm-a-3"}) == \
+    assert trader.order_params(symbol, "sell", 0.001, {"clientOrderId": "mm-a-3"}) == \
         {"clientOrderId": "mm-a-3", "positionSide": "short"}
-    assert trader._order_params(symbol, "buy", 0.001, {"clientOrderId": "mm-a-4"})["positionSide"] == "long"
+    assert trader.order_params(symbol, "buy", 0.001, {"clientOrderId": "mm-a-4"})["positionSide"] == "long"
     # Closing the position with the kill switch's path closes the long leg on the venue, leaving no short leg.
     trader.orders.clear()
     trader._closing.clear()

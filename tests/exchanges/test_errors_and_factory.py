@@ -140,7 +140,8 @@ def test_connect_sequence_sets_position_mode_margin_and_leverage_and_reports_fai
     report = {s.step: s for s in steps}
     assert report["load markets"].ok and report["position mode one-way"].ok
     assert report["BTC/USDT:USDT margin mode isolated"].ok and report["BTC/USDT:USDT leverage 20x"].ok
-    assert venue._margin_mode["BTC/USDT:USDT"] == "isolated" and venue._leverage["BTC/USDT:USDT"] == 20
+    assert venue.fetch_margin_mode("BTC/USDT:USDT")["marginMode"] == "isolated"
+    assert venue.fetch_leverage("BTC/USDT:USDT")["longLeverage"] == 20
     refused = report["ETH/USDT:USDT leverage 500x"]
     assert not refused.ok and "from 1 to 100" in refused.message
     assert not report["symbol DOGE/USDT"].ok and "does not list DOGE/USDT" in report["symbol DOGE/USDT"].message

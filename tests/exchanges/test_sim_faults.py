@@ -106,7 +106,7 @@ def test_halt_rejects_orders_and_reports_maintenance():
 
 def test_faults_are_off_by_default():
     ex = create_exchange("sim", clock=SimClock())
-    assert ex._faults is None
+    assert not ex.faults_active()
     for _ in range(200):
         ex.fetch_ticker("BTC/USDT")
 

@@ -38,7 +38,7 @@ def test_paper_account_is_restored_after_restart(tmp_path):
     assert [t["id"] for t in again.fetch_my_trades()] == before["trades"]
     for key in ("startEquity", "walletBalance", "realizedPnl", "fees", "funding"):
         assert again.account_summary()[key] == pytest.approx(before["summary"][key])
-    assert again._leverage["ETH/USDT:USDT"] == 25
+    assert again.fetch_leverage("ETH/USDT:USDT")["longLeverage"] == 25
     new = again.create_order("ETH/USDT", "market", "buy", 0.1)  # ids keep counting, never reused
     assert int(new["id"]) > max(int(i) for i in before["open"])
     assert int(new["trades"][0]["id"]) > max(int(t) for t in before["trades"])

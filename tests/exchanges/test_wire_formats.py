@@ -86,7 +86,7 @@ def wired(request, tmp_path):
 def test_a_quote_carries_the_client_id_margin_mode_and_leg_each_exchange_needs(wired):
     kind, trader, rec = wired
     cid = trader.next_client_id()
-    params = trader._order_params("BTC/USDT:USDT", "sell", 3, {"postOnly": True, "clientOrderId": cid})
+    params = trader.order_params("BTC/USDT:USDT", "sell", 3, {"postOnly": True, "clientOrderId": cid})
     order = trader.ex.create_order("BTC/USDT:USDT", "limit", "sell", 3, 60000.0, params)
     assert order["id"]
     [sent] = rec.orders()
@@ -103,7 +103,7 @@ def test_a_quote_carries_the_client_id_margin_mode_and_leg_each_exchange_needs(w
 def test_closing_a_position_names_the_leg_or_reduce_only(wired):
     kind, trader, rec = wired
     trader.ledger.positions["BTC/USDT:USDT"] = type(trader.ledger.position("BTC/USDT:USDT"))(qty=5.0)
-    params = trader._order_params("BTC/USDT:USDT", "sell", 5, {"clientOrderId": trader.next_client_id(),
+    params = trader.order_params("BTC/USDT:USDT", "sell", 5, {"clientOrderId": trader.next_client_id(),
                                                                  "reduceOnly": True})
     trader.ex.create_order("BTC/USDT:USDT", "market", "sell", 5, None, params)
     [sent] = rec.orders()

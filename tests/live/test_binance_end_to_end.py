@@ -162,8 +162,9 @@ def test_hedge_mode_on_binance_usdm_sends_position_sides_and_closes_the_held_leg
         engine = Engine(load_config(cdir, env=ENV))
         assert engine.exchange.id == "binanceusdm"
         engine.start(schedule=False)
-        assert venue._hedged and venue._leverage["BTC/USDT:USDT"] == 5  # the connect sequence set the account up
-        assert venue._margin_mode["BTC/USDT:USDT"] == "isolated"
+        assert venue.fetch_position_mode()["hedged"]  # the connect sequence set the account up
+        assert venue.fetch_leverage("BTC/USDT:USDT")["longLeverage"] == 5
+        assert venue.fetch_margin_mode("BTC/USDT:USDT")["marginMode"] == "isolated"
         drive(engine, 2)
         posts = [r["params"] for r in fake.requests if r["method"] == "POST" and r["path"] == "/fapi/v1/order"]
         assert posts and all(p["timeInForce"] == "GTX" and "reduceOnly" not in p for p in posts)

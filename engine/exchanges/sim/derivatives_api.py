@@ -67,6 +67,22 @@ class DerivativesApi:
         return {"info": {"symbol": symbol, "leverage": int(lev)}, "symbol": symbol, "leverage": int(lev)}
 
     @_api
+    def fetch_leverage(self, symbol: str, params: dict | None = None) -> dict:
+        """ccxt's unified leverage structure for ``symbol``."""
+        spec = self._contract(symbol, "fetch_leverage")
+        lev = self._leverage[spec.symbol]
+        mode = self._margin_mode[spec.symbol]
+        return {"info": {"symbol": symbol, "leverage": lev}, "symbol": spec.symbol, "marginMode": mode,
+                "longLeverage": lev, "shortLeverage": lev}
+
+    @_api
+    def fetch_margin_mode(self, symbol: str, params: dict | None = None) -> dict:
+        """ccxt's unified margin mode structure for ``symbol``."""
+        spec = self._contract(symbol, "fetch_margin_mode")
+        mode = self._margin_mode[spec.symbol]
+        return {"info": {"symbol": symbol, "marginMode": mode}, "symbol": spec.symbol, "marginMode": mode}
+
+    @_api
     def set_margin_mode(self, marginMode: str, symbol: str | None = None, params: dict | None = None) -> dict:
         spec = self._contract(symbol, "set_margin_mode")
         mode = str(marginMode).lower()

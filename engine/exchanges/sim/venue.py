@@ -70,6 +70,7 @@ class SimExchange(MarketDataApi, OrdersApi, DerivativesApi, Matching, MarginAndF
                 "fetchOrder": True, "fetchOrderBook": True, "fetchPositions": True, "fetchStatus": True,
                 "fetchTicker": True, "fetchTickers": True, "fetchTime": True, "fetchTrades": True,
                 "setLeverage": True, "setMarginMode": True, "setPositionMode": True, "fetchPositionMode": True,
+                "fetchLeverage": True, "fetchMarginMode": True,
             },
             "timeframes": {k: k for k in TIMEFRAMES_MS},
             "urls": {"www": "https://localhost/sim", "api": {}},
@@ -185,6 +186,15 @@ class SimExchange(MarketDataApi, OrdersApi, DerivativesApi, Matching, MarginAndF
             self._next_funding_ms = self._funding_after(self._next_funding_ms)
         self._last_sync_ms = now
 
+    def faults_active(self) -> bool:
+        """Whether injected latency, errors or timed fault events (latency spikes, error bursts) are on."""
+        return self._faults is not None
+
+    def heal_network(self) -> None:
+        """The network heals (a rehearsal's second act): no more injected latency or errors, and the timed latency
+        spikes and error bursts still to come are dropped. Market events (crashes, halts) still happen."""
+        self._faults = None
+        self._events = [e for e in self._events if e.type not in ("latency_spike", "error_burst")]
 
     def _spike_s(self, ts_ms: int) -> float:
         return sum(e.ms for e in self._events if e.type == "latency_spike" and e.active(ts_ms)) / 1000.0
