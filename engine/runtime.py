@@ -67,7 +67,7 @@ class Engine(Jobs, EquityMarks, HealthRouting, Streams):
         self.db = make_engine(self.db_url)
         self.alerts = AlertService(config.alerts, config.telegram, self.db, self.clock)
         self.trader = Trader(config, self.api, self.clock, self.db)
-        self.traders = [self.trader]  # one per venue, in priority order; the first is the primary
+        self.traders = [self.trader]  # one per venue, in priority order (`trader` is the first, by name only)
         for name in [v for v in config.engine.venues if v != config.engine.exchange]:
             venue = (extra_exchanges or {}).get(name) or build_exchange(config, self.clock, name)
             metered = MeteredExchange(venue, self.clock, budget_per_min=request_budget(config, name))
@@ -114,9 +114,7 @@ class Engine(Jobs, EquityMarks, HealthRouting, Streams):
                 self._connect_real_exchanges()
                 with self.work:
                     retry = {"retries": 4, "sleep": self.clock.sleep}  # a passing error does not fail the start
-                    report = retry_transient(self.trader.startup, **retry)
-                    for t in self.traders[1:]:
-                        retry_transient(t.startup, **retry)
+                    reports = {t.name: retry_transient(t.startup, **retry) for t in self.traders}
                     retry_transient(self._init_equity, **retry)
                     self.route()
                 with Session(self.db) as s:
@@ -133,27 +131,29 @@ class Engine(Jobs, EquityMarks, HealthRouting, Streams):
             self.risk_stale = False
             if halted:
                 self.state, self.reason = HALTED, json.loads(halted)["reason"]
-                self.trader.quoting_enabled = False
             else:
                 self.state, self.reason = RUNNING, ""
-                self.trader.quoting_enabled = True
+            for t in self.traders:
+                t.quoting_enabled = not halted
             if schedule:
                 self._scheduler = self._make_scheduler()
                 self._scheduler.start()
             self._start_feeds()
-            if report.get("postponed"):
-                log.warning("engine started on %s (%s) %s; the start-up reconciliation is postponed (%s): no quoting "
-                            "until it succeeds", self.trader.name, ", ".join(self.trader.symbols), self.state,
-                            report["postponed"])
-            else:
-                log.info("engine started on %s (%s) %s; reconciliation: %s", self.trader.name,
-                         ", ".join(self.trader.symbols), self.state, json.dumps(report))
+            for t in self.traders:
+                if reports[t.name].get("postponed"):
+                    log.warning("engine started on %s (%s) %s; the start-up reconciliation is postponed (%s): no "
+                                "quoting until it succeeds", t.name, ", ".join(t.symbols), self.state,
+                                reports[t.name]["postponed"])
+                else:
+                    log.info("engine started on %s (%s) %s; reconciliation: %s", t.name, ", ".join(t.symbols),
+                             self.state, json.dumps(reports[t.name]))
             if halted:
                 self.alert("warning", "engine started halted", f"still halted ({self.reason}); re-arm to trade",
                            key="engine-start")
             else:
-                self.alert("info", "engine started", f"quoting {', '.join(self.trader.symbols)} on "
-                           f"{self.trader.name} in {self.config.strategy.risk_mode}", key="engine-start")
+                where = "; ".join(f"{', '.join(t.symbols)} on {t.name}" for t in self.traders)
+                self.alert("info", "engine started", f"quoting {where} in {self.config.strategy.risk_mode}",
+                           key="engine-start")
 
     def _claim_accounts(self) -> None:
         """A paper account is traded by one engine at a time (the venue says whether it has one)."""
@@ -370,15 +370,17 @@ class Engine(Jobs, EquityMarks, HealthRouting, Streams):
     # ------------------------------------------------------------------------------ reading
     def summary(self) -> dict:
         """The run in numbers; PnL and fees over every exchange the engine trades."""
-        st = self.trader.stats
         totals: Counter[str] = Counter()
         for t in self.traders:
             totals.update(t.ledger.totals({}))
-        cycles = sorted(st.cycle_ms)
+        stats = [t.stats for t in self.traders]
+        cycles = sorted(ms for st in stats for ms in st.cycle_ms)
         return {
-            "state": self.state, "exchange": self.trader.name, "symbols": self.trader.symbols,
-            "cycles": st.cycles, "orders_placed": st.placed, "orders_canceled": st.canceled,
-            "orders_rejected": st.rejected, "orders_unknown": st.unknown,
+            "state": self.state, "exchange": ", ".join(t.name for t in self.traders),
+            "symbols": [s for t in self.traders for s in t.symbols],
+            "cycles": max(st.cycles for st in stats), "orders_placed": sum(st.placed for st in stats),
+            "orders_canceled": sum(st.canceled for st in stats), "orders_rejected": sum(st.rejected for st in stats),
+            "orders_unknown": sum(st.unknown for st in stats),
             "fills": sum(t.ledger.fills for t in self.traders), "open_orders": sum(len(t.orders) for t in self.traders),
             "quote_cycle_ms_median": cycles[len(cycles) // 2] if cycles else None,
             "job_errors": dict(self.job_errors), "equity": self.equity, "peak_equity": self.peak_equity,

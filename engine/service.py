@@ -14,9 +14,17 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from engine.config import ConfigError, load_config, save_overrides
-from engine.exchanges.selection import STRATEGIES as SELECTIONS
-from engine.kucoin_check import TESTS as KUCOIN_TESTS
-from engine.kucoin_check import CheckReport, check_kucoin, credentials_summary
+from engine.connections import (  # re-exported: pages call engine.service only
+    FEATURES,
+    KUCOIN_TESTS,
+    SELECTIONS,
+    connect_venue,
+    disconnect_venue,
+    kucoin_credentials,
+    run_kucoin_check,
+    test_venue,
+    venue_rows,
+)
 from engine.runtime import Engine
 from engine.store import Alert, CircuitBreakerEvent, SystemMetric, TradeRecord
 from engine.trade_history import (  # re-exported: pages call engine.service only
@@ -24,6 +32,7 @@ from engine.trade_history import (  # re-exported: pages call engine.service onl
     CSV_DOC,
     TradeFilter,
     _iso,
+    trade_exchanges,
     trade_page,
     trade_symbols,
     trade_totals,
@@ -210,6 +219,25 @@ def cancel_symbol(engine: Engine, symbol: str, exchange: str | None = None) -> s
 
 
 # ------------------------------------------------------------------------------------------ risk controls
+def exchanges(engine: Engine) -> list[str]:
+    """The venues the engine trades, in priority order, then any other exchange the trade history holds."""
+    names = [t.name for t in engine.traders]
+    return names + [n for n in trade_exchanges(engine.db) if n not in names]
+
+
+def leverage_limits(engine: Engine) -> dict:
+    """The perpetuals traded on every venue (``{venue: [symbols]}``), the highest leverage configured for them, and
+    the lowest maximum their markets allow (None when no perpetual is traded)."""
+    perps = {t.name: [s for s in t.symbols if t.ex.markets.get(s, {}).get("contract")] for t in engine.traders}
+    perps = {name: syms for name, syms in perps.items() if syms}
+    venues = {t.name: t for t in engine.traders}
+    market_max = [venues[n].ex.markets[s].get("limits", {}).get("leverage", {}).get("max") or 1
+                  for n, syms in perps.items() for s in syms]
+    configured = [engine.config.symbol_config(s, n).leverage for n, syms in perps.items() for s in syms]
+    return {"perps": perps, "leverage": max(configured, default=1),
+            "market_max": min(market_max) if market_max else None}
+
+
 def set_risk_mode(engine: Engine, mode: str) -> None:
     """Save the risk mode to config.json and apply it to the running engine."""
     apply_changes(engine, {"strategy": {"risk_mode": mode}})
@@ -223,6 +251,13 @@ def apply_changes(engine: Engine, changes: dict) -> None:
     cdir = engine.config.config_dir
     save_overrides(changes, cdir)
     engine.apply_config(load_config(cdir))
+
+
+def set_selection(engine: Engine, strategy: str) -> None:
+    """Change the exchange selection strategy (saved and applied) and route again at once."""
+    apply_changes(engine, {"engine": {"selection": strategy}})
+    with engine.work:
+        engine.route()
 
 
 def breaker_states(engine: Engine) -> list[dict]:
@@ -254,111 +289,6 @@ def reset_breaker(engine: Engine, breaker: str) -> str:
         return "drawdown breaker re-armed; trading resumes"
     n = engine.risk.rearm(breaker)
     return f"{breaker} breaker reset ({n} scope{'s' if n != 1 else ''})"
-
-
-# ------------------------------------------------------------------------------------------ exchange connections
-FEATURES = ("fetchOrderBook", "fetchTickers", "fetchPositions", "setLeverage", "setMarginMode", "setPositionMode",
-            "fetchMyTrades", "watchOrderBook", "watchTickers")
-
-
-def venue_rows(engine: Engine) -> list[dict]:
-    """Each exchange the engine uses: health, features, symbols and what is routed to it."""
-    from engine.store import ExchangeHealth
-
-    now = engine.clock.now_ms()
-    snap = engine.risk.last
-    rows = []
-    for t in engine.traders:
-        meter = t.ex.meter
-        with Session(engine.db) as s:
-            last = s.exec(select(ExchangeHealth).where(ExchangeHealth.exchange == t.name)
-                          .order_by(ExchangeHealth.ts.desc()).limit(1)).first()
-            last_error = s.exec(select(ExchangeHealth.detail).where(ExchangeHealth.exchange == t.name,
-                                                                    ExchangeHealth.detail != "")
-                                .order_by(ExchangeHealth.ts.desc()).limit(1)).first()
-        ex = snap.exchanges.get(t.name) if snap else None
-        budget = getattr(t.ex, "budget_per_min", None)
-        rows.append({
-            "exchange": t.name, "connected": (last.connected if last else True) and not t.gate.operator_block,
-            "status": t.gate.operator_block or t.gate.exchange_block or "quoting",
-            "latency_ms": meter.latency_ms(now), "success_rate": 1 - (meter.error_rate(now) or 0.0),
-            "calls_last_minute": meter.count(now), "calls_budget_per_min": budget,
-            "features": ", ".join(f for f in FEATURES if t.ex.has.get(f)),
-            "symbols": ", ".join(t.symbols),
-            "routed_here": ", ".join(s for s, v in engine.routes.items() if v == t.name) if engine.routes
-            else ", ".join(t.symbols),
-            "sandbox": bool(getattr(t.ex, "isSandboxModeEnabled", False)),
-            "last_error": last_error or "—", "equity": ex.equity if ex else None,
-            "streams": _streams(t),
-        })
-    return rows
-
-
-def _streams(t: Trader) -> str:
-    """What the trader receives over websockets right now (the rest is polled over REST)."""
-    out = []
-    if t.feed is not None and t.feed.running:
-        out.append("books")
-        if t.feed.ticker_symbols:
-            out.append("tickers")
-    acc = t.account_feed
-    if acc is not None:
-        out += [name for name, on in (("fills", acc.fills_up), ("orders", acc.orders_up)) if on]
-    return ", ".join(out) or "none (REST polling)"
-
-
-def disconnect_venue(engine: Engine, name: str) -> str:
-    """Stop using one exchange: cancel its orders and quote nothing there until reconnected."""
-    t = next(t for t in engine.traders if t.name == name)
-    with engine.work:
-        t.gate.operator_block = "disconnected by the operator"
-        left = t.cancel_all()
-        engine.route()
-    engine.alert("warning", "exchange disconnected", f"{name} disconnected by the operator ({left} orders left)",
-                 key=f"manual-disconnect:{name}:{engine.clock.now_ms()}")
-    return f"{name} disconnected: its orders are cancelled" + (f" ({left} still live)" if left else "")
-
-
-def connect_venue(engine: Engine, name: str) -> str:
-    t = next(t for t in engine.traders if t.name == name)
-    with engine.work:
-        t.gate.operator_block = None
-        engine.route()
-    return f"{name} connected: it quotes again what is routed to it"
-
-
-def test_venue(engine: Engine, name: str) -> list[dict]:
-    """The connect sequence (markets, position mode, margin mode, leverage) and a timed request, as a report."""
-    from engine.exchanges.factory import Step, prepare
-
-    t = next(t for t in engine.traders if t.name == name)
-    leverage = {s: engine.config.symbol_config(s, name).leverage for s in t.symbols}
-    conn = engine.config.connection(name)
-    with engine.work:
-        steps = prepare(t.ex, leverage, conn.margin_mode, conn.hedge_mode)
-        try:
-            t.ex.fetch_time()
-            latency = t.ex.meter.latency_ms(engine.clock.now_ms()) or 0.0
-            steps.append(Step("timed request", True, f"{latency:.0f} ms median latency"))
-        except Exception as exc:  # noqa: BLE001 - shown to the operator
-            steps.append(Step("timed request", False, f"{type(exc).__name__}: {exc}"))
-    return [{"step": s.step, "ok": s.ok, "message": s.message} for s in steps]
-
-
-def set_selection(engine: Engine, strategy: str) -> None:
-    apply_changes(engine, {"engine": {"selection": strategy}})
-    with engine.work:
-        engine.route()
-
-
-def kucoin_credentials(engine: Engine) -> dict:
-    """The KuCoin credentials as the tester page shows them: configured or not, each part masked."""
-    return credentials_summary(engine.config.credentials.get("kucoin"))
-
-
-def run_kucoin_check(engine: Engine) -> CheckReport:
-    """The four KuCoin tests (seed "KuCoinTest.tsx") with the configured credentials."""
-    return check_kucoin(engine.config)
 
 
 # ------------------------------------------------------------------------------------------ alerts & logs
@@ -395,5 +325,6 @@ def log_lines(path: Path, levels: tuple[str, ...] = (), limit: int = 300) -> lis
     return out
 
 
-__all__ = ["ConfigError", "KUCOIN_TESTS", "SELECTIONS", "CSV_COLUMNS", "CSV_DOC", "TradeFilter", "trade_page",
-           "trade_symbols", "trade_totals", "trades_csv"]
+__all__ = ["ConfigError", "FEATURES", "KUCOIN_TESTS", "SELECTIONS", "connect_venue", "disconnect_venue",
+           "kucoin_credentials", "run_kucoin_check", "test_venue", "venue_rows", "CSV_COLUMNS", "CSV_DOC",
+           "TradeFilter", "trade_page", "trade_symbols", "trade_totals", "trades_csv"]

@@ -94,8 +94,15 @@ def _trade_row(r: TradeRecord) -> dict:
 
 
 def trade_symbols(db: Any) -> list[str]:
+    """Every symbol the trade history holds."""
     with Session(db) as s:
         return sorted(s.exec(select(TradeRecord.symbol).distinct()).all())
+
+
+def trade_exchanges(db: Any) -> list[str]:
+    """Every exchange the trade history holds (venues traded before, too)."""
+    with Session(db) as s:
+        return sorted(s.exec(select(TradeRecord.exchange).distinct()).all())
 
 
 def _iso(ms: int) -> str:

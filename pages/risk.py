@@ -46,16 +46,14 @@ def save(changes: dict, errors: list[str]) -> None:
 
 st.subheader("Position limits")
 caps = cfg.risk.caps
-max_leverage = min((engine.exchange.markets[s].get("limits", {}).get("leverage", {}).get("max") or 1)
-                   for s in engine.trader.symbols if engine.exchange.markets[s].get("contract")) \
-    if any(engine.exchange.markets[s].get("contract") for s in engine.trader.symbols) else None
+limits = service.leverage_limits(engine)
+max_leverage = limits["market_max"]
 with st.form("limits"):
     c = st.columns(3)
     inv = c[0].number_input("Max inventory per symbol (USDT)", value=float(caps.max_inventory_per_symbol_usd),
                             step=1000.0)
     orders = c[1].number_input("Max open orders per symbol", value=int(caps.max_open_orders_per_symbol), step=1)
-    leverage = c[2].number_input("Max leverage (perpetuals)", value=max(
-        (cfg.symbol_config(s).leverage for s in engine.trader.symbols), default=1), step=1,
+    leverage = c[2].number_input("Max leverage (perpetuals)", value=limits["leverage"], step=1,
         help=f"the markets allow up to {max_leverage}x" if max_leverage else "no perpetual is traded")
     if st.form_submit_button("Save limits"):
         errors = []
@@ -68,9 +66,9 @@ with st.form("limits"):
         elif max_leverage and leverage > max_leverage:
             errors.append(f"Max leverage = {leverage}: above the market's maximum of {max_leverage}x")
         changes = {"risk": {"caps": {"max_inventory_per_symbol_usd": inv, "max_open_orders_per_symbol": int(orders)}}}
-        perps = [s for s in engine.trader.symbols if engine.exchange.markets[s].get("contract")]
-        if perps:
-            changes["symbols"] = {engine.trader.name: {s: {"leverage": int(leverage)} for s in perps}}
+        if limits["perps"]:  # every venue's perpetuals
+            changes["symbols"] = {name: {s: {"leverage": int(leverage)} for s in syms}
+                                  for name, syms in limits["perps"].items()}
         save(changes, errors)
 
 st.subheader("Circuit breaker thresholds")

@@ -14,7 +14,8 @@ def sidebar(engine: Engine) -> None:
         st.markdown(f"### :{STATE_COLOR.get(engine.state, 'gray')}[● {engine.state}]")
         if engine.reason:
             st.caption(engine.reason)
-        st.caption(f"Venue **{engine.trader.name}** · risk mode **{engine.config.strategy.risk_mode}**")
+        venues = ", ".join(t.name for t in engine.traders)
+        st.caption(f"Venue **{venues}** · risk mode **{engine.config.strategy.risk_mode}**")
         breakers = engine.risk.board.active()
         st.caption(f"Open breakers: **{len(breakers)}**" + (" — " + ", ".join(sorted({b.breaker for b in breakers}))
                                                              if breakers else ""))

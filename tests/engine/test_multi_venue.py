@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 from sqlmodel import Session, select
 
+from engine import service
 from engine.clock import SimClock
 from engine.config import load_config
 from engine.exchanges import create_exchange
@@ -15,9 +16,9 @@ from engine.store import SystemMetric
 from tests.engine.test_runtime import make_config_dir
 
 
-def two_venues(tmp_path) -> tuple[Engine, SimClock, object, object]:
+def two_venues(tmp_path, second: dict | None = None) -> tuple[Engine, SimClock, object, object]:
     cdir = make_config_dir(tmp_path, engine={"venues": ["sim-b"], "selection": "LOAD_BALANCE"},
-                           symbols={"sim-b": {"ETH/USDT": {"enabled": True}}})
+                           symbols={"sim-b": second or {"ETH/USDT": {"enabled": True}}})
     cfg = load_config(cdir, env={})
     clock = SimClock()
     a = create_exchange("sim", {"seed": 1}, clock=clock)
@@ -62,4 +63,42 @@ def test_metrics_record_the_total_of_every_venue_like_the_risk_snapshot(tmp_path
     assert by["sim"].equity + by["sim-b"].equity == pytest.approx(by["ALL"].equity)
     assert snap.equity == pytest.approx(by["ALL"].equity, rel=1e-6)  # no flip between one venue and all
     assert engine.start_balances("sim-b")  # each venue's starting balances are kept
+    engine.stop()
+
+
+def test_an_engine_restarted_halted_quotes_on_no_venue(tmp_path):
+    engine, clock, a, b = two_venues(tmp_path)
+    engine.run_simulated(10)
+    engine.kill("drill")
+    engine.stop()
+    cfg = engine.config
+    a2 = create_exchange("sim", {"seed": 1}, clock=clock)
+    b2 = create_exchange("sim", {"seed": 2}, clock=clock)
+    again = Engine(cfg, exchange=a2, clock=clock, db_url=engine.db_url, extra_exchanges={"sim-b": b2})
+    again.start(schedule=False)
+    assert again.state == "HALTED"
+    again.run_simulated(10)
+    assert a2.fetch_open_orders() == [] and b2.fetch_open_orders() == []  # the second venue stays halted too
+    again.stop()
+
+
+def test_the_summary_counts_every_venue(tmp_path):
+    engine, clock, a, b = two_venues(tmp_path)
+    engine.run_simulated(10)
+    summary = engine.summary()
+    assert summary["orders_placed"] == sum(t.stats.placed for t in engine.traders) > engine.traders[0].stats.placed
+    assert summary["exchange"] == "sim, sim-b"
+    assert summary["symbols"] == [*engine.traders[0].symbols, "ETH/USDT"]  # sim-b trades ETH/USDT only
+    engine.stop()
+
+
+def test_the_console_lists_every_venue_and_sets_leverage_on_each(tmp_path):
+    engine, clock, a, b = two_venues(tmp_path, second={"ETH/USDT:USDT": {"enabled": True, "leverage": 3}})
+    assert service.exchanges(engine) == ["sim", "sim-b"]  # the trades page's exchange filter
+    limits = service.leverage_limits(engine)  # the risk page's leverage field
+    assert limits["perps"]["sim-b"] == ["ETH/USDT:USDT"]
+    first = [engine.config.symbol_config(s).leverage for s in limits["perps"].get("sim", [])]
+    assert limits["leverage"] == max([3, *first])
+    assert limits["market_max"] == min(t.ex.markets[s]["limits"]["leverage"]["max"] or 1
+                                       for t in engine.traders for s in limits["perps"].get(t.name, []))
     engine.stop()
