@@ -40,5 +40,5 @@ class MomentumStrategy(DirectionalStrategy):
         if cross < 0 and p["oversold"] < r < 50:
             stop, tp = self.entry_exits(SignalType.SELL, entry, df)
             return Signal(SignalType.SELL, confidence, entry, stop, tp, f"bearish crossover: {said}")
-        why = "no crossover" if not cross else f"crossover without RSI confirmation"
+        why = "no crossover" if not cross else "crossover without RSI confirmation"
         return Signal(SignalType.HOLD, 0.0, entry, reasoning=f"{why}: {said}")

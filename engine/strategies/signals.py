@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class SignalType(str, Enum):
+class SignalType(StrEnum):
     """BUY and SELL open (or add to) a position; CLOSE flattens it; HOLD does nothing."""
 
     BUY = "BUY"

@@ -39,7 +39,7 @@ def test_rsi_matches_wilders_definition():
     gains = [max(b - a, 0.0) for a, b in zip(closes, closes[1:], strict=False)]
     losses = [max(a - b, 0.0) for a, b in zip(closes, closes[1:], strict=False)]
     ag, al = wilder_loop(gains, 14), wilder_loop(losses, 14)
-    expected = [None] + [None if g is None else 100 - 100 / (1 + g / l) for g, l in zip(ag, al, strict=True)]
+    expected = [None] + [None if g is None else 100 - 100 / (1 + g / lo) for g, lo in zip(ag, al, strict=True)]
     got = rsi(frame(rows)["close"], 14).tolist()
     for e, g in zip(expected, got, strict=True):
         assert (e is None and math.isnan(g)) or g == pytest.approx(e, rel=1e-9)
@@ -55,8 +55,9 @@ def test_rsi_is_100_when_prices_only_rise_and_50_when_flat():
 
 def test_atr_matches_the_true_range_loop():
     rows = candles()
+    pairs = zip(rows, rows[1:], strict=False)
     trs = [rows[0][2] - rows[0][3]] + [max(h - lo, abs(h - pc), abs(lo - pc))
-                                       for (_, _, _, _, pc, _), (_, _, h, lo, _, _) in zip(rows, rows[1:], strict=False)]
+                                       for (_, _, _, _, pc, _), (_, _, h, lo, _, _) in pairs]
     expected = wilder_loop(trs, 14)
     got = atr(frame(rows), 14).tolist()
     for e, g in zip(expected, got, strict=True):
