@@ -79,7 +79,7 @@ def run_scenario(name: str, data: list[str] | None = None, start: str | None = N
     limits = sc.config if not data else {}
     cfg = replace(cfg, engine=replace(cfg.engine, exchange="sim"), symbols={"sim": {
         s: replace(table.get(s, SymbolConfig(leverage=5 if ":" in s else 1)), enabled=True,
-                   **({"max_position_usd": limits[s]} if s in limits else {})) for s in symbols}})
+                   **({"max_position_size_usd": limits[s]} if s in limits else {})) for s in symbols}})
     with tempfile.TemporaryDirectory() as tmp:
         engine = Engine(cfg, exchange=venue, clock=clock, db_url=f"sqlite:///{Path(tmp) / 'rehearsal.db'}")
         engine.start(schedule=False)

@@ -31,6 +31,7 @@ from engine.clock import Clock
 from engine.config import AppConfig
 from engine.exchanges.errors import TRANSIENT
 from engine.exchanges.profiles import REFUSED, profile_for
+from engine.execution.directional import DirectionalDesk
 from engine.execution.fills import FillIntake
 from engine.execution.orders import OrderDesk, _base36
 from engine.execution.reconcile import Reconciler
@@ -63,7 +64,7 @@ class TraderStats:
     cycle_ms: list[float] = field(default_factory=list)
 
 
-class Trader(OrderDesk, FillIntake, Reconciler):
+class Trader(OrderDesk, FillIntake, Reconciler, DirectionalDesk):
     """Runs each configured symbol's strategy on one exchange and keeps the store in step with it."""
 
     def __init__(self, config: AppConfig, exchange: ccxt.Exchange, clock: Clock, db: DbEngine,
@@ -121,6 +122,7 @@ class Trader(OrderDesk, FillIntake, Reconciler):
         self.on_event: Callable[[str, str, str, str], None] | None = None  # (level, kind, message, key)
         self.strategies: dict[str, Strategy] = {}
         self.snapshot = TraderSnapshot()  # what other threads read (see publish)
+        self._init_directional()
         self.configure(config)
 
     def publish(self) -> None:
@@ -151,12 +153,15 @@ class Trader(OrderDesk, FillIntake, Reconciler):
         st, mode = self.config.strategy, self.config.mode()
         table = self.config.symbols.get(self.name, {})
         leverage = table[symbol].leverage if symbol in table else 1
-        cap = table[symbol].max_position_usd if symbol in table else mode.max_inventory_usd
-        return dict(levels=mode.levels, spread_bps=st.spread_bps, step_bps=st.step_bps,
+        cap = table[symbol].max_position_size_usd if symbol in table else mode.max_inventory_usd
+        tier = self.config.tiers[table[symbol].tier] if symbol in table else None
+        widen = tier.spread_multiplier if tier else 1.0
+        return dict(levels=mode.levels, spread_bps=st.spread_bps * widen, step_bps=st.step_bps,
                     min_spread_bps=st.min_spread_bps, fee_aware=st.fee_aware, volume_factor=st.volume_factor,
                     usd_per_order=st.usd_per_order, min_order_usd=st.min_order_usd, max_order_usd=st.max_order_usd,
                     skew=st.skew.enabled, gamma=st.skew.gamma, tau_s=st.skew.tau_s, size_shrink=st.skew.size_shrink,
-                    max_inventory_usd=min(mode.max_inventory_usd, cap), margin_pct=mode.margin_pct, leverage=leverage)
+                    max_inventory_usd=min(mode.max_inventory_usd, cap), margin_pct=mode.margin_pct, leverage=leverage,
+                    atr_multiplier=tier.atr_multiplier if tier else 1.5)
 
     # ----------------------------------------------------------------------------- set-up
     def startup(self) -> dict:
@@ -180,6 +185,7 @@ class Trader(OrderDesk, FillIntake, Reconciler):
                           .order_by(TradeRecord.ts.desc())).first()
         self.fill_cursor_ms = self._newest_fill_ms = (last or 0)
         report = self.reconcile(startup=True)
+        self.load_held_exits()
         self.publish()
         log.info("%s: start-up reconciliation: %s", self.name, report)
         return report
@@ -258,6 +264,9 @@ class Trader(OrderDesk, FillIntake, Reconciler):
         if view is None:
             return 0
         now = self.clock.now_ms()
+        if self.is_directional(symbol):
+            self.run_directional(symbol, view, now)
+            return 0
         live = [self._live(o) for o in mine if o.client_order_id in self.orders]
         desired = self._desired(symbol, view, now, live)
         plan = plan_orders(desired, live, view.mid, now, self.last_requote.get(symbol), self._rules(), budget)

@@ -14,6 +14,7 @@ from engine.config.loading import DEFAULT_CONFIG_DIR, PROJECT_ROOT, TOP_KEYS, lo
 from engine.config.messages import ConfigError
 from engine.config.models import (
                                   DEFAULT_BREAKERS,
+    DEFAULT_TIERS,
                                   RISK_MODES,
                                   TIERS,
                                   AlertSettings,
@@ -29,6 +30,7 @@ from engine.config.models import (
                                   SkewSettings,
                                   StrategySettings,
                                   SymbolConfig,
+    TierSettings,
 )
 
 __all__ = [
@@ -36,5 +38,5 @@ __all__ = [
     "PROJECT_ROOT", "TOP_KEYS", "load_config", "save_overrides", "ConfigError", "DEFAULT_BREAKERS", "RISK_MODES",
     "TIERS", "AlertSettings", "BreakerSettings", "CapSettings", "ConnectionSettings", "CorrelationGroup",
     "EngineSettings", "HygieneSettings", "LoggingSettings", "ModeSettings", "RiskSettings", "SkewSettings",
-    "StrategySettings", "SymbolConfig",
+    "StrategySettings", "SymbolConfig", "DEFAULT_TIERS", "TierSettings",
 ]

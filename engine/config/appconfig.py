@@ -8,6 +8,7 @@ from typing import Any
 
 from engine.config.credentials import Credentials, TelegramSettings
 from engine.config.models import (
+    DEFAULT_TIERS,
     AlertSettings,
     ConnectionSettings,
     EngineSettings,
@@ -17,6 +18,7 @@ from engine.config.models import (
     RiskSettings,
     StrategySettings,
     SymbolConfig,
+    TierSettings,
 )
 
 
@@ -38,6 +40,7 @@ class AppConfig:
     risk: RiskSettings = field(default_factory=RiskSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
     connections: dict[str, ConnectionSettings] = field(default_factory=dict)
+    tiers: dict[str, TierSettings] = field(default_factory=lambda: dict(DEFAULT_TIERS))
 
     def connection(self, exchange: str) -> ConnectionSettings:
         """How to reach ``exchange`` (its defaults when the config says nothing)."""
@@ -56,6 +59,10 @@ class AppConfig:
             raise KeyError(f"{symbol} is not configured for {exchange or self.engine.exchange}; "
                            f"configured: {', '.join(table) or 'none'}")
         return table[symbol]
+
+    def tier(self, symbol: str, exchange: str | None = None) -> TierSettings:
+        """The settings of ``symbol``'s tier (STABLE, VOLATILE, MEME)."""
+        return self.tiers[self.symbol_config(symbol, exchange).tier]
 
     def mode(self, name: str | None = None) -> ModeSettings:
         """The ladder settings of risk mode ``name`` (default: the one in force)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -38,14 +39,15 @@ def load_config(config_dir: str | Path | None = None, env: dict[str, str] | None
         parsed = _FILE.validate_python(raw)
     except ValidationError as exc:
         raise from_validation(exc, raw, origin, ConfigFile) from None
-    for exchange, table in parsed.symbols.items():
+    symbols = _with_tiers(parsed, raw, origin, sources)
+    for exchange, table in symbols.items():
         for symbol, sc in table.items():
             _check_strategy(sc, f"symbols.{exchange}.{symbol}", origin)
     _check_sim(raw.get("sim"), origin)
     alerts = parsed.alerts
     tg = alerts.telegram
     cfg = AppConfig(
-        engine=parsed.engine, strategy=parsed.strategy, hygiene=parsed.hygiene, symbols=parsed.symbols,
+        engine=parsed.engine, strategy=parsed.strategy, hygiene=parsed.hygiene, symbols=symbols,
         database_url=_database_url(parsed.database.url, root), logging=parsed.logging, sim=dict(parsed.sim),
         credentials={ex: Credentials(**{k: Secret(v) for k, v in vars(c).items() if v})
                      for ex, c in parsed.exchanges.items()},
@@ -53,7 +55,7 @@ def load_config(config_dir: str | Path | None = None, env: dict[str, str] | None
                                   chat_id=str(tg.chat_id) if tg.chat_id else None),
         config_dir=cdir, sources=tuple(sources), risk=parsed.risk,
         alerts=AlertSettings(**{k: getattr(alerts, k) for k in AlertSettings.__pydantic_fields__}),
-        connections=parsed.connections,
+        connections=parsed.connections, tiers=parsed.tiers,
     )
     if cfg.engine.exchange not in cfg.symbols or not cfg.active_symbols():
         raise ConfigError(message(origin, "engine.exchange", cfg.engine.exchange,
@@ -97,6 +99,39 @@ def save_overrides(changes: dict[str, Any], config_dir: str | Path | None = None
         os.fsync(fh.fileno())
     os.replace(tmp, path)
     return path
+
+
+def _with_tiers(parsed: ConfigFile, raw: dict, origin: dict[str, str],
+                sources: list[str]) -> dict[str, dict[str, SymbolConfig]]:
+    """Each symbol's leverage and position cap from its tier where it gives none; a leverage above the tier's
+    ``max_leverage`` is refused. Where a symbol has both names of its position cap (``max_position_size_usd`` and
+    the older ``max_position_usd``), the one from the later layer wins."""
+    order = [*sources, "environment"]
+    out: dict[str, dict[str, SymbolConfig]] = {}
+    for exchange, table in parsed.symbols.items():
+        out[exchange] = {}
+        for symbol, sc in table.items():
+            given = ((raw.get("symbols") or {}).get(exchange) or {}).get(symbol) or {}
+            tier = parsed.tiers[sc.tier]
+            changes: dict[str, Any] = {}
+            if "leverage" not in given:
+                changes["leverage"] = tier.leverage
+            if "max_position_size_usd" not in given and "max_position_usd" not in given:
+                changes["max_position_size_usd"] = changes["max_position_usd"] = tier.max_position_size_usd
+            elif "max_position_size_usd" in given and "max_position_usd" in given:
+                key = f"symbols.{exchange}.{symbol}."
+                new, old = (order.index(o) if o in order else -1 for o in (
+                    where(origin, key + "max_position_size_usd"), where(origin, key + "max_position_usd")))
+                if old > new:
+                    changes["max_position_size_usd"] = given["max_position_usd"]
+            sc = replace(sc, **changes) if changes else sc
+            if sc.leverage > tier.max_leverage:
+                key = f"symbols.{exchange}.{symbol}.leverage"
+                raise ConfigError(message(origin, key, sc.leverage,
+                                          f"above the {sc.tier} tier's max_leverage {tier.max_leverage}; lower it, "
+                                          f"or raise tiers.{sc.tier}.max_leverage"))
+            out[exchange][symbol] = sc
+    return out
 
 
 def _check_strategy(sc: SymbolConfig, key: str, origin: dict[str, str]) -> None:

@@ -139,15 +139,44 @@ class HygieneSettings:
 
 
 @dataclass(frozen=True, config=RULES)
+class TierSettings:
+    """Defaults for every symbol of a tier (seed 004 "Safe List"); a symbol's own keys override them, except
+    ``max_leverage``, the tier's ceiling."""
+
+    leverage: between(Whole, ge=1, le=125) = 1
+    max_leverage: between(Whole, ge=1, le=125) = 20
+    max_position_size_usd: Positive = 50_000.0
+    spread_multiplier: between(gt=0, le=20) = 1.0  # market making: strategy.spread_bps widened by this
+    atr_multiplier: Positive = 1.5  # directional sizing: max_risk_usd / (ATR x this)
+
+
+DEFAULT_TIERS = {
+    "STABLE": TierSettings(1, 20, 50_000.0, 1.0, 1.5),
+    "VOLATILE": TierSettings(1, 10, 20_000.0, 1.5, 2.0),
+    "MEME": TierSettings(1, 3, 5_000.0, 2.5, 3.0),
+}
+
+
+@dataclass(frozen=True, config=RULES)
 class SymbolConfig:
-    """One symbol of the safe list (seed 004): whether it trades, its tier, leverage, cap and strategy."""
+    """One symbol of the safe list (seed 004): whether it trades, its tier, leverage, position cap, strategy and the
+    strategy's params. Leverage and position cap left out come from the tier (``tiers.<TIER>``)."""
 
     enabled: Flag = True
     tier: one_of(*TIERS) = "STABLE"
-    leverage: between(Whole, ge=1, le=125) = 1
-    max_position_usd: Positive = 10_000.0
+    leverage: between(Whole, ge=1, le=125) | None = None
+    max_position_size_usd: Positive | None = None
     strategy: Text = "market_making"
     params: dict[str, Any] = field(default_factory=dict)
+    max_position_usd: Positive | None = None  # the older name of max_position_size_usd, still read
+
+    def __post_init__(self) -> None:
+        tier = DEFAULT_TIERS[self.tier]  # loading fills these from the config's own tiers first
+        if self.max_position_size_usd is None:
+            object.__setattr__(self, "max_position_size_usd", self.max_position_usd or tier.max_position_size_usd)
+        object.__setattr__(self, "max_position_usd", self.max_position_size_usd)
+        if self.leverage is None:
+            object.__setattr__(self, "leverage", tier.leverage)
 
 
 @dataclass(frozen=True, config=RULES)
@@ -290,4 +319,6 @@ class ConfigFile:
     exchanges: section(dict[str, CredentialsSection]) = field(default_factory=dict)
     alerts: section(AlertsSection) = field(default_factory=AlertsSection)
     risk: section(RiskSettings) = field(default_factory=RiskSettings)
+    tiers: Annotated[dict[str, TierSettings], BeforeValidator(named(lambda: DEFAULT_TIERS, TIERS, "tier"))] = \
+        field(default_factory=lambda: dict(DEFAULT_TIERS))
     connections: section(dict[str, section(ConnectionSettings)]) = field(default_factory=dict)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -16,6 +17,7 @@ class RiskGate:
     side_blocks: dict[str, set[str]] = field(default_factory=dict)  # symbol -> sides that would grow a capped inventory
     size_factors: dict[str, float] = field(default_factory=dict)  # symbol -> multiplier (volatility breaker)
     portfolio: Callable[[str, str, float], str | None] | None = None  # (symbol, side, notional) -> refusal reason
+    portfolio_view: Any = None  # engine.risk.signal_checks.PortfolioView: what directional signals are checked on
     max_orders_per_symbol: int | None = None  # the order cap: the ladder is cut to the levels nearest the mid
     route_blocks: dict[str, str] = field(default_factory=dict)  # symbol -> "routed to <exchange>" (selection)
     operator_block: str | None = None  # "disconnected by the operator"

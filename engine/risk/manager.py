@@ -22,6 +22,7 @@ from engine.risk.caps import CapBreach, OpenOrder, excess_orders, portfolio_reas
 from engine.risk.gate import RollingRange
 from engine.risk.host import RiskHost
 from engine.risk.model import ExchangeSnapshot, RiskSnapshot, SymbolSnapshot
+from engine.risk.signal_checks import PortfolioView
 from engine.store import CircuitBreakerEvent
 
 if TYPE_CHECKING:
@@ -183,7 +184,7 @@ class RiskManager:
         for tr in self.traders:
             for symbol in tr.symbols:
                 sc = self.engine.config.symbol_config(symbol, tr.name)
-                limits[(tr.name, symbol)] = min(mode.max_inventory_usd, sc.max_position_usd)
+                limits[(tr.name, symbol)] = min(mode.max_inventory_usd, sc.max_position_size_usd)
         if caps.cancel_excess_orders:
             for tr in self.traders:
                 orders = [OpenOrder(o.client_order_id, tr.name, o.symbol, o.created_ms)
@@ -201,6 +202,9 @@ class RiskManager:
         for tr in self.traders:
             tr.gate.side_blocks = {sym: sides for (ex, sym), sides in blocks.items() if ex == tr.name}
             tr.gate.portfolio = self._portfolio_check(tr.name, snap.equity)
+            tr.gate.portfolio_view = PortfolioView(tr.name, dict(self.inventory_usd), snap.equity,
+                                                   self.settings.max_exposure_fraction,
+                                                   self.settings.correlation_groups)
             tr.gate.max_orders_per_symbol = caps.max_open_orders_per_symbol
         active = {f"{b.cap}:{b.scope}": b for b in breaches}
         for key, b in active.items():

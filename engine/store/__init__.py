@@ -20,6 +20,7 @@ from engine.store.tables import (
                                  ExchangeHealth,
                                  OrderRecord,
                                  PositionRecord,
+    SignalRecord,
                                  SystemMetric,
                                  TradeRecord,
 )
@@ -27,7 +28,8 @@ from engine.store.writes import StoreUnavailable, get_state, save_orders, set_st
 
 __all__ = [
     "ADDED_COLUMNS", "Alert", "BalanceSnapshot", "CircuitBreakerEvent", "EngineState", "ExchangeHealth", "OrderRecord",
-    "PositionRecord", "SQLAlchemyError", "Session", "StoreOpenError", "StoreUnavailable", "SystemMetric",
+    "PositionRecord", "SignalRecord", "SQLAlchemyError", "Session", "StoreOpenError", "StoreUnavailable",
+    "SystemMetric",
     "TradeRecord", "TradingLock", "TradingLockError", "get_state", "make_engine", "save_orders", "select",
     "set_state", "shown_url",
 ]

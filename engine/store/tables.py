@@ -172,3 +172,30 @@ class EngineState(SQLModel, table=True):
     key: str = Field(primary_key=True)
     value: str
     updated_ms: int = _ms()
+
+
+class SignalRecord(SQLModel, table=True):
+    """Every BUY, SELL or CLOSE a directional strategy gave, the checks' decision and why, the orders it led to, and
+    (for an entry) the exits the engine holds until the position is closed (seed 004)."""
+
+    __tablename__ = "signals"
+    __table_args__ = (Index("ix_signals_exchange_symbol_ts", "exchange", "symbol", "ts"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ts: int = _ms(index=True)
+    exchange: str
+    symbol: str = Field(index=True)
+    strategy: str
+    type: str  # BUY | SELL | CLOSE
+    confidence: float = 0.0
+    entry: float | None = None
+    stop_loss: float | None = None
+    take_profit: float | None = None
+    reasoning: str = ""
+    decision: str = ""  # approved | refused | executed (a CLOSE)
+    reason: str = ""  # the checks' verdict, e.g. "Portfolio REJECTED: exposure $1,100 > max $1,000 ..."
+    amount: float = 0.0
+    order_ids: str = ""  # client order ids, comma separated
+    status: str = ""  # open (its exits held) | closed | "" (refused, or a CLOSE)
+    exit_reason: str = ""  # stop loss | take profit | opposite signal | ...
+    closed_ms: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))

@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 
 from engine.hygiene import LiveOrder
 from engine.quoting import MarketView, Quote
+from engine.strategies.signals import Signal
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,9 @@ class MarketState:
     orders: tuple[LiveOrder, ...]  # our live orders on this symbol
     risk: RiskVerdict
     capital_usd: float = math.inf  # the account's equity in the quote currency
+    exposure_fraction: float = 0.0  # the portfolio's gross exposure over capital (0-1+)
+    daily_pnl: float = 0.0  # the portfolio's PnL since the UTC day began
+    correlation: float = 0.0  # the strongest correlation of this symbol's returns with another traded symbol's
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,7 @@ class Intent:
     quotes: tuple[Quote, ...] = ()
     orders: tuple[OrderIntent, ...] = ()
     reason: str = ""
+    signal: Signal | None = None  # a directional strategy's call (engine/strategies/directional.py)
 
 
 class StrategyParamError(ValueError):
