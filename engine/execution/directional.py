@@ -115,6 +115,10 @@ class DirectionalDesk:
                 if reason:
                     self._exit(symbol, reason, held.signal_id)
                     return
+        if self.gate.portfolio_view is None and not math.isfinite(self.capital_usd):
+            self.last_signal[symbol] = Signal(SignalType.HOLD, reasoning="waiting for the first risk check (capital "
+                                                                          "and exposure unknown)")
+            return  # no entry can be checked against the portfolio yet
         strategy: DirectionalStrategy = self.strategies[symbol]
         candles = self.closed_candles(symbol, strategy.candles_needed() + 1)
         last = int(candles[-1][0]) if candles else 0

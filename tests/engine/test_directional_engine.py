@@ -1,0 +1,92 @@
+"""Directional symbols on the engine and the simulated exchange: an entry, its held stop loss executed on a crash,
+and a restart in the middle of an open position."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from sqlmodel import Session, select
+
+from engine.clock import SimClock
+from engine.config import load_config
+from engine.exchanges import create_exchange
+from engine.runtime import Engine
+from engine.store import SignalRecord
+from engine.strategies import Signal, SignalType, register
+from engine.strategies.directional import DirectionalStrategy
+from tests.engine.test_runtime import make_config_dir
+
+
+@register("buy_once")
+class BuyOnce(DirectionalStrategy):
+    """BUY once (on its first full look at the market) with a stop 1% under the close; HOLD after that."""
+
+    own = {"stop_pct": 1.0}
+    done = False
+
+    def analyze(self, df: pd.DataFrame) -> Signal:
+        close = float(df["close"].iloc[-1])
+        if self.done:
+            return Signal(SignalType.HOLD, reasoning="bought already")
+        self.done = True
+        return Signal(SignalType.BUY, 0.9, close, close * (1 - self.params["stop_pct"] / 100), None, "test entry")
+
+
+CRASH = {"type": "flash_crash", "symbol": "ETH/USDT", "after_s": 600, "pct": 5, "duration_s": 60}
+
+
+def engine_on(tmp_path, clock: SimClock, events: list | None = None) -> tuple[Engine, object]:
+    cdir = make_config_dir(tmp_path, symbols={"sim": {"ETH/USDT": {"enabled": True, "strategy": "buy_once",
+                                                                   "params": {"max_risk_usd": 30}}}},
+                           sim={"events": events or [], "balances": {"USDT": 100_000}},
+                           risk={"max_exposure_fraction": 0.5})
+    cfg = load_config(cdir, env={})
+    venue = create_exchange("sim", cfg.sim, clock=clock)
+    engine = Engine(cfg, exchange=venue, clock=clock)
+    engine.start(schedule=False)
+    return engine, venue
+
+
+def signals(engine: Engine) -> list[SignalRecord]:
+    with Session(engine.db) as s:
+        return list(s.exec(select(SignalRecord).order_by(SignalRecord.id)))
+
+
+def test_an_entry_and_its_stop_loss_executed_on_a_simulated_drop(tmp_path):
+    clock = SimClock()
+    engine, venue = engine_on(tmp_path, clock, [CRASH])
+    engine.run_simulated(120)
+    (entry,) = [r for r in signals(engine) if r.type == "BUY"]
+    assert entry.decision == "approved" and entry.status == "open" and entry.order_ids
+    assert entry.reason.startswith("Portfolio approved (exposure: $")
+    held = engine.trader.ledger.position("ETH/USDT").qty
+    assert held > 0 and engine.trader.held_exits["ETH/USDT"].stop_loss == entry.stop_loss
+    engine.run_simulated(600)  # the crash: 5% down, through the 1% stop
+    (closed,) = [r for r in signals(engine) if r.id == entry.id]
+    assert closed.status == "closed" and closed.exit_reason == "stop loss"
+    assert engine.trader.ledger.position("ETH/USDT").qty == 0 and "ETH/USDT" not in engine.trader.held_exits
+    sells = [t for t in venue.fetch_my_trades("ETH/USDT") if t["side"] == "sell"]
+    assert sells and sum(t["amount"] for t in sells) == pytest.approx(held)
+    engine.stop()
+
+
+def test_a_restart_in_the_middle_of_an_open_position_keeps_its_stop(tmp_path):
+    clock = SimClock()
+    first, venue1 = engine_on(tmp_path, clock)
+    first.run_simulated(120)
+    (entry,) = [r for r in signals(first) if r.type == "BUY"]
+    held = first.trader.ledger.position("ETH/USDT").qty
+    assert held > 0
+    first.stop()  # cancels orders; the position stays
+    venue1.close()
+
+    second, venue2 = engine_on(tmp_path, clock, [{**CRASH, "after_s": 300}])
+    assert second.trader.ledger.position("ETH/USDT").qty == held  # the store and the paper account agree
+    assert second.trader.held_exits["ETH/USDT"].stop_loss == entry.stop_loss  # the exit is held again
+    second.run_simulated(60)
+    assert [r.type for r in signals(second)] == ["BUY"]  # no second entry on top of the held position
+    second.run_simulated(400)
+    (closed,) = signals(second)
+    assert closed.status == "closed" and closed.exit_reason == "stop loss"
+    assert second.trader.ledger.position("ETH/USDT").qty == 0
+    second.stop()
