@@ -131,16 +131,32 @@ def _backtest(args: argparse.Namespace) -> int:
     if args.scenario:
         from engine.scenarios import dumps, run_scenario
 
-        report = run_scenario(args.scenario, data=args.data, start=args.start, hours=args.hours, config=config,
+        report = run_scenario(args.scenario, data=args.data, start=args.start, hours=args.hours or 3.0, config=config,
                               quote_ms=args.quote_ms)
         print(dumps(report))
         return 0 if not report["missing"] else 1
     if not args.data:
         print("error: --data FILE [FILE ...] or --scenario NAME is needed", file=sys.stderr)
         return 2
-    summary = run_backtest(args.data, symbols=args.symbol, config=config, quote_ms=args.quote_ms)
+    try:
+        params = dict(_param(p) for p in args.param or [])
+        summary = run_backtest(args.data, symbols=args.symbol, config=config, quote_ms=args.quote_ms,
+                               strategy=args.strategy, params=params, start=args.start, hours=args.hours)
+    except ValueError as exc:  # a bad option or param: one line
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(json.dumps(summary, indent=2))
     return 0
+
+
+def _param(text: str) -> tuple[str, object]:
+    """``KEY=VALUE`` with the value read as YAML (numbers, true/false, strings)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise ValueError(f"--param {text!r}: write KEY=VALUE, e.g. --param rsi_period=9")
+    import yaml
+
+    return key.strip(), yaml.safe_load(value)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -159,17 +175,23 @@ def main(argv: list[str] | None = None) -> int:
                                     "print a JSON summary (cycles, orders, fills, volume, fees, PnL, max inventory, "
                                     "max drawdown, wall time).")
     bt.add_argument("--data", metavar="FILE", nargs="+", default=None,
-                    help="Binance websocket capture files (.gz), e.g. ../shared/data/binance-l2/spot/btcusdt_*.gz; "
-                         "with --scenario, one-minute candle files")
+                    help="Binance websocket capture files (.gz), e.g. ../shared/data/binance-l2/spot/btcusdt_*.gz, or "
+                         "one-minute candle files, e.g. ../shared/data/candles-1m/BTC_USDT-1m.csv.gz")
     bt.add_argument("--scenario", metavar="NAME", default=None,
                     choices=("flash_crash", "latency_spike", "error_burst", "spread_blowout", "inventory_runaway"),
                     help="rehearse the brakes on a named scenario: flash_crash, latency_spike, error_burst, "
                          "spread_blowout, inventory_runaway; prints what fired, when, and what was done "
                          "(exit 1 if an expected brake did not fire)")
+    bt.add_argument("--strategy", metavar="NAME", default=None,
+                    help="with candle --data: the strategy every symbol trades (momentum, mean_reversion, breakout, "
+                         "market_making, ...; default: each symbol's configured one)")
+    bt.add_argument("--param", metavar="KEY=VALUE", action="append", default=None,
+                    help="a param of --strategy (repeatable), e.g. --param rsi_period=9")
     bt.add_argument("--start", metavar="ISO", default=None,
-                    help="with --scenario and candle --data: where to start, e.g. 2022-01-21T19:30:00Z")
-    bt.add_argument("--hours", metavar="H", type=float, default=3.0,
-                    help="with --scenario and candle --data: how many hours to run (default 3)")
+                    help="with candle --data: where to start, e.g. 2022-01-21T19:30:00Z (default: three hours into "
+                         "the files, which the strategies see as history)")
+    bt.add_argument("--hours", metavar="H", type=float, default=None,
+                    help="with candle --data: how many hours to run (default: to the files' end; 3 with --scenario)")
     bt.add_argument("--symbol", metavar="S", action="append", default=None,
                     help="symbol to quote (repeatable; default: every market in the data)")
     bt.add_argument("--config", metavar="DIR", default=None,

@@ -1,43 +1,79 @@
-"""Backtests: the engine's own Trader against the replay venue on a simulated clock, as fast as it can run."""
+"""Backtests: the engine's own Trader against the simulated exchange on a simulated clock, as fast as it can run.
+
+Two kinds of data: Binance order-book captures (the replay venue, every update) and one-minute candle files (a
+synthetic book along each candle's path, ``engine/exchanges/sim/candles.py``), where ``--strategy`` runs a seed-004
+strategy, its checks and its exits on every symbol of the files."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
 
+from engine.clock import SimClock, iso8601
 from engine.config import AppConfig, SymbolConfig, load_config
 from engine.exchanges import create_exchange
+from engine.exchanges.sim.candles import load_candles
 from engine.jobs import drive
 from engine.store import make_engine
 from engine.trader import Trader
 
+CANDLE_WARMUP_MIN = 180  # candle files: the first hours are the strategies' history, not traded
+
+
+def is_candle_file(path: str) -> bool:
+    """Whether ``path`` is a one-minute candle CSV (``BTC_USDT-1m.csv.gz``) rather than an order-book capture."""
+    name = Path(path).name.lower()
+    return "-1m" in name and (name.endswith(".csv") or name.endswith(".csv.gz"))
+
 
 def run_backtest(files: list[str], symbols: list[str] | None = None, config: AppConfig | None = None,
                  quote_ms: int | None = None, db_url: str = "sqlite:///:memory:",
-                 balances: dict[str, float] | None = None) -> dict:
-    """Replay ``files`` and quote on them every ``quote_ms`` of simulated time; returns a summary dict."""
+                 balances: dict[str, float] | None = None, strategy: str | None = None,
+                 params: dict | None = None, start: str | None = None, hours: float | None = None) -> dict:
+    """Run ``files`` through the trader every ``quote_ms`` of simulated time; returns a summary dict.
+
+    Candle files trade ``strategy`` (default: each symbol's configured one) from ``start`` (ISO; default three
+    hours into the files) for ``hours`` (default: to the files' end), quoting every 5 s unless told otherwise."""
     t_wall = time.perf_counter()
     cfg = config or load_config(env={})
-    sim_cfg: dict = {"source": {"type": "replay", "files": list(files)}}
-    if balances is not None:
-        sim_cfg["balances"] = balances
-    venue = create_exchange("sim", sim_cfg)
+    candles = any(is_candle_file(f) for f in files)
+    end_ms = None
+    if candles:
+        first = min(load_candles(f)[0][0] for f in files)
+        start_ms = _iso_ms(start) if start else first + CANDLE_WARMUP_MIN * 60_000
+        end_ms = start_ms + int(hours * 3_600_000) if hours else None
+        sim_cfg: dict = {"source": {"type": "candles", "files": list(files)}, "step_ms": 5000,
+                         "balances": balances if balances is not None else {"USDT": 100_000}}
+        venue = create_exchange("sim", sim_cfg, clock=SimClock(start_ms))
+    else:
+        if strategy not in (None, "market_making"):
+            raise ValueError("--strategy needs one-minute candle files (e.g. ../shared/data/candles-1m/"
+                             "BTC_USDT-1m.csv.gz); order-book captures run market making")
+        sim_cfg = {"source": {"type": "replay", "files": list(files)}}
+        if balances is not None:
+            sim_cfg["balances"] = balances
+        venue = create_exchange("sim", sim_cfg)
     clock = venue.clock
     chosen = symbols or venue.symbols
     missing = [s for s in chosen if s not in venue.symbols]
     if missing:
         raise ValueError(f"the data has no {', '.join(missing)}; it holds {', '.join(venue.symbols)}")
     table = cfg.symbols.get("sim", {})
+    given = {"strategy": strategy, "params": dict(params or {})} if strategy else {}
     cfg = replace(cfg, engine=replace(cfg.engine, exchange="sim"),
-                  symbols={"sim": {s: table.get(s, SymbolConfig()) for s in chosen}})
-    step_ms = quote_ms or cfg.engine.quote_interval_ms
+                  symbols={"sim": {s: replace(table.get(s, SymbolConfig()), enabled=True, **given) for s in chosen}})
+    step_ms = quote_ms or (5_000 if candles else cfg.engine.quote_interval_ms)
     trader = Trader(cfg, venue, clock, make_engine(db_url), run_id="bt")
     trader.startup()
+    trader.capital_usd = venue.account_summary()["equity"]  # no risk cycle here: the portfolio limits use this
     start_ms = clock.now_ms()
     worst = {"peak": 0.0, "drawdown_bps": 0.0, "inventory_usd": 0.0}
 
     def track() -> None:  # the backtest's metrics job: peak equity, drawdown, largest inventory
         equity = venue.account_summary()["equity"]
+        trader.capital_usd = equity
         worst["peak"] = max(worst["peak"], equity)
         worst["drawdown_bps"] = max(worst["drawdown_bps"], (worst["peak"] - equity) / worst["peak"] * 1e4)
         for s in chosen:
@@ -47,7 +83,8 @@ def run_backtest(files: list[str], symbols: list[str] | None = None, config: App
 
     e = cfg.engine  # the live cadences; quoting every step_ms, the trader's own jobs only (no risk, health, store)
     drive(clock, [("quote", trader.quote_cycle, step_ms / 1000), ("hygiene", trader.reconcile, e.hygiene_interval_s),
-                  ("metrics", track, e.metrics_interval_s)], step_ms / 1000, lambda: venue.source.finished)
+                  ("metrics", track, e.metrics_interval_s)], step_ms / 1000,
+          lambda: venue.source.finished or (end_ms is not None and clock.now_ms() >= end_ms))
     max_dd_bps, max_inventory_usd = worst["drawdown_bps"], worst["inventory_usd"]
     trader.cancel_all()
     summary_acc = venue.account_summary()
@@ -58,9 +95,18 @@ def run_backtest(files: list[str], symbols: list[str] | None = None, config: App
     wall = time.perf_counter() - t_wall
     sim_seconds = (clock.now_ms() - start_ms) / 1000
     volume = sum(abs(t["cost"]) for t in venue.fetch_my_trades())
-    gaps = {s: len(st.gaps) for s, st in venue.source.stats().items()}
+    gaps = {s: len(st.gaps) for s, st in venue.source.stats().items()} if hasattr(venue.source, "stats") else {}
+    counts = trader.signal_counts
+    signal_stats = {
+        "strategy": strategy or sorted({cfg.symbols["sim"][s].strategy for s in chosen}),
+        "signals": sum(n for (_, kind), n in counts.items() if kind in ("approved", "refused", "executed")),
+        "approved": sum(n for (_, kind), n in counts.items() if kind == "approved"),
+        "refused": sum(n for (_, kind), n in counts.items() if kind == "refused"),
+        "exits": sum(n for (_, kind), n in counts.items() if kind in ("exit", "executed")),
+    } if any(trader.is_directional(s) for s in chosen) else {}
     return {
         "data": list(files), "symbols": chosen, "simulated_seconds": round(sim_seconds, 3),
+        "start": iso8601(start_ms), "end": iso8601(clock.now_ms()), **signal_stats,
         "quote_interval_ms": step_ms, "cycles": trader.stats.cycles, "orders": trader.stats.placed,
         "cancels": trader.stats.canceled, "rejected": trader.stats.rejected, "fills": with_trades,
         "volume_usd": round(volume, 2), "fees": round(totals["fees"], 6),
@@ -70,3 +116,11 @@ def run_backtest(files: list[str], symbols: list[str] | None = None, config: App
         "sequence_gaps": gaps, "wall_seconds": round(wall, 3),
         "speed_x_real_time": round(sim_seconds / wall, 1) if wall > 0 else None,
     }
+
+
+def _iso_ms(text: str) -> int:
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"--start {text!r} is not an ISO time; write e.g. 2026-04-01T00:00:00Z") from None
+    return int((when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp() * 1000)

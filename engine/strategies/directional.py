@@ -9,7 +9,7 @@ correlation limits), sizes it by ATR (``max_risk_usd / (ATR x atr_multiplier)``,
 Every directional strategy has these params besides its own:
 
 - ``min_confidence`` (0.6): signals below it are refused;
-- ``max_risk_usd`` (20): what one position may lose at its stop, sizing it by ATR;
+- ``max_risk_usd`` (5): what one position may lose over ``atr_multiplier`` ATRs, sizing it;
 - ``atr_period`` (14) and ``atr_multiplier`` (from the symbol's tier: STABLE 1.5, VOLATILE 2, MEME 3);
 - ``stop_atr`` (2): the stop's distance from entry in ATRs, where the strategy has no stop of its own;
 - ``take_profit_r`` (2): take profit at this multiple of the stop distance (0: none);
@@ -29,7 +29,7 @@ from engine.indicators import atr, frame
 from engine.strategies.base import Intent, MarketState, Strategy
 from engine.strategies.signals import Signal, SignalType
 
-COMMON: dict[str, Any] = {"min_confidence": 0.6, "max_risk_usd": 20.0, "atr_period": 14, "atr_multiplier": 2.0,
+COMMON: dict[str, Any] = {"min_confidence": 0.6, "max_risk_usd": 5.0, "atr_period": 14, "atr_multiplier": 2.0,
                           "stop_atr": 2.0, "take_profit_r": 2.0, "entry": "market", "entry_timeout_s": 30.0}
 
 

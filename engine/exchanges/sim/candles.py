@@ -96,10 +96,15 @@ class CandleSource(SyntheticSource):
         return self._first
 
     def jump_to(self, ms: int) -> None:
-        """Start the market at ``ms`` (a later window of the files) without simulating what comes before."""
+        """Start the market at ``ms`` (a later window of the files) without simulating what comes before; the
+        files' candles before ``ms`` (a day at most) become the venue's candle history."""
         self.now_ms = ms
         for s, sim in self.sims.items():
             sim.reset(self._path_price(s, ms))
+        self._history = {}
+        for s, rows in self.candles.items():
+            i = bisect.bisect_left(self._times[s], ms - ms % MINUTE_MS)
+            self._history[s] = [list(r) for r in rows[max(0, i - 1440):i]]
 
     def _path_price(self, symbol: str, ts_ms: int) -> float:
         times, rows = self._times[symbol], self.candles[symbol]
