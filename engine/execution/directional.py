@@ -63,6 +63,7 @@ class DirectionalDesk:
         self._signal_candle: dict[str, int] = {}
         self._closed: dict[str, tuple[tuple[float, ...], ...]] = {}
         self._candle_minute: dict[str, int] = {}
+        self._pnl_day: tuple[int, float] | None = None
 
     def is_directional(self, symbol: str) -> bool:
         """Whether ``symbol`` trades a directional strategy (signals) rather than resting quotes."""
@@ -128,7 +129,9 @@ class DirectionalDesk:
         verdict = RiskVerdict(blocked=self.gate.blocked(symbol) or None,
                               blocked_sides=frozenset(self.gate.side_blocks.get(symbol, set())))
         state = MarketState(symbol=symbol, now_ms=now, view=view, candles=candles, volatility_bps=0.0,
-                            position=position, orders=(), risk=verdict, capital_usd=self.capital_usd)
+                            position=position, orders=(), risk=verdict, capital_usd=self.capital_usd,
+                            exposure_fraction=self.exposure_fraction(), daily_pnl=self.daily_pnl(),
+                            correlation=self.correlation_of(symbol))
         signal = strategy.decide(state).signal
         self.last_signal[symbol] = signal
         if signal.type is SignalType.HOLD:
@@ -222,6 +225,34 @@ class DirectionalDesk:
         self.signal_counts[(symbol, "exit")] += 1
         self._event("info", f"position closed: {reason}", f"{self.name} {symbol}: {reason} ({', '.join(done)})",
                     f"exit:{symbol}:{self.clock.now_ms() // MINUTE_MS}")
+
+    # ------------------------------------------------------------------------------ the ML state's parts
+    def exposure_fraction(self) -> float:
+        """Gross exposure over capital, as the portfolio view has it (0 when capital is unknown)."""
+        view = self._portfolio_view()
+        total = sum(abs(v) for v in view.inventory_usd.values())
+        return total / view.capital_usd if view.capital_usd else 0.0
+
+    def daily_pnl(self) -> float:
+        """This venue's PnL (realized and unrealized, after fees) since the UTC day began in this process."""
+        marks = {s: v.mid for s, (_, v) in self.views.items()}
+        totals = self.ledger.totals(marks)
+        unrealized = totals["unrealized_pnl"] if math.isfinite(totals["unrealized_pnl"]) else 0.0
+        pnl = totals["realized_pnl"] + unrealized - totals["fees"]
+        day = self.clock.now_ms() // 86_400_000
+        if self._pnl_day is None or self._pnl_day[0] != day:
+            self._pnl_day = (day, pnl)
+        return pnl - self._pnl_day[1]
+
+    def correlation_of(self, symbol: str) -> float:
+        """The strongest correlation of ``symbol``'s one-minute returns with another directional symbol's."""
+        from engine.strategies.ml import correlation
+
+        mine = self._closed.get(symbol)
+        if not mine:
+            return 0.0
+        others = {s: [r[4] for r in rows] for s, rows in self._closed.items() if s != symbol and rows}
+        return correlation([r[4] for r in mine], others)
 
     # ------------------------------------------------------------------------------ records
     def _portfolio_view(self) -> PortfolioView:
