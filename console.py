@@ -17,6 +17,7 @@ nav = st.navigation([
     st.Page("pages/dashboard.py", title="Dashboard", icon=":material/monitoring:", default=True),
     st.Page("pages/positions.py", title="Positions & orders", icon=":material/list_alt:"),
     st.Page("pages/trades.py", title="Trade history", icon=":material/receipt_long:"),
+    st.Page("pages/strategies.py", title="Strategies", icon=":material/insights:"),
     st.Page("pages/risk.py", title="Risk controls", icon=":material/shield:"),
     st.Page("pages/alerts.py", title="Alerts & logs", icon=":material/notifications:"),
     st.Page("pages/exchanges.py", title="Exchange connections", icon=":material/hub:"),

@@ -44,3 +44,33 @@ def ladder_figure(ohlcv: list[list[float]], ladder: dict, symbol: str) -> go.Fig
                                      name=f"our {side}s", marker=dict(color=color, symbol=symbol_, size=9)))
     fig.update_layout(title=f"{symbol} · 1m with our ladder (dotted) and fills")
     return fig
+
+
+def strategy_figure(chart: dict, symbol: str, strategy: str) -> go.Figure:
+    """Candles with the strategy's indicators as lines, its entries (approved: filled triangles; refused: hollow)
+    and its exits (x), from ``service.strategy_chart``."""
+    rows = chart["candles"]
+    fig = candles_figure(rows, symbol)
+    x = [_utc(r[0]) for r in rows]
+    palette = ("#6a1b9a", "#ef6c00", "#00838f", "#5d4037")
+    for (name, values), color in zip(chart["indicators"].items(), palette * 2, strict=False):
+        fig.add_trace(go.Scatter(x=x, y=values, name=name, mode="lines", line=dict(color=color, width=1.4)))
+    sigs = chart["signals"]
+    for kind, color, marker in (("BUY", "#2e7d32", "triangle-up"), ("SELL", "#c62828", "triangle-down")):
+        for decision, fill in (("approved", ""), ("refused", "-open")):
+            chosen = [s for s in sigs if s["type"] == kind and s["decision"] == decision and s["entry"]]
+            if chosen:
+                fig.add_trace(go.Scatter(
+                    x=[_utc(s["ts"]) for s in chosen], y=[s["entry"] for s in chosen], mode="markers",
+                    name=f"{kind.lower()} {decision}", marker=dict(color=color, symbol=marker + fill, size=11),
+                    text=[f"{s['confidence']:.0%} · {s['reason']}" for s in chosen], hoverinfo="text+x+y"))
+    exits = [s for s in sigs if s.get("closed_ms") and s["status"] == "closed" and rows]
+    if exits:
+        closes = {int(r[0]) // 60_000: r[4] for r in rows}
+        fig.add_trace(go.Scatter(
+            x=[_utc(s["closed_ms"]) for s in exits],
+            y=[closes.get(s["closed_ms"] // 60_000, rows[-1][4]) for s in exits], mode="markers", name="exits",
+            marker=dict(color="#212121", symbol="x", size=10), text=[s["exit_reason"] for s in exits],
+            hoverinfo="text+x"))
+    fig.update_layout(title=f"{symbol} · 1m · {strategy}: indicators, entries and exits", height=420)
+    return fig

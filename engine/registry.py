@@ -50,6 +50,18 @@ def ensure_engine(config_dir: str | Path | None = None, start: bool | None = Non
                     log.error("engine not started: %s", engine.error)
         return engine
 
+def register_engine(config_dir: str | Path, engine: Engine) -> Engine:
+    """Make ``engine`` the process's Engine for ``config_dir`` (one built by hand: on a simulated clock, or over a
+    venue of its own); the console then shows and steers it. Refused if another one is registered there."""
+    reg = _registry()
+    key = str(Path(config_dir).resolve())
+    with reg.lock:
+        if reg.engines.get(key) not in (None, engine):
+            raise RuntimeError(f"an engine is already registered for {key}")
+        reg.engines[key] = engine
+    return engine
+
+
 def stop_all_engines() -> None:
     """Stop every engine of this process (at exit): cancels their orders."""
     reg = _registry()

@@ -320,9 +320,10 @@ class Engine(Jobs, EquityMarks, HealthRouting, Streams):
 
 
     def apply_config(self, config: AppConfig) -> None:
-        """Take a reloaded config into the running engine: strategy, hygiene, risk thresholds and caps, alerts.
+        """Take a reloaded config into the running engine: strategy, hygiene, risk thresholds and caps, alerts, and
+        each venue's enabled symbols and their strategies.
 
-        The venue, the database and the symbol list stay as they started (a restart changes those).
+        The venues and the database stay as they started (a restart changes those).
         """
         from engine.risk.breakers import load_breakers
 

@@ -26,6 +26,16 @@ from engine.connections import (  # re-exported: pages call engine.service only
     venue_rows,
 )
 from engine.runtime import Engine
+from engine.signal_history import (  # re-exported: pages call engine.service only
+    set_strategy,
+    set_symbol_enabled,
+    signal_counts,
+    signal_history,
+    strategy_chart,
+    strategy_names,
+    strategy_params,
+    strategy_rows,
+)
 from engine.store import Alert, CircuitBreakerEvent, SystemMetric, TradeRecord
 from engine.trade_history import (  # re-exported: pages call engine.service only
     CSV_COLUMNS,
@@ -327,4 +337,6 @@ def log_lines(path: Path, levels: tuple[str, ...] = (), limit: int = 300) -> lis
 
 __all__ = ["ConfigError", "FEATURES", "KUCOIN_TESTS", "SELECTIONS", "connect_venue", "disconnect_venue",
            "kucoin_credentials", "run_kucoin_check", "test_venue", "venue_rows", "CSV_COLUMNS", "CSV_DOC",
-           "TradeFilter", "trade_page", "trade_symbols", "trade_totals", "trades_csv"]
+           "TradeFilter", "trade_page", "trade_symbols", "trade_totals", "trades_csv", "set_strategy",
+           "set_symbol_enabled", "signal_counts", "signal_history", "strategy_chart", "strategy_names",
+           "strategy_params", "strategy_rows"]

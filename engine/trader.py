@@ -128,7 +128,7 @@ class Trader(OrderDesk, FillIntake, Reconciler, DirectionalDesk):
     def publish(self) -> None:
         """Freeze the live state for readers in other threads (the risk job, the console)."""
         self.snapshot = take(self.clock.now_ms(), self.orders.values(), self.ledger.positions, self.views,
-                             self.candles, self.ranges)
+                             self.candles, self.ranges, self.last_signal, self.held_exits)
 
     def read_view(self, symbol: str) -> MarketView | None:
         """The market now, for another thread: the stream's book or one REST request; the trader's state is not
@@ -139,9 +139,26 @@ class Trader(OrderDesk, FillIntake, Reconciler, DirectionalDesk):
         return self._view_of(symbol, book)
 
     def configure(self, config: AppConfig) -> None:
-        """Take a (re)loaded config: each symbol's strategy is built again from its settings."""
+        """Take a (re)loaded config: each symbol's strategy is built again from its settings; a symbol disabled
+        stops trading (its orders are cancelled, its position stays) and one enabled starts."""
         self.config = config
         table = config.symbols.get(self.name, {})
+        wanted = config.active_symbols(self.name)
+        if self.ex.markets:  # running: follow the safe list
+            for symbol in [s for s in self.symbols if s not in wanted]:
+                for rec in [o for o in self.orders.values() if o.symbol == symbol]:
+                    self.cancel(rec, "symbol disabled")
+                self.flush()
+                log.info("%s %s: disabled; its orders are cancelled%s", self.name, symbol,
+                         "; its position stays (close it on Positions)" if self.ledger.position(symbol).qty else "")
+            for symbol in [s for s in wanted if s not in self.symbols]:
+                if symbol not in self.ex.markets:
+                    log.error("%s does not list %s; not enabled", self.name, symbol)
+                    wanted.remove(symbol)
+                    continue
+                self.ranges[symbol] = RollingRange(config.risk.volatility_window_min * 60_000)
+                log.info("%s %s: enabled", self.name, symbol)
+            self.symbols = wanted
         self.strategies = {}
         for symbol in self.symbols:
             sc = table.get(symbol)

@@ -67,4 +67,4 @@ def flash() -> None:
     """Show (once) the result of the last command."""
     message = st.session_state.pop("flash", None)
     if message:
-        st.success(message)
+        (st.error if message.startswith("Not saved") else st.success)(message)

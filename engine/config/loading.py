@@ -68,15 +68,23 @@ def load_config(config_dir: str | Path | None = None, env: dict[str, str] | None
     return cfg
 
 
-def save_overrides(changes: dict[str, Any], config_dir: str | Path | None = None) -> Path:
+def save_overrides(changes: dict[str, Any], config_dir: str | Path | None = None,
+                   replace: tuple[str, ...] | None = None) -> Path:
     """Merge ``changes`` into ``config/config.json`` atomically (write a temp file, then rename).
 
     The result is validated first: a change that would not load is refused with :class:`ConfigError` and the
-    file is left as it was.
+    file is left as it was. ``replace`` names a key path whose value is replaced rather than merged into (a
+    symbol's params when its strategy changes).
     """
     cdir = Path(config_dir) if config_dir else DEFAULT_CONFIG_DIR
     path = cdir / "config.json"
     current = read_json(path) if path.is_file() else {}
+    if replace:  # the value at this key path is replaced by the one in ``changes``, not merged into
+        holder = current
+        for key in replace[:-1]:
+            holder = holder.get(key) if isinstance(holder, dict) else None
+        if isinstance(holder, dict):
+            holder.pop(replace[-1], None)
     updated = deep_merge(current, changes, str(path), {})
     if any(k in updated for k in ("exchanges", "alerts")):
         raise ConfigError(f"{path}: credentials belong in secrets.json or the environment, not in config.json")

@@ -47,6 +47,8 @@ class TraderSnapshot:
     views: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))  # symbol -> (ms, MarketView)
     candles: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))  # symbol -> rows
     ranges: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))  # symbol -> high-low % (live mids)
+    signals: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))  # symbol -> last Signal (frozen)
+    exits: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))  # symbol -> (stop, take profit)
 
     def position(self, symbol: str) -> PositionState:
         return self.positions.get(symbol) or PositionState()
@@ -58,9 +60,12 @@ class TraderSnapshot:
         return seen[1]
 
 
-def take(now_ms: int, orders: Any, positions: dict, views: dict, candles: dict, ranges: dict) -> TraderSnapshot:
+def take(now_ms: int, orders: Any, positions: dict, views: dict, candles: dict, ranges: dict,
+         signals: dict | None = None, exits: dict | None = None) -> TraderSnapshot:
     """A snapshot of the trader's state (call it from the thread that changes that state)."""
     return TraderSnapshot(now_ms, tuple(OrderView.of(o) for o in list(orders)),
                           MappingProxyType({s: replace(p) for s, p in positions.items()}),
                           MappingProxyType(dict(views)), MappingProxyType(dict(candles)),
-                          MappingProxyType({s: r.range_pct(now_ms) for s, r in ranges.items()}))
+                          MappingProxyType({s: r.range_pct(now_ms) for s, r in ranges.items()}),
+                          MappingProxyType(dict(signals or {})),
+                          MappingProxyType({s: (h.stop_loss, h.take_profit) for s, h in (exits or {}).items()}))
