@@ -11,13 +11,13 @@ from engine.clock import SimClock
 from engine.config import load_config
 from engine.exchanges import create_exchange
 from engine.runtime import Engine
-from engine.store import SignalRecord
+from engine.store import OrderRecord, SignalRecord
 from engine.strategies import Signal, SignalType, register
 from engine.strategies.directional import DirectionalStrategy
 from tests.engine.test_runtime import make_config_dir
 
 
-@register("buy_once")
+@register("buy_once_with_stop")
 class BuyOnce(DirectionalStrategy):
     """BUY once (on its first full look at the market) with a stop 1% under the close; HOLD after that."""
 
@@ -36,7 +36,7 @@ CRASH = {"type": "flash_crash", "symbol": "ETH/USDT", "after_s": 600, "pct": 5, 
 
 
 def engine_on(tmp_path, clock: SimClock, events: list | None = None) -> tuple[Engine, object]:
-    cdir = make_config_dir(tmp_path, symbols={"sim": {"ETH/USDT": {"enabled": True, "strategy": "buy_once",
+    cdir = make_config_dir(tmp_path, symbols={"sim": {"ETH/USDT": {"enabled": True, "strategy": "buy_once_with_stop",
                                                                    "params": {"max_risk_usd": 30}}}},
                            sim={"events": events or [], "balances": {"USDT": 100_000}},
                            risk={"max_exposure_fraction": 0.5})
@@ -90,3 +90,25 @@ def test_a_restart_in_the_middle_of_an_open_position_keeps_its_stop(tmp_path):
     assert closed.status == "closed" and closed.exit_reason == "stop loss"
     assert second.trader.ledger.position("ETH/USDT").qty == 0
     second.stop()
+
+
+def test_a_limit_entry_rests_at_the_touch_then_goes_at_market_for_the_rest(tmp_path):
+    clock = SimClock()
+    cdir = make_config_dir(tmp_path, symbols={"sim": {"ETH/USDT": {
+        "enabled": True, "strategy": "buy_once_with_stop", "params": {"max_risk_usd": 30, "entry": "limit",
+                                                            "entry_timeout_s": 5}}}},
+        sim={"balances": {"USDT": 100_000}}, risk={"max_exposure_fraction": 0.5})
+    cfg = load_config(cdir, env={})
+    engine = Engine(cfg, exchange=create_exchange("sim", cfg.sim, clock=clock), clock=clock)
+    engine.start(schedule=False)
+    engine.run_simulated(120)
+    (entry,) = signals(engine)
+    with Session(engine.db) as s:
+        orders = [s.exec(select(OrderRecord).where(OrderRecord.client_order_id == cid)).one()
+                  for cid in entry.order_ids.split(",")]
+    assert orders[0].type == "limit" and orders[0].level == -1  # post-only at the touch first
+    if orders[0].filled < orders[0].amount:  # what the limit did not fill went at market after the timeout
+        assert orders[0].status == "canceled" and [o.type for o in orders[1:]] == ["market"]
+        assert orders[1].created_ms - orders[0].created_ms >= 5_000
+    assert engine.trader.ledger.position("ETH/USDT").qty == pytest.approx(entry.amount)
+    engine.stop()
