@@ -35,8 +35,10 @@ ADVICE = {
     "400002": "The request's timestamp is outside KuCoin's 5-second window: synchronise this machine's clock (NTP).",
     "400003": "KuCoin does not know this API key: check KUCOIN_API_KEY (a sandbox key does not work on the live API, "
               "nor the reverse).",
-    "400004": "The passphrase is wrong: KUCOIN_PASSPHRASE is the API passphrase chosen when the key was created, not "
-              "the account's login password.",
+    "400004": "KuCoin could not verify the passphrase. Two causes give this answer: a wrong KUCOIN_PASSPHRASE (the "
+              "API passphrase chosen when the key was created, not the account's login password), or a wrong "
+              "KUCOIN_API_SECRET (v2 keys send the passphrase signed with the secret, so a wrong secret makes a "
+              "right passphrase look wrong). Check both against the key's page on KuCoin.",
     "400005": "The signature is wrong: KUCOIN_API_SECRET does not belong to this API key.",
     "400006": "This machine's IP address is not on the key's IP whitelist: add it on KuCoin's API management page.",
     "400007": "The key lacks the permission for this request: enable 'General' (and 'Futures' for the futures "

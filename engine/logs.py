@@ -1,6 +1,6 @@
 """Logging (seed 001): readable console lines and a JSON-lines file under ``data/logs/``; secrets never appear.
 
-Every configured credential is masked (``68da47b0...97a4``) wherever it would appear in a message or its
+Every configured credential is masked (``68da...97a4``) wherever it would appear in a message or its
 arguments, on both handlers.
 """
 

@@ -12,9 +12,10 @@ engine = page("KuCoin connection tester")
 summary = service.kucoin_credentials(engine)
 c = st.columns(4)
 c[0].metric("Credentials", "configured" if summary["configured"] else "not configured")
-c[1].metric("API key", summary["api_key"])
-c[2].metric("API secret", summary["api_secret"])
-c[3].metric("Passphrase", summary["passphrase"])
+for col, label, key in ((c[1], "API key", "api_key"), (c[2], "API secret", "api_secret"),
+                        (c[3], "Passphrase", "passphrase")):
+    col.caption(label)
+    col.code(summary[key], language=None)  # plain text: a mask is never read as markdown
 if not summary["configured"]:
     st.info("Set KUCOIN_API_KEY, KUCOIN_API_SECRET and KUCOIN_PASSPHRASE (environment, .env or secrets.json) and "
             "restart the console. The public tests run without them. Try a sandbox key first.")

@@ -38,12 +38,16 @@ class Secret:
 
 
 def mask_secret(value: str | None) -> str:
-    """``68da47b0...97a4`` for a long secret, ``****`` for a short one, ``(not set)`` for none."""
+    """A preview that gives nothing away: at most 4 characters at each end and never more than a third of the value
+    (``68da...97a4`` for a 36-character key, ``ab...z`` for a 9-character one); ``••••••`` when even a third is under
+    two characters; ``(not set)`` for none. Plain text (no markdown characters), so a page shows it as it is."""
     if not value:
         return "(not set)"
-    if len(value) < 12:
-        return "****"
-    return f"{value[:8]}...{value[-4:]}"
+    shown = min(8, len(value) // 3)
+    if shown < 2:
+        return "••••••"
+    head, tail = (shown + 1) // 2, shown // 2
+    return f"{value[:head]}...{value[-tail:]}"
 
 
 @dataclass(frozen=True)

@@ -57,10 +57,25 @@ def test_secrets_never_print_themselves(cdir):
                                  "BINANCE_API_SECRET": "supersecretvalue-abcdef"})
     text = repr(cfg) + str(cfg.credentials)
     assert "68da47b0c0ffee" not in text and "supersecretvalue" not in text
-    assert "68da47b0...97a4" in text
-    assert mask_secret("68da47b0c0ffee00112233445566778897a4") == "68da47b0...97a4"
-    assert mask_secret("short") == "****" and mask_secret(None) == "(not set)"
-    assert repr(Secret("abcdefghijklmnop")) == "Secret(abcdefgh...mnop)"
+    assert "68da...97a4" in text
+    assert repr(Secret("abcdefghijklmnop")) == "Secret(abc...op)"
+
+
+@pytest.mark.parametrize("length", range(1, 65))
+def test_a_mask_shows_a_few_characters_and_never_more_than_a_third(length):
+    value = "".join(chr(ord("a") + i % 26) for i in range(length))
+    masked = mask_secret(value)
+    shown = len(masked.replace("...", "")) if "..." in masked else 0
+    assert shown <= 8 and shown <= length / 3
+    assert value not in masked or length == 0
+    assert not any(c in masked for c in "*_`#[]")  # plain text: markdown would render it blank or bold
+
+
+def test_mask_examples():
+    assert mask_secret("68da47b0c0ffee00112233445566778897a4") == "68da...97a4"
+    assert mask_secret("passphrase12") == "pa...12"  # 12 characters: 4 shown, was shown in full
+    assert mask_secret("passphrase12345") == "pas...45"  # 15: 5 shown, was 12
+    assert mask_secret("short") == "••••••" and mask_secret(None) == "(not set)" and mask_secret("") == "(not set)"
 
 
 @pytest.mark.parametrize("override, expected", [
