@@ -36,6 +36,9 @@ def venue_rows(engine: Engine) -> list[dict]:
                                 .order_by(ExchangeHealth.ts.desc()).limit(1)).first()
         ex = snap.exchanges.get(t.name) if snap else None
         budget = getattr(t.ex, "budget_per_min", None)
+        blocked = t.gate.operator_block or t.gate.exchange_block
+        routed = (", ".join(s for s, v in engine.routes.items() if v == t.name) if engine.routes
+                  else ", ".join(t.symbols))
         rows.append({
             "exchange": t.name, "connected": (last.connected if last else True) and not t.gate.operator_block,
             "status": t.gate.operator_block or t.gate.exchange_block or "quoting",
@@ -43,8 +46,8 @@ def venue_rows(engine: Engine) -> list[dict]:
             "calls_last_minute": meter.count(now), "calls_budget_per_min": budget,
             "features": ", ".join(f for f in FEATURES if t.ex.has.get(f)),
             "symbols": ", ".join(t.symbols),
-            "routed_here": ", ".join(s for s, v in engine.routes.items() if v == t.name) if engine.routes
-            else ", ".join(t.symbols),
+            "routed_here": f"nothing ({blocked})" if blocked else (routed if engine.state == "RUNNING" else
+                                                                   f"nothing (engine {engine.state})"),
             "sandbox": bool(getattr(t.ex, "isSandboxModeEnabled", False)),
             "last_error": last_error or "—", "equity": ex.equity if ex else None,
             "streams": _streams(t),

@@ -14,6 +14,14 @@ from sqlmodel import Session, select
 from engine.store import PositionRecord, TradeRecord
 
 
+def spread_capture(side: str, price: float, amount: float, ref_mid: float | None, contract_size: float = 1.0) -> float:
+    """What a fill earned against the mid its order was priced at (quote currency): a maker bid under the mid earns
+    the distance, a taker pays it. Without a known mid it counts nothing (the whole result is inventory PnL)."""
+    if not ref_mid:
+        return 0.0
+    return ((ref_mid - price) if side == "buy" else (price - ref_mid)) * amount * contract_size
+
+
 @dataclass
 class PositionState:
     qty: float = 0.0
@@ -114,12 +122,14 @@ class Ledger:
             if base_fee and ":" not in symbol:  # spot: the base-currency fee is taken from what changes hands
                 amount = amount - fee if t["side"] == "buy" else amount + fee
             realized = pos.apply(t["side"] == "buy", amount, float(t["price"]), fee_quote, t["timestamp"])
+            edge = spread_capture(t["side"], float(t["price"]), float(t["amount"]), t.get("ref_mid"),
+                                  pos.contract_size)
             row = TradeRecord(
                 exchange=self.exchange, symbol=symbol, trade_id=tid, order_id=t.get("order"),
                 client_order_id=t.get("clientOrderId"), side=t["side"], price=float(t["price"]),
                 amount=float(t["amount"]), cost=float(t.get("cost") or t["price"] * t["amount"]), fee=fee_quote,
                 fee_currency=(t.get("fee") or {}).get("currency"), liquidity=t.get("takerOrMaker"),
-                realized_pnl=realized, ts=int(t["timestamp"]))
+                realized_pnl=realized, edge=edge, ts=int(t["timestamp"]))
             session.add(row)
             new_rows.append(row)
         for symbol, pos in staged.items():

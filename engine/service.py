@@ -6,6 +6,7 @@ Every store query aggregates and pages in SQL (never loads a whole table), so pa
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from engine import outcome
 from engine.config import ConfigError, load_config, save_overrides
 from engine.connections import (  # re-exported: pages call engine.service only
     FEATURES,
@@ -25,6 +27,10 @@ from engine.connections import (  # re-exported: pages call engine.service only
     test_venue,
     venue_rows,
 )
+from engine.formats import amount as fmt_amount
+from engine.outcome import Outcome
+from engine.pnl import DEFINITIONS as PNL_DEFINITIONS
+from engine.pnl import PnlLine, breakdown
 from engine.runtime import Engine
 from engine.signal_history import (  # re-exported: pages call engine.service only
     set_strategy,
@@ -50,6 +56,8 @@ from engine.trade_history import (  # re-exported: pages call engine.service onl
 )
 from engine.trader import Trader
 
+log = logging.getLogger("engine.service")
+
 # ------------------------------------------------------------------------------------------ dashboard
 TICKER_CACHE_MS = 10_000  # the console's own REST market data, at most this often per exchange
 _ticker_cache: dict[str, tuple[int, dict]] = {}
@@ -58,7 +66,6 @@ _cache_lock = threading.Lock()
 
 def summary(engine: Engine) -> dict:
     """The numbers at the top of the dashboard, over every exchange the engine trades."""
-    s = engine.summary()
     with Session(engine.db) as db:
         last = db.exec(select(SystemMetric).where(SystemMetric.exchange == "ALL")
                        .order_by(SystemMetric.ts.desc()).limit(1)).first()
@@ -67,13 +74,11 @@ def summary(engine: Engine) -> dict:
     return {
         "state": engine.state, "reason": engine.reason, "equity": engine.equity, "peak_equity": engine.peak_equity,
         "daily_pnl": last.daily_pnl if last else None, "drawdown_bps": last.drawdown_bps if last else None,
-        "realized_pnl": s.get("realized_pnl", 0.0), "unrealized_pnl": last.unrealized_pnl if last else 0.0,
-        "total_pnl": (s.get("realized_pnl", 0.0) + (last.unrealized_pnl if last else 0.0)),
-        "fees": s.get("fees", 0.0), "open_orders": sum(len(t.snapshot.orders) for t in traders),
+        **pnl(engine)[1].row(),
+        "open_orders": sum(len(t.snapshot.orders) for t in traders),
         "fills": sum(t.ledger.fills for t in traders),
         "risk_mode": engine.config.strategy.risk_mode, "open_breakers": len(breakers),
-        "exchanges_healthy": sum(1 for t in traders if not (t.gate.exchange_block or t.gate.operator_block)),
-        "exchanges": len(traders), "risk_stale": engine.risk_stale,
+        "exchanges_healthy": healthy_venues(engine)[0], "exchanges": len(traders), "risk_stale": engine.risk_stale,
     }
 
 
@@ -95,6 +100,12 @@ def equity_curve(db: Any, since_ms: int, buckets: int = 400) -> list[dict]:
 
 def _trader(engine: Engine, exchange: str | None) -> Trader:
     return next((t for t in engine.traders if t.name == exchange), engine.trader)
+
+
+def steps(tr: Trader, symbol: str) -> tuple[float | None, float | None]:
+    """(tick, lot) of a market: the decimals its prices and amounts are shown in."""
+    precision = (tr.ex.markets.get(symbol) or {}).get("precision") or {}
+    return precision.get("price"), precision.get("amount")
 
 
 def tickers(engine: Engine, trader: Trader) -> dict[str, dict]:
@@ -135,8 +146,10 @@ def market_rows(engine: Engine) -> list[dict]:
             bid, ask = (view.best_bid, view.best_ask) if view else (ticker.get("bid"), ticker.get("ask"))
             mid = view.mid if view else ((bid + ask) / 2 if bid and ask else None)
             size = view.contract_size if view else 1.0
+            tick, lot = steps(tr, symbol)
             out.append({
-                "exchange": tr.name, "symbol": symbol, "price": mid, "change_24h_pct": ticker.get("percentage"),
+                "exchange": tr.name, "symbol": symbol, "tick": tick, "lot": lot, "price": mid,
+                "change_24h_pct": ticker.get("percentage"),
                 "volume_24h": ticker.get("quoteVolume"),
                 "spread_bps": (ask - bid) / mid * 1e4 if mid and bid and ask else None,
                 "volatility_bps": tr.vol.get(symbol, (0, None))[1],
@@ -168,6 +181,38 @@ def ladder(engine: Engine, symbol: str, exchange: str | None = None) -> dict:
     return {"orders": orders, "fills": [{"ts": t, "side": sd, "price": p, "amount": a} for t, sd, p, a in fills]}
 
 
+def unquoted(engine: Engine) -> list[dict]:
+    """Each market-making side not quoted right now, and why (a breaker, a cap, free balance, the operator)."""
+    return [{"exchange": t.name, "symbol": sym, "side": side, "why": why}
+            for t in engine.traders for sym, sides in sorted(t.snapshot.unquoted.items())
+            for side, why in sorted(sides.items())]
+
+
+def healthy_venues(engine: Engine) -> tuple[int, int]:
+    """(venues that can quote now, venues): one disconnected or behind a latency or error breaker cannot."""
+    traders = engine.traders
+    return sum(1 for t in traders if not (t.gate.exchange_block or t.gate.operator_block)), len(traders)
+
+
+def pnl(engine: Engine) -> tuple[list[PnlLine], PnlLine]:
+    """Spread capture, fees, trading PnL net of fees, inventory PnL and net PnL per symbol and in total
+    (:mod:`engine.pnl`): the one set of numbers the dashboard, the positions page and the trade history show."""
+    unrealized = {}
+    for tr in engine.traders:
+        snap = tr.snapshot
+        for symbol, pos in snap.positions.items():
+            seen = snap.views.get(symbol)
+            if pos.qty and seen:
+                unrealized[(tr.name, symbol)] = pos.unrealized(seen[1].mid)
+    return breakdown(engine.db, unrealized)
+
+
+def pnl_rows(engine: Engine) -> list[dict]:
+    """:func:`pnl` as table rows, the total last."""
+    lines, total = pnl(engine)
+    return [x.row() for x in lines] + ([total.row()] if lines else [])
+
+
 # ------------------------------------------------------------------------------------------ positions & orders
 def positions(engine: Engine) -> list[dict]:
     """Every open position of the engine, per exchange."""
@@ -179,8 +224,15 @@ def positions(engine: Engine) -> list[dict]:
                 continue
             seen = snap.views.get(symbol)
             mark = seen[1].mid if seen else None
+            tick, lot = steps(tr, symbol)
+            market = tr.ex.markets.get(symbol) or {}
+            minimum = ((market.get("limits") or {}).get("amount") or {}).get("min") or lot
             out.append({"exchange": tr.name, "symbol": symbol, "side": "long" if pos.qty > 0 else "short",
-                        "size": abs(pos.qty), "entry": pos.avg_price, "mark": mark,
+                        "size": abs(pos.qty), "entry": pos.avg_price, "mark": mark, "tick": tick, "lot": lot,
+                        "notional": abs(pos.qty) * mark * pos.contract_size if mark else None,
+                        "leverage": (engine.config.symbol_config(symbol, tr.name).leverage
+                                     if market.get("contract") else None),
+                        "below_minimum": bool(minimum and abs(pos.qty) < minimum),
                         "realized_pnl": pos.realized_pnl, "unrealized_pnl": pos.unrealized(mark) if mark else None})
     return out
 
@@ -190,23 +242,45 @@ def open_orders(engine: Engine) -> list[dict]:
     now = engine.clock.now_ms()
     return [{"exchange": tr.name, "client_order_id": o.client_order_id, "symbol": o.symbol, "side": o.side,
              "type": o.type, "amount": o.amount, "price": o.price, "status": o.status,
-             "age_s": (now - o.created_ms) / 1000, "level": o.level}
+             "notional": o.amount * o.price if o.price else None, "tick": steps(tr, o.symbol)[0],
+             "lot": steps(tr, o.symbol)[1], "age_s": (now - o.created_ms) / 1000, "level": o.level}
             for tr in engine.traders
             for o in sorted(tr.snapshot.orders, key=lambda o: (o.symbol, o.side, o.level))]
 
 
-def close_position(engine: Engine, symbol: str, exchange: str | None = None) -> str:
-    """Flatten one position with a reduce-only market order; returns what was done."""
+def close_position(engine: Engine, symbol: str, exchange: str | None = None) -> Outcome:
+    """Flatten one position with a reduce-only market order; says what was done, or why nothing could be."""
     tr = _trader(engine, exchange)
     with engine.work:
+        pos = tr.ledger.position(symbol)
+        market = tr.ex.markets.get(symbol) or {}
+        if not pos.qty:
+            return outcome.info(f"No {symbol} position on {tr.name}: nothing to close.")
+        lot = (market.get("precision") or {}).get("amount") or 0.0
+        minimum = ((market.get("limits") or {}).get("amount") or {}).get("min") or lot
+        size = abs(pos.qty)
+        if minimum and size < minimum:
+            return outcome.warning(
+                f"{symbol} on {tr.name}: the position of {fmt_amount(size, lot)} is below the market's minimum order "
+                f"amount of {fmt_amount(minimum, lot)}, so no order can close it. To clear it, "
+                f"{'buy' if pos.qty > 0 else 'sell'} {fmt_amount(minimum, lot)} more and then close the whole "
+                f"position, or leave it as dust (it stays listed here).")
         done = tr.close_positions([symbol])
+        after = tr.ledger.position(symbol).qty
     engine.alert("info", "position closed by the operator",
-                 f"{tr.name} {symbol}: {', '.join(done) or 'nothing to close'}",
+                 f"{tr.name} {symbol}: {', '.join(done) or 'nothing closed'}",
                  key=f"manual-close:{tr.name}:{symbol}:{engine.clock.now_ms()}")
-    return ", ".join(done) if done else f"no {symbol} position to close on {tr.name}"
+    if not done:
+        return outcome.error(f"{symbol} on {tr.name}: the closing order was refused by the exchange; the position "
+                             "stays. See Alerts & logs for the exchange's answer.")
+    if after and abs(after) >= (minimum or 0):
+        return outcome.warning(f"Close {symbol}: {', '.join(done)} sent; {fmt_amount(abs(after), lot)} still open "
+                               "(the fill may still be on its way).")
+    return outcome.success(f"Close {symbol}: {', '.join(done)}")
 
 
-def cancel_order(engine: Engine, client_order_id: str) -> str:
+def cancel_order(engine: Engine, client_order_id: str) -> Outcome:
+    """Cancel one order; says that the strategy will quote the slot again while the engine runs."""
     with engine.work:
         for tr in engine.traders:
             rec = tr.orders.get(client_order_id)
@@ -214,18 +288,64 @@ def cancel_order(engine: Engine, client_order_id: str) -> str:
                 tr.cancel(rec, "operator")
                 tr.flush()
                 tr.publish()
-                return f"order {client_order_id} {rec.status}"
-        return f"order {client_order_id} is no longer open"
+                text = f"Order {client_order_id}: {rec.status}."
+                if engine.state == "RUNNING" and not tr.gate.blocked(rec.symbol):
+                    return outcome.warning(text + REQUOTE_NOTE.format(symbol=rec.symbol))
+                return outcome.success(text)
+        return outcome.info(f"Order {client_order_id} is no longer open.")
 
 
-def cancel_symbol(engine: Engine, symbol: str, exchange: str | None = None) -> str:
+REQUOTE_NOTE = (" The engine is running, so {symbol} is quoted again at its next cycle (within a second). To keep "
+                "it unquoted, press 'Stop quoting {symbol}'.")
+
+
+def cancel_symbol(engine: Engine, symbol: str, exchange: str | None = None) -> Outcome:
+    """Cancel every order of ``symbol`` on one exchange."""
     tr = _trader(engine, exchange)
     with engine.work:
         before = sum(1 for o in tr.orders.values() if o.symbol == symbol)
         tr.cancel_symbol(symbol, "operator")
         left = sum(1 for o in tr.orders.values() if o.symbol == symbol)
-    return f"{before - left} {symbol} orders cancelled on {tr.name}" + (
-        f", {left} not confirmed yet" if left else "")
+        tr.publish()
+    text = f"{before - left} {symbol} orders cancelled on {tr.name}" + (f", {left} not confirmed yet." if left else ".")
+    if left:
+        return outcome.warning(text)
+    if engine.state == "RUNNING" and not tr.gate.blocked(symbol):
+        return outcome.warning(text + REQUOTE_NOTE.format(symbol=symbol))
+    return outcome.success(text)
+
+
+def pause_symbol(engine: Engine, symbol: str, exchange: str | None = None) -> Outcome:
+    """Stop quoting one symbol (its orders are cancelled; its position stays) until resumed or the engine restarts."""
+    tr = _trader(engine, exchange)
+    with engine.work:
+        tr.gate.symbol_pauses[symbol] = "stopped by the operator"
+        tr.cancel_symbol(symbol, "operator stopped quoting")
+        left = sum(1 for o in tr.orders.values() if o.symbol == symbol)
+        tr.publish()
+    log.info("%s %s: quoting stopped by the operator", tr.name, symbol)
+    text = (f"{symbol} on {tr.name}: quoting stopped, its orders are cancelled"
+            + (f" ({left} not confirmed yet)" if left else "") + ". Its position stays. Resume here; a restart "
+            "resumes it too (disable the symbol on Strategies to keep it off).")
+    return outcome.warning(text) if left else outcome.success(text)
+
+
+def resume_symbol(engine: Engine, symbol: str, exchange: str | None = None) -> Outcome:
+    tr = _trader(engine, exchange)
+    with engine.work:
+        tr.gate.symbol_pauses.pop(symbol, None)
+    log.info("%s %s: quoting resumed by the operator", tr.name, symbol)
+    return outcome.success(f"{symbol} on {tr.name}: quoting resumes at the next cycle.")
+
+
+def paused_symbols(engine: Engine) -> dict[tuple[str, str], str]:
+    """(exchange, symbol) -> why the operator stopped quoting it."""
+    return {(t.name, s): why for t in engine.traders for s, why in dict(t.gate.symbol_pauses).items()}
+
+
+def trades_export(engine: Engine, flt: TradeFilter) -> bytes:
+    """The filtered trades as CSV, prices and amounts rounded to each traded market's tick and lot."""
+    return trades_csv(engine.db, flt, steps={(t.name, s): steps(t, s) for t in engine.traders for s in t.ex.markets})
 
 
 # ------------------------------------------------------------------------------------------ risk controls
@@ -263,6 +383,31 @@ def apply_changes(engine: Engine, changes: dict) -> None:
     engine.apply_config(load_config(cdir))
 
 
+def set_leverage(engine: Engine, leverage: int) -> str:
+    """Save ``leverage`` for every traded perpetual and set it on each venue now; says what each venue answered."""
+    limits = leverage_limits(engine)
+    if not limits["perps"]:
+        return "leverage not changed: no perpetual is traded"
+    apply_changes(engine, {"symbols": {name: {s: {"leverage": leverage} for s in syms}
+                                       for name, syms in limits["perps"].items()}})
+    venues = {t.name: t for t in engine.traders}
+    done, failed = [], []
+    with engine.work:
+        for name, syms in limits["perps"].items():
+            ex = venues[name].ex
+            for s in syms:
+                if not ex.has.get("setLeverage"):
+                    failed.append(f"{s} on {name} (the exchange sets no leverage through its API)")
+                    continue
+                try:
+                    ex.set_leverage(leverage, s)
+                    done.append(f"{s} on {name}")
+                except Exception as exc:  # noqa: BLE001 - reported to the operator
+                    failed.append(f"{s} on {name} ({type(exc).__name__}: {exc})")
+    text = f"leverage {leverage}x saved" + (f" and set on {', '.join(done)}" if done else "")
+    return text + (f"; not set on {', '.join(failed)}" if failed else "")
+
+
 def set_selection(engine: Engine, strategy: str) -> None:
     """Change the exchange selection strategy (saved and applied) and route again at once."""
     apply_changes(engine, {"engine": {"selection": strategy}})
@@ -271,11 +416,21 @@ def set_selection(engine: Engine, strategy: str) -> None:
 
 
 def breaker_states(engine: Engine) -> list[dict]:
+    """Every breaker: where it trips (in its own unit, the error rate in %), its state (``off`` when switched off),
+    what it covers now and its cooldown."""
     now = engine.clock.now_ms()
     rows = []
-    for name, b in engine.risk.board.breakers.items():
+    for name, settings in engine.config.risk.breakers.items():
+        b = engine.risk.board.breakers.get(name)
+        if b is None or not settings.enabled:
+            rows.append({"breaker": name, "threshold": settings.threshold, "unit": "", "state": "off",
+                         "trips_at": "switched off", "scope": "—", "cooldown_left_s": None,
+                         "manual_rearm": name == "drawdown", "action": ""})
+            continue
         active = [s for s in engine.risk.board.statuses.values() if s.breaker == name and s.state != "closed"]
+        trips = f"{b.threshold * 100:g}%" if name == "error_rate" else f"{b.threshold:g} {b.unit}".strip()
         rows.append({"breaker": name, "threshold": b.threshold, "unit": b.unit, "action": b.action,
+                     "trips_at": f"trips at {trips}" + (" of requests" if name == "error_rate" else ""),
                      "state": active[0].state if active else "closed",
                      "scope": ", ".join(str(s.scope) for s in active) or "—",
                      "cooldown_left_s": max((s.remaining_s(now) or 0 for s in active), default=None)
@@ -335,7 +490,8 @@ def log_lines(path: Path, levels: tuple[str, ...] = (), limit: int = 300) -> lis
     return out
 
 
-__all__ = ["ConfigError", "FEATURES", "KUCOIN_TESTS", "SELECTIONS", "connect_venue", "disconnect_venue",
+__all__ = ["PNL_DEFINITIONS",
+           "ConfigError", "FEATURES", "KUCOIN_TESTS", "SELECTIONS", "connect_venue", "disconnect_venue",
            "kucoin_credentials", "run_kucoin_check", "test_venue", "venue_rows", "CSV_COLUMNS", "CSV_DOC",
            "TradeFilter", "trade_page", "trade_symbols", "trade_totals", "trades_csv", "set_strategy",
            "set_symbol_enabled", "signal_counts", "signal_history", "strategy_chart", "strategy_names",

@@ -11,15 +11,18 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from engine.formats import round_to
 from engine.store import TradeRecord
 
 CSV_COLUMNS = ("time", "exchange", "symbol", "side", "price", "amount", "cost", "fee", "fee_currency", "realized_pnl",
-               "order_id", "client_order_id", "trade_id")
+               "spread_capture", "order_id", "client_order_id", "trade_id")
 CSV_DOC = {
     "time": "fill time, ISO-8601 UTC", "exchange": "exchange id", "symbol": "unified symbol", "side": "buy or sell",
     "price": "fill price (quote currency)", "amount": "filled amount (base or contracts)",
     "cost": "price x amount x contract size (quote)", "fee": "fee paid (quote)", "fee_currency": "currency of the fee",
-    "realized_pnl": "PnL this fill realized (quote)", "order_id": "exchange order id",
+    "realized_pnl": "PnL this fill realized (quote)",
+    "spread_capture": "what the fill earned against the mid its order was priced at (quote; a taker pays it)",
+    "order_id": "exchange order id",
     "client_order_id": "our client order id", "trade_id": "exchange trade id",
 }
 
@@ -55,23 +58,31 @@ def trade_page(db: Any, flt: TradeFilter, page: int = 0, size: int = 100) -> lis
 
 
 def trade_totals(db: Any, flt: TradeFilter) -> dict:
-    """Count, volume, fees and realized PnL of the filtered trades, aggregated in SQL."""
+    """Count, volume, fees, realized PnL and spread capture of the filtered trades (and trading PnL net of fees =
+    spread capture - fees, as the dashboard defines it), aggregated in SQL: the sums of the CSV's columns."""
     with Session(db) as s:
         stmt = flt.where(select(func.count(TradeRecord.id), func.coalesce(func.sum(TradeRecord.cost), 0.0),
                                 func.coalesce(func.sum(TradeRecord.fee), 0.0),
-                                func.coalesce(func.sum(TradeRecord.realized_pnl), 0.0)))
-        count, volume, fees, pnl = s.exec(stmt).one()
-    return {"trades": int(count), "volume": float(volume), "fees": float(fees), "realized_pnl": float(pnl)}
+                                func.coalesce(func.sum(TradeRecord.realized_pnl), 0.0),
+                                func.coalesce(func.sum(TradeRecord.edge), 0.0)))
+        count, volume, fees, pnl, edge = s.exec(stmt).one()
+    return {"trades": int(count), "volume": float(volume), "fees": float(fees), "realized_pnl": float(pnl),
+            "spread_capture": float(edge), "trading_net": float(edge) - float(fees)}
 
 
-def trades_csv(db: Any, flt: TradeFilter, batch: int = 20_000) -> bytes:
-    """Exactly the filtered trades as CSV (columns: ``CSV_COLUMNS``, documented in ``CSV_DOC``), oldest first."""
+def trades_csv(db: Any, flt: TradeFilter, batch: int = 20_000,
+               steps: dict[tuple[str, str], tuple[float | None, float | None]] | None = None) -> bytes:
+    """Exactly the filtered trades as CSV (columns: ``CSV_COLUMNS``, documented in ``CSV_DOC``), oldest first.
+
+    Prices and amounts are rounded to the market's tick and lot (``steps``: (exchange, symbol) -> (tick, lot));
+    money columns to 8 decimals: no float noise such as ``499.91648000000004``."""
+    steps = steps or {}
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
     cols = (TradeRecord.ts, TradeRecord.exchange, TradeRecord.symbol, TradeRecord.side, TradeRecord.price,
             TradeRecord.amount, TradeRecord.cost, TradeRecord.fee, TradeRecord.fee_currency, TradeRecord.realized_pnl,
-            TradeRecord.order_id, TradeRecord.client_order_id, TradeRecord.trade_id, TradeRecord.id)
+            TradeRecord.edge, TradeRecord.order_id, TradeRecord.client_order_id, TradeRecord.trade_id, TradeRecord.id)
     last = (-1, -1)
     with Session(db) as s:
         while True:  # keyset pagination: constant cost per batch however deep
@@ -79,18 +90,24 @@ def trades_csv(db: Any, flt: TradeFilter, batch: int = 20_000) -> bytes:
                 (TradeRecord.ts > last[0]) | ((TradeRecord.ts == last[0]) & (TradeRecord.id > last[1])))
             rows = s.exec(stmt.order_by(TradeRecord.ts, TradeRecord.id).limit(batch)).all()
             for r in rows:
-                w.writerow((_iso(r[0]), *r[1:13]))
+                tick, lot = steps.get((r[1], r[2]), (None, None))
+                w.writerow((_iso(r[0]), r[1], r[2], r[3], round_to(r[4], tick), round_to(r[5], lot),
+                            _money(r[6]), _money(r[7]), r[8], _money(r[9]), _money(r[10] or 0.0), *r[11:14]))
             if len(rows) < batch:
                 break
-            last = (rows[-1][0], rows[-1][13])
+            last = (rows[-1][0], rows[-1][14])
     return out.getvalue().encode()
+
+
+def _money(x: float | None) -> float | None:
+    return None if x is None else round(x, 8)
 
 
 def _trade_row(r: TradeRecord) -> dict:
     return {"time": _iso(r.ts), "exchange": r.exchange, "symbol": r.symbol, "side": r.side, "price": r.price,
             "amount": r.amount, "cost": r.cost, "fee": r.fee, "fee_currency": r.fee_currency,
-            "realized_pnl": r.realized_pnl, "order_id": r.order_id, "client_order_id": r.client_order_id,
-            "trade_id": r.trade_id}
+            "realized_pnl": r.realized_pnl, "spread_capture": r.edge or 0.0, "order_id": r.order_id,
+            "client_order_id": r.client_order_id, "trade_id": r.trade_id}
 
 
 def trade_symbols(db: Any) -> list[str]:

@@ -95,6 +95,7 @@ class Trader(OrderDesk, FillIntake, Reconciler, DirectionalDesk):
         self._backoff: dict[tuple[str, str, int], int] = {}  # (symbol, side, level) -> until ms
         self._side_backoff: dict[tuple[str, str], tuple[int, int]] = {}  # (symbol, side) -> (until ms, from level)
         self._warned: dict[tuple[str, str, str], tuple[int, int]] = {}  # -> (last logged ms, suppressed since)
+        self._side_reason: dict[tuple[str, str], tuple[int, str]] = {}  # (symbol, side) -> (ms, why not quoted)
         self.capital_usd = float("inf")
         self.quoting_enabled = True
         self.reconciled = False  # quoting waits for one successful reconciliation with the exchange
@@ -128,7 +129,37 @@ class Trader(OrderDesk, FillIntake, Reconciler, DirectionalDesk):
     def publish(self) -> None:
         """Freeze the live state for readers in other threads (the risk job, the console)."""
         self.snapshot = take(self.clock.now_ms(), self.orders.values(), self.ledger.positions, self.views,
-                             self.candles, self.ranges, self.last_signal, self.held_exits)
+                             self.candles, self.ranges, self.last_signal, self.held_exits, self.unquoted())
+
+    def unquoted(self) -> dict[str, dict[str, str]]:
+        """Per market-making symbol, each side with no live order and why: the risk gate (a breaker, a cap, the
+        operator), a refusal by the exchange (not enough free balance), or no quote from the strategy."""
+        now = self.clock.now_ms()
+        out: dict[str, dict[str, str]] = {}
+        live = {(o.symbol, o.side) for o in self.orders.values() if o.level >= 0}
+        for symbol in self.symbols:
+            if self.is_directional(symbol):
+                continue
+            sides = {}
+            for side in ("buy", "sell"):
+                if (symbol, side) in live:
+                    continue
+                blocked = self.gate.blocked(symbol)
+                recent = self._side_reason.get((symbol, side))
+                if blocked:
+                    why = blocked
+                elif side in self.gate.side_blocks.get(symbol, set()):
+                    why = "inventory cap reached: this side would grow the position"
+                elif recent is not None and now - recent[0] <= LOG_EVERY_MS:
+                    why = recent[1]
+                elif not self.quoting_enabled or not self.reconciled:
+                    why = "the engine is not quoting"
+                else:
+                    why = "no quote from the strategy this cycle"
+                sides[side] = why
+            if sides:
+                out[symbol] = sides
+        return out
 
     def read_view(self, symbol: str) -> MarketView | None:
         """The market now, for another thread: the stream's book or one REST request; the trader's state is not
@@ -376,6 +407,7 @@ class Trader(OrderDesk, FillIntake, Reconciler, DirectionalDesk):
     def _warn(self, symbol: str, side: str, reason: str, message: str) -> None:
         """Log a warning at most once a minute per (symbol, side, reason), saying how many were held back."""
         now = self.clock.now_ms()
+        self._side_reason[(symbol, side)] = (now, message)
         key = (symbol, side, reason)
         last, suppressed = self._warned.get(key, (None, 0))
         if last is not None and now - last < LOG_EVERY_MS:

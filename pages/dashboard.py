@@ -1,16 +1,31 @@
-"""Dashboard (seed "Dashboard.tsx"): equity, PnL, health, the active markets, the equity curve, our ladder."""
+"""Dashboard (seed "Dashboard.tsx"): equity, PnL an operator can read, health, sides not quoted and why, the active
+markets, the equity curve, our ladder."""
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from engine import service
 from engine.charts import equity_figure, ladder_figure
 from ui import fmt
 from ui.page import page
+from ui.tables import table
 
 engine = page("Dashboard")
+
+PNL_HELP = service.PNL_DEFINITIONS
+
+
+def money(v: float, _row: dict | None = None) -> str:
+    return fmt.money(v, ccy="", signed=True)
+
+
+def pnl_metrics(s: dict) -> None:
+    c = st.columns(4)
+    c[0].metric("Spread capture (USDT)", money(s["spread_capture"]), help=PNL_HELP["spread_capture"])
+    c[1].metric("Fees (USDT)", fmt.money(s["fees"], ccy=""), help=PNL_HELP["fees"])
+    c[2].metric("Trading PnL net of fees (USDT)", money(s["trading_net"]), help=PNL_HELP["trading_net"])
+    c[3].metric("Inventory PnL (USDT)", money(s["inventory_pnl"]), help=PNL_HELP["inventory_pnl"])
 
 
 @st.fragment(run_every=2)
@@ -18,33 +33,50 @@ def live() -> None:
     s = service.summary(engine)
     c = st.columns(4)
     c[0].metric("Total equity (USDT)", fmt.money(s["equity"], ccy=""))
-    c[1].metric("Daily PnL (USDT)", fmt.money(s["daily_pnl"], ccy="", signed=True))
-    c[2].metric("Total PnL (USDT)", fmt.money(s["total_pnl"], ccy="", signed=True))
-    c[3].metric("Fees (USDT)", fmt.money(s["fees"], ccy=""))
+    c[1].metric("Net PnL (USDT)", money(s["net_pnl"]), help=PNL_HELP["net_pnl"])
+    c[2].metric("Equity change today (USDT)", fmt.money(s["daily_pnl"], ccy="", signed=True),
+                help="today's change of total equity: net PnL plus the price moves of what the account held at the "
+                     "start of the day")
+    c[3].metric("Risk mode", s["risk_mode"].replace("_", " ").title())
+    pnl_metrics(s)
+    st.caption("Spread capture = the fills against the mid each order was priced at · Trading PnL = spread capture - "
+               "fees · Inventory PnL = realized + unrealized - spread capture · Net PnL = trading + inventory. "
+               "Equity change today also counts price moves of the holdings the day started with.")
     c = st.columns(4)
     c[0].metric("Open orders", s["open_orders"])
-    c[1].metric("Healthy exchanges", f"{s['exchanges_healthy']} of {s['exchanges']}")
+    c[1].metric("Exchanges that can quote", f"{s['exchanges_healthy']} of {s['exchanges']}")
     c[2].metric("Open breakers", s["open_breakers"])
-    c[3].metric("Risk mode", s["risk_mode"].replace("_", " ").title())
+    c[3].metric("Fills", f"{s['fills']:,}")
     if s["state"] == "STOPPED":
         st.info("The engine is stopped: nothing is quoted. Press Start in the sidebar.")
     elif s["state"] == "HALTED":
         st.error(f"Trading is halted: {s['reason']}. Re-arm in the sidebar or on Risk controls.")
+    elif s["state"] == "PAUSED":
+        st.warning(f"Quoting is paused: {s['reason'] or 'by the operator'}. Resume in the sidebar.")
+    elif s["exchanges_healthy"] < s["exchanges"]:
+        st.warning(f"Only {s['exchanges_healthy']} of {s['exchanges']} exchanges can quote: see Exchange connections.")
+    gaps = service.unquoted(engine) if s["state"] == "RUNNING" else []
+    if gaps:
+        st.warning("Not quoted now:\n" + "\n".join(
+            f"- **{g['symbol']}** {g['side']} side" + (f" on {g['exchange']}" if len(engine.traders) > 1 else "")
+            + f": {g['why']}" for g in gaps))
     rows = service.market_rows(engine)
     if rows:
-        df = pd.DataFrame(rows)
-        if len(engine.traders) == 1:
-            df = df.drop(columns=["exchange"])
-        st.dataframe(df, hide_index=True, width="stretch", column_config={
-            "price": st.column_config.NumberColumn("price", format="%.4f"),
-            "change_24h_pct": st.column_config.NumberColumn("24h change", format="%+.2f%%"),
-            "volume_24h": st.column_config.NumberColumn("24h volume (USDT)", format="%.0f"),
-            "spread_bps": st.column_config.NumberColumn("spread (bps)", format="%.2f"),
-            "volatility_bps": st.column_config.NumberColumn("volatility (bps/min)", format="%.2f"),
-            "inventory": st.column_config.NumberColumn("our inventory", format="%.5f"),
-            "inventory_usd": st.column_config.NumberColumn("inventory (USDT)", format="%.2f"),
-            "quoted_spread_bps": st.column_config.NumberColumn("our spread (bps)", format="%.2f"),
-        })
+        cols = {
+            "symbol": ("Symbol", None),
+            "price": ("Price", lambda v, r: fmt.price(v, r["tick"])),
+            "change_24h_pct": ("24h change", lambda v, r: fmt.pct(v)),
+            "volume_24h": ("24h volume (USDT)", lambda v, r: fmt.fixed(v, 0)),
+            "spread_bps": ("Spread (bps)", lambda v, r: fmt.fixed(v, 2)),
+            "volatility_bps": ("Volatility (bps/min)", lambda v, r: fmt.fixed(v, 2)),
+            "inventory": ("Our inventory", lambda v, r: fmt.amount(v, r["lot"])),
+            "inventory_usd": ("Inventory (USDT)", lambda v, r: fmt.fixed(v, 2)),
+            "quoted_spread_bps": ("Our spread (bps)", lambda v, r: fmt.fixed(v, 2)),
+            "open_orders": ("Our orders", None),
+        }
+        if len(engine.traders) > 1:
+            cols = {"exchange": ("Exchange", None), **cols}
+        table(rows, cols)
     left, right = st.columns(2)
     curve = service.equity_curve(engine.db, engine.clock.now_ms() - 24 * 3_600_000)
     if curve:
@@ -60,7 +92,7 @@ def live() -> None:
 
 markets = [(t.name, s) for t in engine.traders for s in t.symbols]
 if not markets:
-    st.info("No symbol is enabled: enable one under symbols.<exchange> in the config (or on Risk controls).")
+    st.info("No symbol is enabled: enable one under symbols.<exchange> in the config (or on Strategies).")
     st.stop()
 st.selectbox("Market for the price chart", markets, key="dash_market",
              format_func=lambda m: m[1] if len(engine.traders) == 1 else f"{m[1]} · {m[0]}")

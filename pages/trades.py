@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 
-import pandas as pd
 import streamlit as st
 
 from engine import service
 from ui import fmt
 from ui.page import page
+from ui.tables import table
 
 PAGE_SIZE = 100
 
@@ -33,21 +33,35 @@ flt = service.TradeFilter(
     until_ms=int(datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC).timestamp() * 1000))
 
 totals = service.trade_totals(engine.db, flt)
-t = st.columns(4)
+t = st.columns(6)
 t[0].metric("Trades", f"{totals['trades']:,}")
-t[1].metric("Volume", fmt.money(totals["volume"]))
-t[2].metric("Fees", fmt.money(totals["fees"]))
-t[3].metric("Realized PnL", fmt.money(totals["realized_pnl"], signed=True))
+t[1].metric("Volume (USDT)", fmt.money(totals["volume"], ccy=""))
+t[2].metric("Spread capture (USDT)", fmt.money(totals["spread_capture"], ccy="", signed=True),
+            help=service.PNL_DEFINITIONS["spread_capture"])
+t[3].metric("Fees (USDT)", fmt.money(totals["fees"], ccy=""))
+t[4].metric("Trading PnL net of fees (USDT)", fmt.money(totals["trading_net"], ccy="", signed=True),
+            help=service.PNL_DEFINITIONS["trading_net"])
+t[5].metric("Realized PnL (USDT)", fmt.money(totals["realized_pnl"], ccy="", signed=True),
+            help="closed positions' PnL before fees; with unrealized and spread capture it makes inventory PnL "
+                 "(the dashboard)")
+st.caption("These are the sums of the CSV's columns for this filter (trading PnL = spread_capture - fee).")
 
 pages = max(1, -(-totals["trades"] // PAGE_SIZE))
 p = st.number_input(f"Page (of {pages:,})", min_value=1, max_value=pages, value=1, step=1) - 1
 rows = service.trade_page(engine.db, flt, int(p), PAGE_SIZE)
 if rows:
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    table(rows, {"time": ("Time (UTC)", None), "exchange": ("Exchange", None), "symbol": ("Symbol", None),
+                 "side": ("Side", None), "price": ("Price", lambda v, r: fmt.price(v)),
+                 "amount": ("Amount", lambda v, r: fmt.amount(v)),
+                 "cost": ("Cost (USDT)", lambda v, r: fmt.fixed(v, 2)),
+                 "fee": ("Fee", lambda v, r: fmt.amount(v)), "fee_currency": ("Fee currency", None),
+                 "realized_pnl": ("Realized PnL", lambda v, r: fmt.money(v, "", signed=True)),
+                 "spread_capture": ("Spread capture", lambda v, r: fmt.money(v, "", signed=True)),
+                 "client_order_id": ("Client order id", None), "trade_id": ("Trade id", None)})
 else:
     st.info("No trades for this filter. Fills appear here as the engine's quotes get filled.")
 
-st.download_button("Export CSV", data=lambda: service.trades_csv(engine.db, flt), file_name="trades.csv",
+st.download_button("Export CSV", data=lambda: service.trades_export(engine, flt), file_name="trades.csv",
                    mime="text/csv", disabled=totals["trades"] == 0,
                    help="Exactly the filtered trades, oldest first. Columns: " + ", ".join(
                        f"{k} ({v})" for k, v in service.CSV_DOC.items()))

@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from engine import service
 from engine.config import load_config
+from engine.ledger import PositionState
 from engine.registry import ensure_engine, stop_all_engines
 from engine.store import TradeRecord
 
@@ -122,42 +123,143 @@ def test_cancel_removes_the_order_and_cancel_all_clears_a_symbol(cdir):
     at = logged_in()
     at.switch_page("pages/positions.py").run()
     first = service.open_orders(engine)[0]
-    [b for b in at.button if b.key == f"cancel_{first['client_order_id']}"][0].click().run()
+    where = f"{first['exchange']}|{first['symbol']}"
+    [s for s in at.selectbox if s.key == f"pick_{where}"][0].set_value(first["client_order_id"]).run()
+    [b for b in at.button if b.key == f"cancel_{where}"][0].click().run()
     assert first["client_order_id"] not in engine.trader.orders
     assert all(o["clientOrderId"] != first["client_order_id"] for o in engine.exchange.fetch_open_orders())
+    # running: the next cycle quotes it again, and the page says so (a warning, not a success)
+    assert any("quoted again at its next cycle" in w.value for w in at.warning)
     [b for b in at.button if b.label == "Cancel all SOL/USDT"][0].click().run()
     assert engine.exchange.fetch_open_orders("SOL/USDT") == []
 
 
+def test_stop_quoting_a_symbol_keeps_it_unquoted_until_resumed(cdir):
+    engine = running_engine(cdir)
+    at = logged_in()
+    at.switch_page("pages/positions.py").run()
+    [b for b in at.button if b.label == "Stop quoting ETH/USDT"][0].click().run()
+    assert "quoting stopped" in at.success[0].value
+    for _ in range(3):
+        engine.quote_cycle()
+    assert engine.exchange.fetch_open_orders("ETH/USDT") == []  # the cycles did not quote it again
+    assert engine.exchange.fetch_open_orders("BTC/USDT")  # the others still quote
+    at.run()
+    assert any("ETH/USDT" in c.value and "stopped by the operator" in c.value for c in at.caption)
+    [b for b in at.button if b.label == "Resume quoting ETH/USDT"][0].click().run()
+    engine.quote_cycle()
+    assert engine.exchange.fetch_open_orders("ETH/USDT")
+
+
+def test_closing_a_position_below_the_market_minimum_says_so_in_a_warning(cdir):
+    engine = running_engine(cdir)
+    engine.pause()
+    tr = engine.trader
+    minimum = tr.ex.markets["ETH/USDT"]["limits"]["amount"]["min"]
+    tr.ledger.positions["ETH/USDT"] = PositionState(qty=minimum / 4, avg_price=2000.0)  # dust no order can close
+    tr.publish()
+    at = logged_in()
+    at.switch_page("pages/positions.py").run()
+    assert any("below the market's minimum order amount" in w.value for w in at.warning)
+    assert all("e-" not in str(v) for v in at.dataframe[0].value.to_numpy().ravel())  # no scientific notation
+    [b for b in at.button if b.label == "Close position"][0].click().run()
+    [b for b in at.button if b.label == "Yes, close ETH/USDT"][0].click().run()
+    assert not at.success  # never a success box for a failure
+    assert any("below the market's minimum order amount" in w.value and "buy" in w.value for w in at.warning)
+    assert tr.ledger.position("ETH/USDT").qty == pytest.approx(minimum / 4)
+
+
+def type_into(at: AppTest, label: str, text: str) -> None:
+    [t for t in at.text_input if t.label == label][0].input(text)
+
+
+def press(at: AppTest, label: str, key_part: str = "") -> None:
+    [b for b in at.button if b.label == label and key_part in (b.key or "")][0].click().run()
+
+
 @pytest.mark.parametrize("field, value, message", [
-    ("Latency (ms)", -5.0, "Latency (ms) = -5: must be greater than 0"),
-    ("Drawdown (bps)", 0.0, "Drawdown (bps) = 0: must be greater than 0"),
-    ("Error rate (%)", 150.0, "Error rate (%) = 150: must be at most 100"),
+    ("Latency (ms)", "-5", "Latency (ms) = -5: must be greater than 10"),
+    ("Drawdown (bps)", "0", "Drawdown (bps) = 0: must be greater than 5"),
+    ("Drawdown (bps)", "1000000000000", "Drawdown (bps) = 1000000000000: must be at most 2,000"),
+    ("Error rate (%)", "150", "Error rate (%) = 150: must be at most 100"),
+    ("Volatility (%)", "abc", "Volatility (%): 'abc' is not a number"),
+    ("Spread (bps)", "1,500", "'1,500' is ambiguous: write 1.5 for a decimal or 1500 for a whole number"),
 ])
 def test_threshold_form_validation_names_the_field_and_rule(cdir, field, value, message):
     running_engine(cdir)
     at = logged_in()
     at.switch_page("pages/risk.py").run()
-    [n for n in at.number_input if n.label == field][0].set_value(value)
-    [b for b in at.button if b.label == "Save thresholds"][0].click().run()
-    assert any(message in e.value for e in at.error)
+    type_into(at, field, value)
+    press(at, "Review changes", "breakers")
+    assert any(message in e.value for e in at.error), [e.value for e in at.error]
+    assert not [b for b in at.button if b.label == "Apply"]  # nothing to apply
     assert not (cdir / "config.json").read_text().count("breakers")  # nothing saved
 
 
-def test_limits_form_rejects_leverage_above_the_market_maximum(cdir):
+def test_a_decimal_comma_is_read_as_a_decimal_point_and_shown_before_saving(cdir):
+    engine = running_engine(cdir)
+    at = logged_in()
+    at.switch_page("pages/risk.py").run()
+    type_into(at, "Volatility (%)", "1,5")
+    press(at, "Review changes", "breakers")
+    preview = " ".join(m.value for m in at.markdown)
+    assert "Volatility (%): 5 → 1.5" in preview and "comma" in preview  # the value as it will be applied
+    assert load_config(cdir).risk.breakers["volatility"].threshold == 5.0  # not saved yet
+    press(at, "Apply", "breakers")
+    assert load_config(cdir).risk.breakers["volatility"].threshold == 1.5  # 1.5%, not 15%
+    assert engine.risk.board.breakers["volatility"].threshold == 1.5
+    assert "Volatility (%): 5 → 1.5" in at.success[0].value
+
+
+def test_switching_a_breaker_off_needs_a_confirmation(cdir):
+    engine = running_engine(cdir)
+    at = logged_in()
+    at.switch_page("pages/risk.py").run()
+    [t for t in at.toggle if t.label == "drawdown breaker"][0].set_value(False)
+    press(at, "Review changes", "breakers")
+    assert any("kill switch will not halt trading" in w.value for w in at.warning)
+    apply = [b for b in at.button if b.label == "Apply"][0]
+    assert apply.disabled  # not without the confirmation
+    [c for c in at.checkbox if c.label.startswith("I understand: switch")][0].check().run()
+    press(at, "Apply", "breakers")
+    assert load_config(cdir).risk.breakers["drawdown"].enabled is False
+    assert "drawdown" not in engine.risk.board.breakers
+    at.run()
+    assert "switched off" in " ".join(str(m.value) for m in at.markdown)
+
+
+def test_limits_have_bounds_and_leverage_is_set_on_the_venue(cdir):
     d = cdir
     cfg = json.loads((d / "config.json").read_text())
     cfg["symbols"] = {"sim": {"BTC/USDT:USDT": {"enabled": True, "leverage": 10}}}
     (d / "config.json").write_text(json.dumps(cfg))
+    engine = running_engine(cdir)
+    at = logged_in()
+    at.switch_page("pages/risk.py").run()
+    type_into(at, "Inventory cap per symbol (USDT)", "1000000000000000")
+    type_into(at, "Max open orders per symbol", "999999999")
+    type_into(at, "Max leverage (perpetuals)", "200")
+    press(at, "Review changes", "limits")
+    errors = " ".join(e.value for e in at.error)
+    assert "must be at most 1,000,000" in errors and "must be at most 100" in errors and "at most 125" in errors
+    type_into(at, "Inventory cap per symbol (USDT)", "40000")
+    type_into(at, "Max open orders per symbol", "20")
+    type_into(at, "Max leverage (perpetuals)", "20")
+    press(at, "Review changes", "limits")
+    press(at, "Apply", "limits")
+    assert load_config(d).symbol_config("BTC/USDT:USDT").leverage == 20
+    assert load_config(d).risk.caps.max_inventory_per_symbol_usd == 40_000
+    assert engine.exchange.fetch_leverage("BTC/USDT:USDT")["longLeverage"] == 20  # set on the venue, not only saved
+    assert "set on BTC/USDT:USDT on sim" in at.success[0].value
+
+
+def test_without_perpetuals_the_page_says_leverage_applies_to_nothing(cdir):
     running_engine(cdir)
     at = logged_in()
     at.switch_page("pages/risk.py").run()
-    [n for n in at.number_input if n.label == "Max leverage (perpetuals)"][0].set_value(200)
-    [b for b in at.button if b.label == "Save limits"][0].click().run()
-    assert any("Max leverage = 200: above the market's maximum of 125x" in e.value for e in at.error)
-    [n for n in at.number_input if n.label == "Max leverage (perpetuals)"][0].set_value(20)
-    [b for b in at.button if b.label == "Save limits"][0].click().run()
-    assert load_config(d).symbol_config("BTC/USDT:USDT").leverage == 20
+    assert not [t for t in at.text_input if t.label == "Max leverage (perpetuals)"]
+    assert any("no perpetual is traded" in c.value for c in at.caption)
+    assert any("Max inventory per symbol in force: **10,000.00 USDT**" in m.value for m in at.markdown)
 
 
 def test_breaker_reset_and_history_on_the_risk_page(cdir):
@@ -186,7 +288,7 @@ def test_csv_rows_equal_the_stores_for_a_filter(cdir):
                                                     TradeRecord.ts >= 1_700_000_050_000)
                           .order_by(TradeRecord.ts)).all()
     assert [line.split(",")[-1] for line in lines[1:]] == [t.trade_id for t in expected]
-    assert lines[1] == "2023-11-14T22:14:13.000Z,sim,BTC/USDT,buy,153.0,0.5,76.5,0.01,USDT,5.3,53,mm-x-53,t53"
+    assert lines[1] == "2023-11-14T22:14:13.000Z,sim,BTC/USDT,buy,153.0,0.5,76.5,0.01,USDT,5.3,0.0,53,mm-x-53,t53"
     totals = service.trade_totals(engine.db, flt)
     assert totals["trades"] == len(expected) and totals["volume"] == pytest.approx(sum(t.cost for t in expected))
 
@@ -250,10 +352,11 @@ def test_dashboard_and_positions_cover_every_exchange(tmp_path, monkeypatch):
         at = logged_in()
         at.switch_page("pages/dashboard.py").run()
         table = at.dataframe[0].value
-        assert {"sim", "sim-b"} <= set(table["exchange"])  # one row per exchange and symbol
-        assert at.metric[5].value == "2 of 2"  # healthy exchanges
+        assert {"sim", "sim-b"} <= set(table["Exchange"])  # one row per exchange and symbol
+        assert [m.value for m in at.metric if m.label == "Exchanges that can quote"] == ["2 of 2"]
         at.switch_page("pages/positions.py").run()
-        assert any("ETH/USDT** · sim-b" in m.value for m in at.markdown)
+        positions = at.dataframe[0].value
+        assert list(positions[positions["Symbol"] == "ETH/USDT"]["Exchange"]) == ["sim-b"]
         [b for b in at.button if b.key == "close_sim-b|ETH/USDT"][0].click().run()
         assert "on sim-b" in at.warning[0].value
         [b for b in at.button if b.key == "close_yes_sim-b|ETH/USDT"][0].click().run()

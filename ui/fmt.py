@@ -1,23 +1,21 @@
-"""Readable numbers: money with its currency and sensible decimals, bps, times with their zone."""
+"""Readable numbers for the pages: money with its currency, prices and amounts in the market's decimals, bps, one
+time format (``2026-12-01 19:06:25 UTC``). Built on :mod:`engine.formats` (also used by the service and the CSV)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from engine.formats import amount, fixed, price  # noqa: F401 - re-exported for pages
+
+ZERO = 0.005  # a money figure under half a cent shows as 0.00, grey, unsigned
+
 
 def money(x: float | None, ccy: str = "USDT", signed: bool = False) -> str:
     if x is None:
         return "—"
-    decimals = 2 if abs(x) >= 1 or x == 0 else 4
+    decimals = 2 if abs(x) >= 1 or abs(x) < ZERO else 4
     unit = f" {ccy}" if ccy else ""  # metrics name the currency in their label, so the number fits
-    return f"{x:+,.{decimals}f}{unit}" if signed else f"{x:,.{decimals}f}{unit}"
-
-
-def price(x: float | None) -> str:
-    if x is None:
-        return "—"
-    decimals = 2 if x >= 100 else 4 if x >= 1 else 6
-    return f"{x:,.{decimals}f}"
+    return fixed(x, decimals, signed=signed) + unit
 
 
 def bps(x: float | None) -> str:
@@ -25,7 +23,7 @@ def bps(x: float | None) -> str:
 
 
 def pct(x: float | None) -> str:
-    return "—" if x is None else f"{x:+.2f}%"
+    return "—" if x is None else fixed(x, 2, signed=True) + "%"
 
 
 def utc(ms: int | None) -> str:
@@ -35,7 +33,7 @@ def utc(ms: int | None) -> str:
 
 
 def pnl_color(x: float | None) -> str:
-    """A markdown color tag for a PnL figure: green gains, red losses."""
-    if x is None or abs(x) < 1e-12:
+    """A markdown color tag for a PnL figure: green gains, red losses, grey for what rounds to zero."""
+    if x is None or abs(x) < ZERO:
         return "gray"
     return "green" if x > 0 else "red"

@@ -25,7 +25,7 @@ def save_setting(apply: Callable[[], None], done: str) -> None:
     """Run a settings change (validated and saved by ``apply``); show ``done`` or why it was not saved; rerun."""
     try:
         apply()
-        st.session_state.flash = done
+        st.session_state.flash = ("success", done)
     except ConfigError as exc:
-        st.session_state.flash = f"Not saved: {exc}"
+        st.session_state.flash = ("error", f"Not saved: {exc}")
     st.rerun()

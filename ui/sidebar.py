@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from engine import service
 from engine.runtime import HALTED, PAUSED, RUNNING, STOPPED, Engine
 
 STATE_COLOR = {RUNNING: "green", PAUSED: "orange", HALTED: "red", STOPPED: "gray"}
@@ -14,6 +15,11 @@ def sidebar(engine: Engine) -> None:
         st.markdown(f"### :{STATE_COLOR.get(engine.state, 'gray')}[● {engine.state}]")
         if engine.reason:
             st.caption(engine.reason)
+        healthy, venues_n = service.healthy_venues(engine)
+        if engine.state == RUNNING and healthy < venues_n:
+            st.warning(f"{healthy} of {venues_n} exchange{'s' if venues_n > 1 else ''} can quote: "
+                       + ("nothing is quoted. " if healthy == 0 else "")
+                       + "See Exchange connections.")
         venues = ", ".join(t.name for t in engine.traders)
         st.caption(f"Venue **{venues}** · risk mode **{engine.config.strategy.risk_mode}**")
         breakers = engine.risk.board.active()
@@ -54,7 +60,8 @@ def sidebar(engine: Engine) -> None:
             confirm = st.checkbox("I understand: halt trading now", key="sb_kill_confirm")
             if st.button("KILL", type="primary", key="sb_kill", disabled=not confirm or engine.state == STOPPED):
                 result = engine.kill("kill switch from the console", close_positions=close_all, source="console")
-                st.session_state.flash = (f"Halted. Orders still live: {result['orders_left']}; closed: "
+                st.session_state.flash = ("warning" if result["orders_left"] else "success",
+                                          f"Halted. Orders still live: {result['orders_left']}; closed: "
                                           f"{', '.join(result['closed']) or '—'}")
                 st.rerun()
         if engine.error:
@@ -64,7 +71,15 @@ def sidebar(engine: Engine) -> None:
 
 
 def flash() -> None:
-    """Show (once) the result of the last command."""
+    """Show (once) the result of the last command, in the box its level asks for (a failure never in a success
+    box): an :class:`engine.outcome.Outcome`, a ``(level, text)`` pair, or text (an error when it says "Not saved")."""
     message = st.session_state.pop("flash", None)
-    if message:
-        (st.error if message.startswith("Not saved") else st.success)(message)
+    if not message:
+        return
+    if isinstance(message, tuple):
+        level, text = message
+    elif hasattr(message, "level"):
+        level, text = message.level, message.text
+    else:
+        level, text = ("error" if str(message).startswith(("Not saved", "Could not")) else "success"), str(message)
+    {"success": st.success, "info": st.info, "warning": st.warning}.get(level, st.error)(text)

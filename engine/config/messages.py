@@ -79,6 +79,9 @@ def from_validation(exc: ValidationError, raw: dict, origin: dict[str, str], sch
         sign, bound = {"greater_than": ("greater than", "gt"), "greater_than_equal": (">=", "ge"),
                        "less_than_equal": ("<=", "le"), "less_than": ("less than", "lt")}[kind]
         rule = f"must be {sign} {_number(ctx[bound])}"
+    elif kind == "rule_at":  # a rule on a table's entry (a breaker's threshold): point at the entry's key
+        parts, value = _walk(raw, (*err["loc"], *ctx["path"].split(".")))
+        key, rule = ".".join(parts), ctx["rule"]
     elif kind == "value_error":
         rule = str(ctx.get("error", err["msg"]))
     else:

@@ -15,6 +15,8 @@ from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, Strict,
 from pydantic.dataclasses import dataclass
 from pydantic_core import PydanticCustomError
 
+from engine.config import bounds
+
 RISK_MODES = ("CONSERVATIVE", "AGGRESSIVE", "AGGRESSIVE_PLUS")
 TIERS = ("STABLE", "VOLATILE", "MEME")
 RULES = ConfigDict(extra="forbid", allow_inf_nan=False, arbitrary_types_allowed=True)
@@ -96,7 +98,7 @@ class EngineSettings:
 class ModeSettings:
     levels: between(Whole, ge=1, le=20) = 1
     margin_pct: between(ge=0, le=100) = 1.0
-    max_inventory_usd: Positive = 10_000.0
+    max_inventory_usd: between(gt=0, le=bounds.MODE_MAX_INVENTORY_USD.high) = 10_000.0
 
 
 @dataclass(frozen=True, config=RULES)
@@ -182,17 +184,30 @@ class SymbolConfig:
 @dataclass(frozen=True, config=RULES)
 class BreakerSettings:
     enabled: Flag = True
-    threshold: Positive = 1.0
-    cooldown_s: between(ge=0) = 300.0
+    threshold: Positive = 1.0  # bounded per breaker (bounds.BREAKER_THRESHOLDS), checked on the whole table
+    cooldown_s: between(ge=0, le=bounds.BREAKER_COOLDOWN_S.high) = 300.0
+
+
+def _breaker_bounds(table: dict[str, BreakerSettings]) -> dict[str, BreakerSettings]:
+    """Each breaker's threshold within its sane range: a huge one would switch the protection off silently."""
+    for name, b in table.items():
+        problem = bounds.BREAKER_THRESHOLDS[name].problem(b.threshold)
+        if problem:
+            hint = (f"; to switch the breaker off, set risk.breakers.{name}.enabled: false"
+                    if "at most" in problem else "")
+            unit = bounds.BREAKER_THRESHOLDS[name].unit
+            raise PydanticCustomError("rule_at", "{rule}", {"path": f"{name}.threshold",
+                                                            "rule": f"{problem}{' ' + unit if unit else ''}{hint}"})
+    return table
 
 
 @dataclass(frozen=True, config=RULES)
 class CapSettings:
-    max_open_orders_per_symbol: between(Whole, ge=1) = 50
-    max_open_orders_global: between(Whole, ge=1) = 1500
-    max_inventory_per_symbol_usd: Positive = 50_000.0
-    max_inventory_per_exchange_usd: Positive = 200_000.0
-    max_inventory_global_usd: Positive = 400_000.0
+    max_open_orders_per_symbol: between(Whole, ge=1, le=bounds.MAX_OPEN_ORDERS_PER_SYMBOL.high) = 50
+    max_open_orders_global: between(Whole, ge=1, le=bounds.MAX_OPEN_ORDERS_GLOBAL.high) = 1500
+    max_inventory_per_symbol_usd: between(gt=0, le=bounds.MAX_INVENTORY_PER_SYMBOL_USD.high) = 50_000.0
+    max_inventory_per_exchange_usd: between(gt=0, le=bounds.MAX_INVENTORY_PER_EXCHANGE_USD.high) = 200_000.0
+    max_inventory_global_usd: between(gt=0, le=bounds.MAX_INVENTORY_GLOBAL_USD.high) = 400_000.0
     cancel_excess_orders: Flag = True
     clamp_side_on_excess: Flag = True
 
@@ -223,7 +238,8 @@ class RiskSettings:
     """Seed 000 "Sistema de gestión de riesgo", 001 "Circuit Breakers", 004 "Portfolio Risk Manager"."""
 
     breakers: Annotated[dict[str, BreakerSettings],
-                        BeforeValidator(named(lambda: DEFAULT_BREAKERS, tuple(DEFAULT_BREAKERS), "breaker"))] = \
+                        BeforeValidator(named(lambda: DEFAULT_BREAKERS, tuple(DEFAULT_BREAKERS), "breaker")),
+                        AfterValidator(_breaker_bounds)] = \
         field(default_factory=lambda: dict(DEFAULT_BREAKERS))
     volatility_window_min: between(Whole, ge=2, le=1440) = 60
     volatility_size_factor: between(gt=0, le=1) = 0.5

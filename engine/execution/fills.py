@@ -83,6 +83,7 @@ class FillIntake:
         if not ours:
             self._advance_cursor(held)
             return 0
+        ours = self._with_ref_mids(ours)
         contract = {s: (self.ex.markets[s].get("contractSize") or 1.0) if self.ex.markets[s].get("contract") else 1.0
                     for s in {t["symbol"] for t in ours}}
         before = {s: self.ledger.position(s).qty for s in contract}
@@ -142,6 +143,31 @@ class FillIntake:
         self._remember_oids(found)
         return [{**t, "clientOrderId": found[str(t["order"])]} if not t.get("clientOrderId") and
                 str(t.get("order")) in found else t for t in out]
+
+    def _with_ref_mids(self, trades: list[dict]) -> list[dict]:
+        """Each fill with the mid its order was priced at (the live order, else the store, else the market now):
+        what its spread capture is measured against."""
+        mids: dict[str, float | None] = {}
+        missing = set()
+        for t in trades:
+            cid = t.get("clientOrderId") or ""
+            rec = self.orders.get(cid)
+            if rec is not None:
+                mids[cid] = rec.ref_mid
+            else:
+                missing.add(cid)
+        if missing:
+            with Session(self.db) as s:
+                mids.update(dict(s.exec(select(OrderRecord.client_order_id, OrderRecord.ref_mid).where(
+                    OrderRecord.exchange == self.name, OrderRecord.client_order_id.in_(missing))).all()))
+        out = []
+        for t in trades:
+            mid = mids.get(t.get("clientOrderId") or "")
+            if mid is None:
+                seen = self.views.get(t["symbol"])
+                mid = seen[1].mid if seen else None
+            out.append({**t, "ref_mid": mid})
+        return out
 
     def _remember_oids(self, pairs: dict[str, str]) -> None:
         """Exchange order id -> client id, bounded (oldest forgotten first; the store still has them)."""

@@ -130,9 +130,10 @@ class OrderDesk:
         """A market order of ours, written ahead as ``pending`` like any other; its fills are recorded when they
         come (with the answer, or later by polling or the stream). Returns its record (``rejected`` if refused)."""
         now = self.clock.now_ms()
+        seen = self.views.get(symbol)
         rec = OrderRecord(exchange=self.name, symbol=symbol, client_order_id=self.next_client_id(), side=side,
                           type="market", level=-1, amount=amount, status="pending", reason=reason,
-                          created_ms=now, updated_ms=now)
+                          created_ms=now, updated_ms=now, ref_mid=seen[1].mid if seen else None)
         self._save(rec)
         self.orders[rec.client_order_id] = rec
         self.write_ahead([rec])

@@ -49,6 +49,7 @@ class TraderSnapshot:
     ranges: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))  # symbol -> high-low % (live mids)
     signals: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))  # symbol -> last Signal (frozen)
     exits: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))  # symbol -> (stop, take profit)
+    unquoted: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))  # symbol -> {side: why not}
 
     def position(self, symbol: str) -> PositionState:
         return self.positions.get(symbol) or PositionState()
@@ -61,11 +62,13 @@ class TraderSnapshot:
 
 
 def take(now_ms: int, orders: Any, positions: dict, views: dict, candles: dict, ranges: dict,
-         signals: dict | None = None, exits: dict | None = None) -> TraderSnapshot:
+         signals: dict | None = None, exits: dict | None = None,
+         unquoted: dict | None = None) -> TraderSnapshot:
     """A snapshot of the trader's state (call it from the thread that changes that state)."""
     return TraderSnapshot(now_ms, tuple(OrderView.of(o) for o in list(orders)),
                           MappingProxyType({s: replace(p) for s, p in positions.items()}),
                           MappingProxyType(dict(views)), MappingProxyType(dict(candles)),
                           MappingProxyType({s: r.range_pct(now_ms) for s, r in ranges.items()}),
                           MappingProxyType(dict(signals or {})),
-                          MappingProxyType({s: (h.stop_loss, h.take_profit) for s, h in (exits or {}).items()}))
+                          MappingProxyType({s: (h.stop_loss, h.take_profit) for s, h in (exits or {}).items()}),
+                          MappingProxyType(dict(unquoted or {})))

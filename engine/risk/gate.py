@@ -21,10 +21,11 @@ class RiskGate:
     max_orders_per_symbol: int | None = None  # the order cap: the ladder is cut to the levels nearest the mid
     route_blocks: dict[str, str] = field(default_factory=dict)  # symbol -> "routed to <exchange>" (selection)
     operator_block: str | None = None  # "disconnected by the operator"
+    symbol_pauses: dict[str, str] = field(default_factory=dict)  # symbol -> why the operator stopped quoting it
 
     def blocked(self, symbol: str) -> str | None:
-        return (self.operator_block or self.exchange_block or self.symbol_blocks.get(symbol)
-                or self.route_blocks.get(symbol))
+        return (self.operator_block or self.exchange_block or self.symbol_pauses.get(symbol)
+                or self.symbol_blocks.get(symbol) or self.route_blocks.get(symbol))
 
 
 class RollingRange:

@@ -114,7 +114,8 @@ def _make_engine(url: str) -> Engine:
     return engine
 
 
-ADDED_COLUMNS = {"orders": {"ref_mid": "FLOAT"}}  # columns added since the first release, for older stores
+# columns added since the first release, for older stores
+ADDED_COLUMNS = {"orders": {"ref_mid": "FLOAT"}, "trades": {"edge": "FLOAT"}}
 
 
 def _add_missing_columns(engine: Engine) -> None:

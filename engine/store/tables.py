@@ -62,6 +62,8 @@ class TradeRecord(SQLModel, table=True):
     fee_currency: str | None = None
     liquidity: str | None = None  # maker | taker
     realized_pnl: float = 0.0
+    # spread capture: what the fill earned against the mid its order was priced at (negative for a taker)
+    edge: float | None = 0.0
     ts: int = _ms(index=True)
 
 
