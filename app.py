@@ -12,10 +12,16 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import streamlit as st
+from starlette.requests import Request
+from starlette.responses import RedirectResponse
+from starlette.routing import Route
+
+from ui.sessions import LOGOUT_PATH, SESSION_PATH
 
 log = logging.getLogger("console")
 
@@ -44,4 +50,27 @@ async def lifespan(app: st.App) -> AsyncIterator[dict]:
         stop_all_engines()
 
 
-app = st.App("console.py", lifespan=lifespan)
+async def session_route(request: Request) -> RedirectResponse:
+    """Trade a one-time login grant for the session cookie, then go back to the page that was asked for."""
+    from ui.guard import sessions
+    from ui.sessions import COOKIE, safe_next
+
+    signer = sessions()
+    response = RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
+    if signer.redeem(request.query_params.get("grant"), time.time()):
+        response.set_cookie(COOKIE, signer.issue(time.time()), max_age=int(signer.ttl_s), httponly=True,
+                            samesite="strict", path="/")
+    return response
+
+
+async def logout_route(request: Request) -> RedirectResponse:
+    """End this browser's session: the cookie goes, the next page asks for the password."""
+    from ui.sessions import COOKIE
+
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+app = st.App("console.py", lifespan=lifespan, routes=[
+    Route(SESSION_PATH, session_route, methods=["GET"]), Route(LOGOUT_PATH, logout_route, methods=["GET"])])

@@ -63,3 +63,25 @@ def test_failures_are_forgotten_after_the_window():
         now += max(v.wait_s, 0.1)
     assert not t.begin("10.0.0.9", now).allowed
     assert attempt(t, "10.0.0.9", now + 2000.0)
+
+
+def test_another_browsers_wrong_guesses_never_delay_the_operator_at_the_same_address():
+    t = LoginThrottle(base_s=1.0)
+    now = 0.0
+    guesses = 0
+    while guesses < 4:  # someone else's four wrong guesses, from 127.0.0.1 like every local browser
+        if attempt_as(t, "local", now, "their-session"):
+            guesses += 1
+        else:
+            now += 0.5
+    v = t.begin("local", now, "operator-session")  # the operator's correct password goes at once
+    assert v.allowed and v.wait_s == 0
+    t.end("local", True, now, "operator-session")
+    assert not t.begin("local", now, "their-session").allowed  # theirs still waits
+
+
+def attempt_as(t: LoginThrottle, address: str, now: float, client: str, ok: bool = False) -> bool:
+    verdict = t.begin(address, now, client)
+    if verdict.allowed:
+        t.end(address, ok, now, client)
+    return verdict.allowed

@@ -11,13 +11,16 @@ never holds back an address without failures.
 from __future__ import annotations
 
 import atexit
+import hashlib
 import hmac
+import json
 import os
 import secrets
 import sys
 import threading
 import time
 import types
+from urllib.parse import urlencode, urlparse
 
 import streamlit as st
 
@@ -25,6 +28,7 @@ from engine.config import ConfigError
 from engine.registry import ensure_engine, stop_all_engines
 from engine.runtime import Engine
 from ui.login_throttle import LoginThrottle
+from ui.sessions import COOKIE, SESSION_PATH, Sessions, key_file, load_key, safe_next, session_hours
 
 
 def _registry() -> types.ModuleType:
@@ -59,9 +63,57 @@ def console_password() -> str:
         return reg.generated
 
 
+def sessions() -> Sessions:
+    """The process's session signer (keyed by the secret in ``data/`` and the current password)."""
+    reg = _registry()
+    password = console_password()
+    with reg.lock:
+        current = getattr(reg, "sessions", None)
+        if current is None or getattr(reg, "sessions_for", None) != hashlib.sha256(password.encode()).digest():
+            reg.sessions = Sessions(load_key(key_file()), password, session_hours() * 3600)
+            reg.sessions_for = hashlib.sha256(password.encode()).digest()
+        return reg.sessions
+
+
+def logged_in() -> bool:
+    """Whether this browser session is logged in: by the form in this session, or by a valid session cookie."""
+    if st.session_state.get("authenticated"):
+        return True
+    try:
+        token = st.context.cookies.get(COOKIE)
+    except Exception:  # noqa: BLE001 - no request context (AppTest, bare mode): no cookie
+        token = None
+    if token and sessions().valid(token, time.time()):
+        st.session_state.authenticated = True
+        return True
+    return False
+
+
+def _hand_over_cookie() -> None:
+    """Right after a login: send the browser through the session route once, which sets the cookie and comes back
+    to the page that was asked for (a refresh then keeps the login)."""
+    grant = st.session_state.pop("cookie_grant", None)
+    if grant is None:
+        return
+    code, target = grant
+    url = f"{SESSION_PATH}?{urlencode({'grant': code, 'next': safe_next(target)})}"
+    st.html(f"<script>window.location.replace({json.dumps(url)});</script>", unsafe_allow_javascript=True)
+
+
+def _asked_path() -> str:
+    """The page the browser asked for (a deep link such as /positions), to return to after the login."""
+    try:
+        url = st.context.url or ""
+    except Exception:  # noqa: BLE001
+        url = ""
+    parsed = urlparse(url)
+    return parsed.path + (f"?{parsed.query}" if parsed.query else "") if parsed.path else "/"
+
+
 def require_login() -> None:
     """Show the login form and stop the page unless this browser session has logged in."""
-    if st.session_state.get("authenticated"):
+    if logged_in():
+        _hand_over_cookie()
         return
     expected = console_password()
     st.title("Market maker console")
@@ -70,20 +122,33 @@ def require_login() -> None:
         submitted = st.form_submit_button("Log in")
     if submitted:
         throttle = _registry().throttle
-        address = _client_address()
-        verdict = throttle.begin(address, time.monotonic())
+        address, client = _client_address(), _client_id()
+        verdict = throttle.begin(address, time.monotonic(), client)
         if not verdict.allowed:
             st.error(f"Not checked: {verdict.reason}. Try again in {max(1, round(verdict.wait_s))} s.")
         else:
             ok = hmac.compare_digest(given.encode(), expected.encode())
-            throttle.end(address, ok, time.monotonic())
+            throttle.end(address, ok, time.monotonic(), client)
             if ok:
                 st.session_state.authenticated = True
+                st.session_state.cookie_grant = (sessions().grant(time.time()), _asked_path())
                 st.rerun()
-            st.error("Wrong password. Each failed attempt from your address makes the next one wait longer.")
+            st.error("Wrong password. Each failed attempt from this browser makes its next one wait longer.")
     st.caption("The password is MM_CONSOLE_PASSWORD, or console_password in .streamlit/secrets.toml; without either, "
-               "the terminal that started the console printed one.")
+               "the terminal that started the console printed one (look for 'Console password'). A login lasts "
+               f"{session_hours():g} h in this browser, across refreshes.")
     st.stop()
+
+
+def _client_id() -> str:
+    """This browser session (the failed-login delay is per client: another client's typos never slow you)."""
+    try:
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        ctx = get_script_run_ctx()
+        return ctx.session_id if ctx else "local"
+    except Exception:  # noqa: BLE001
+        return "local"
 
 
 def _client_address() -> str:

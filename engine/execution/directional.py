@@ -172,7 +172,7 @@ class DirectionalDesk:
         side = signal.side
         row = self._record(symbol, strategy, signal, "approved", decision.reason, decision.amount, status="open")
         if p["entry"] == "limit":
-            price = view.bid if side == "buy" else view.ask
+            price = view.best_bid if side == "buy" else view.best_ask
             rec = self.place(symbol, side, -1, decision.amount, price, view.mid)
             self._entries[symbol] = PendingEntry(rec.client_order_id, decision.amount,
                                                  self.clock.now_ms() + int(p["entry_timeout_s"] * 1000), row.id)
