@@ -62,8 +62,8 @@ def positions_panel() -> None:
         cols = st.columns(min(len(positions), 4))
         for i, p in enumerate(positions):
             key = f"{p['exchange']}|{p['symbol']}"
-            if cols[i % len(cols)].button("Close position", key=f"close_{key}",
-                                          help=f"{p['symbol']}{_where(p['exchange'])}: asks first"):
+            if cols[i % len(cols)].button(f"Close {p['symbol']}" + _where(p["exchange"]), key=f"close_{key}",
+                                          help="a reduce-only market order; asks first"):
                 st.session_state.confirm_close = key
                 st.rerun()
 

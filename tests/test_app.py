@@ -111,7 +111,7 @@ def test_close_position_leaves_it_flat(cdir):
     engine.pause()  # keep quoting from opening a new position meanwhile
     at = logged_in()
     at.switch_page("pages/positions.py").run()
-    [b for b in at.button if b.label == "Close position"][0].click().run()
+    [b for b in at.button if b.label == "Close ETH/USDT"][0].click().run()
     assert "reduce-only market order" in at.warning[0].value  # asks first
     [b for b in at.button if b.label == "Yes, close ETH/USDT"][0].click().run()
     assert engine.trader.ledger.position("ETH/USDT").qty == 0
@@ -162,7 +162,7 @@ def test_closing_a_position_below_the_market_minimum_says_so_in_a_warning(cdir):
     at.switch_page("pages/positions.py").run()
     assert any("below the market's minimum order amount" in w.value for w in at.warning)
     assert all("e-" not in str(v) for v in at.dataframe[0].value.to_numpy().ravel())  # no scientific notation
-    [b for b in at.button if b.label == "Close position"][0].click().run()
+    [b for b in at.button if b.label == "Close ETH/USDT"][0].click().run()
     [b for b in at.button if b.label == "Yes, close ETH/USDT"][0].click().run()
     assert not at.success  # never a success box for a failure
     assert any("below the market's minimum order amount" in w.value and "buy" in w.value for w in at.warning)

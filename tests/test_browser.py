@@ -24,7 +24,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 PASSWORD = "browser-test-password"
 PAGES = [("Dashboard", "dashboard"), ("Positions & orders", "positions"), ("Trade history", "trades"),
          ("Risk controls", "risk"), ("Alerts & logs", "alerts"), ("Exchange connections", "exchanges"),
-         ("KuCoin tester", "kucoin")]
+         ("KuCoin tester", "kucoin"), ("Strategies", "strategies")]
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,8 @@ def console(tmp_path_factory) -> Iterator[str]:
     cfg = json.loads((cdir / "config.json").read_text())
     cfg["strategy"] = {"spread_bps": 2, "min_spread_bps": 1, "fee_aware": False}
     (cdir / "config.json").write_text(json.dumps(cfg))
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "MM_CONFIG_DIR": str(cdir), "MM_CONSOLE_PASSWORD": PASSWORD}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MM_CONFIG_DIR": str(cdir), "MM_CONSOLE_PASSWORD": PASSWORD,
+           "MM_SESSION_KEY_FILE": str(work / "session.key")}
     try:
         proc, url = start_console(env, work)
     except RuntimeError as exc:
@@ -105,13 +106,15 @@ def test_every_page_and_the_main_actions_in_a_real_browser(browser, console, tmp
 
     open_page(page, "Positions & orders")  # close a position (fills come within seconds at a 2 bps spread)
     deadline = time.monotonic() + 90
-    while page.get_by_role("button", name="Close position").count() == 0:
+    close = page.get_by_role("button", name=re.compile(r"^Close [A-Z]+.USDT"))
+    while close.count() == 0:
         assert time.monotonic() < deadline, "no position appeared in 90 s"
         page.wait_for_timeout(2_000)
         open_page(page, "Positions & orders")
-    page.get_by_role("button", name="Close position").first.click()
+    close.first.click()
     page.get_by_role("button", name=re.compile(r"^Yes, close ")).click()
-    expect(page.get_by_text(re.compile(r"^Close \S+: (sell|buy) "))).to_be_visible(timeout=30_000)
+    expect(page.get_by_text(re.compile(r"^(Close \S+: (sell|buy) |.*below the market's minimum)"))).to_be_visible(
+        timeout=30_000)
     assert page.locator('[data-testid="stException"]').count() == 0
 
     open_page(page, "Trade history")  # download the CSV and read it
@@ -120,7 +123,8 @@ def test_every_page_and_the_main_actions_in_a_real_browser(browser, console, tmp
     content = Path(dl.value.path()).read_text()
     rows = list(csv.DictReader(io.StringIO(content)))
     assert content.splitlines()[0] == ("time,exchange,symbol,side,price,amount,cost,fee,fee_currency,realized_pnl,"
-                                       "order_id,client_order_id,trade_id")
+                                       "spread_capture,order_id,client_order_id,trade_id")
+    assert all(len(r["cost"].split(".")[-1]) <= 8 for r in rows)  # no float noise
     assert rows and all(r["time"].endswith("Z") and r["client_order_id"].startswith("mm-") for r in rows)
     page.context.close()
 
@@ -141,3 +145,29 @@ def test_two_browser_sessions_do_not_disturb_each_other(browser, console):
     expect(third.get_by_label("Password", exact=True)).to_be_visible(timeout=30_000)
     for page in (first, second, third):
         page.context.close()
+
+
+def test_a_refresh_keeps_the_login_and_a_deep_link_returns_to_its_page(browser, console):
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.goto(f"{console}/risk")  # a deep link, not logged in
+    expect(page.get_by_label("Password", exact=True)).to_be_visible(timeout=30_000)
+    assert page.get_by_role("link", name="Dashboard").count() == 0  # no page list before the login
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Risk controls")).to_be_visible(timeout=30_000)  # back where it asked
+    assert page.url.endswith("/risk")
+    cookie = next(c for c in context.cookies() if c["name"] == "mm_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["expires"] > time.time() + 3_600
+    page.reload()  # a refresh keeps the login
+    expect(page.get_by_role("heading", name="Risk controls")).to_be_visible(timeout=30_000)
+    assert page.get_by_label("Password", exact=True).count() == 0
+    other = context.new_page()  # a new tab of the same browser is logged in too
+    other.goto(f"{console}/positions")
+    expect(other.get_by_role("heading", name="Positions & orders")).to_be_visible(timeout=30_000)
+    context.clear_cookies()  # without the cookie (another browser), the password is asked again
+    other.reload()
+    expect(other.get_by_label("Password", exact=True)).to_be_visible(timeout=30_000)
+    context.close()

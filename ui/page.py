@@ -9,12 +9,16 @@ import streamlit as st
 from engine.config import ConfigError
 from engine.runtime import Engine
 from ui.guard import guard
+from ui.nav import page_config
 from ui.sidebar import flash, sidebar
 
 
 def page(title: str) -> Engine:
+    shell = st.session_state.pop("_shell_drawn", False)
+    if not shell:  # a deep link ran this page file on its own, without console.py
+        page_config()
     engine = guard()
-    if not st.session_state.pop("_shell_drawn", False):  # a deep link ran this page without app.py
+    if not shell:
         sidebar(engine)
     st.title(title)
     flash()

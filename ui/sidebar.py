@@ -6,12 +6,15 @@ import streamlit as st
 
 from engine import service
 from engine.runtime import HALTED, PAUSED, RUNNING, STOPPED, Engine
+from ui.nav import links
 
 STATE_COLOR = {RUNNING: "green", PAUSED: "orange", HALTED: "red", STOPPED: "gray"}
 
 
 def sidebar(engine: Engine) -> None:
+    links()
     with st.sidebar:
+        st.divider()
         st.markdown(f"### :{STATE_COLOR.get(engine.state, 'gray')}[● {engine.state}]")
         if engine.reason:
             st.caption(engine.reason)
