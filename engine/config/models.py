@@ -15,7 +15,16 @@ from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, Strict,
 from pydantic.dataclasses import dataclass
 from pydantic_core import PydanticCustomError
 
-from engine.config import bounds
+from engine.config.bounds import (
+    BREAKER_COOLDOWN_S,
+    BREAKER_THRESHOLDS,
+    MAX_INVENTORY_GLOBAL_USD,
+    MAX_INVENTORY_PER_EXCHANGE_USD,
+    MAX_INVENTORY_PER_SYMBOL_USD,
+    MAX_OPEN_ORDERS_GLOBAL,
+    MAX_OPEN_ORDERS_PER_SYMBOL,
+    MODE_MAX_INVENTORY_USD,
+)
 
 RISK_MODES = ("CONSERVATIVE", "AGGRESSIVE", "AGGRESSIVE_PLUS")
 TIERS = ("STABLE", "VOLATILE", "MEME")
@@ -98,7 +107,7 @@ class EngineSettings:
 class ModeSettings:
     levels: between(Whole, ge=1, le=20) = 1
     margin_pct: between(ge=0, le=100) = 1.0
-    max_inventory_usd: between(gt=0, le=bounds.MODE_MAX_INVENTORY_USD.high) = 10_000.0
+    max_inventory_usd: between(gt=0, le=MODE_MAX_INVENTORY_USD.high) = 10_000.0
 
 
 @dataclass(frozen=True, config=RULES)
@@ -184,18 +193,18 @@ class SymbolConfig:
 @dataclass(frozen=True, config=RULES)
 class BreakerSettings:
     enabled: Flag = True
-    threshold: Positive = 1.0  # bounded per breaker (bounds.BREAKER_THRESHOLDS), checked on the whole table
-    cooldown_s: between(ge=0, le=bounds.BREAKER_COOLDOWN_S.high) = 300.0
+    threshold: Positive = 1.0  # bounded per breaker (BREAKER_THRESHOLDS), checked on the whole table
+    cooldown_s: between(ge=0, le=BREAKER_COOLDOWN_S.high) = 300.0
 
 
 def _breaker_bounds(table: dict[str, BreakerSettings]) -> dict[str, BreakerSettings]:
     """Each breaker's threshold within its sane range: a huge one would switch the protection off silently."""
     for name, b in table.items():
-        problem = bounds.BREAKER_THRESHOLDS[name].problem(b.threshold)
+        problem = BREAKER_THRESHOLDS[name].problem(b.threshold)
         if problem:
             hint = (f"; to switch the breaker off, set risk.breakers.{name}.enabled: false"
                     if "at most" in problem else "")
-            unit = bounds.BREAKER_THRESHOLDS[name].unit
+            unit = BREAKER_THRESHOLDS[name].unit
             raise PydanticCustomError("rule_at", "{rule}", {"path": f"{name}.threshold",
                                                             "rule": f"{problem}{' ' + unit if unit else ''}{hint}"})
     return table
@@ -203,11 +212,11 @@ def _breaker_bounds(table: dict[str, BreakerSettings]) -> dict[str, BreakerSetti
 
 @dataclass(frozen=True, config=RULES)
 class CapSettings:
-    max_open_orders_per_symbol: between(Whole, ge=1, le=bounds.MAX_OPEN_ORDERS_PER_SYMBOL.high) = 50
-    max_open_orders_global: between(Whole, ge=1, le=bounds.MAX_OPEN_ORDERS_GLOBAL.high) = 1500
-    max_inventory_per_symbol_usd: between(gt=0, le=bounds.MAX_INVENTORY_PER_SYMBOL_USD.high) = 50_000.0
-    max_inventory_per_exchange_usd: between(gt=0, le=bounds.MAX_INVENTORY_PER_EXCHANGE_USD.high) = 200_000.0
-    max_inventory_global_usd: between(gt=0, le=bounds.MAX_INVENTORY_GLOBAL_USD.high) = 400_000.0
+    max_open_orders_per_symbol: between(Whole, ge=1, le=MAX_OPEN_ORDERS_PER_SYMBOL.high) = 50
+    max_open_orders_global: between(Whole, ge=1, le=MAX_OPEN_ORDERS_GLOBAL.high) = 1500
+    max_inventory_per_symbol_usd: between(gt=0, le=MAX_INVENTORY_PER_SYMBOL_USD.high) = 50_000.0
+    max_inventory_per_exchange_usd: between(gt=0, le=MAX_INVENTORY_PER_EXCHANGE_USD.high) = 200_000.0
+    max_inventory_global_usd: between(gt=0, le=MAX_INVENTORY_GLOBAL_USD.high) = 400_000.0
     cancel_excess_orders: Flag = True
     clamp_side_on_excess: Flag = True
 
