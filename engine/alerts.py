@@ -5,7 +5,8 @@ Levels: critical, error, warning, info. The same alert (``key``) again within ``
 the Bot API ``sendMessage`` through ``requests`` with retries and exponential backoff (429 honours ``retry_after``).
 A bad token or chat id is not retried. When Telegram is unreachable or misconfigured, alerts are kept with status
 ``failed`` and one clear warning is logged; trading never waits on an alert. Without credentials alerts are stored
-with status ``skipped``. The bot token never appears in the database, the logs or exceptions.
+with status ``skipped``. Position opened / closed alerts are stored only (``stored``). The bot token never appears
+in the database, the logs or exceptions.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ from engine.store import Alert
 log = logging.getLogger(__name__)
 
 LEVELS = ("info", "warning", "error", "critical")
+# Kinds kept in the alerts table only (status ``stored``): a market maker's inventory flips many times an hour, and a
+# message for each is noise. (Which kinds go out is the operator's choice once alert kinds are configurable.)
+STORE_ONLY_KINDS = frozenset({"position opened", "position closed"})
 ICONS = {"info": "ℹ️", "warning": "⚠️", "error": "❌", "critical": "🚨"}
 TIMEOUT_S = 10
 
@@ -63,7 +67,9 @@ class AlertService:
             last = self._last_sent.get(key)
             while self._recent and self._recent[0] <= now - 60_000:
                 self._recent.popleft()
-            if LEVELS.index(level) < LEVELS.index(self.settings.min_level):
+            if kind in STORE_ONLY_KINDS:
+                status, error = "stored", "kept in the store only: inventory flips are not sent"
+            elif LEVELS.index(level) < LEVELS.index(self.settings.min_level):
                 status, error = "suppressed", f"below alerts.min_level ({self.settings.min_level})"
             elif last is not None and now - last < self.settings.dedupe_s * 1000:
                 status, error = "suppressed", f"duplicate within {self.settings.dedupe_s:.0f}s"
@@ -75,7 +81,7 @@ class AlertService:
                 self._last_sent[key] = now
                 self._recent.append(now)
         log_fn = {"info": log.info, "warning": log.warning, "error": log.error, "critical": log.critical}[level]
-        log_fn("ALERT %s %s: %s", level.upper(), kind, message)
+        (log.debug if status == "stored" else log_fn)("ALERT %s %s: %s", level.upper(), kind, message)
         alert_id = None
         try:
             with Session(self.db) as s:

@@ -87,6 +87,19 @@ def configured_secrets(config: AppConfig) -> list[str]:
     return [v.reveal() for v in values if v]
 
 
+class SchedulerEchoes(logging.Filter):
+    """Drops APScheduler's own lines for a skipped or missed run: the engine's job listener logs each of them once,
+    in its words (``job quote skipped: the previous run is still going``)."""
+
+    ECHOES = ("maximum number of running instances reached", "was missed by")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith("apscheduler"):
+            return True
+        text = record.getMessage()
+        return not any(e in text for e in self.ECHOES)
+
+
 def setup_logging(config: AppConfig, root: Path | None = None, console: bool = True) -> Path:
     """Install the console and JSON-lines handlers once per process; returns the log file's path."""
     from engine.config import PROJECT_ROOT
@@ -111,6 +124,7 @@ def setup_logging(config: AppConfig, root: Path | None = None, console: bool = T
         handlers.append(stream)
     for h in handlers:
         h.addFilter(redact)
+        h.addFilter(SchedulerEchoes())
         setattr(h, _HANDLER_TAG, True)
         logger.addHandler(h)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)

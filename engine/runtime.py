@@ -21,7 +21,7 @@ from sqlmodel import Session
 
 from engine.alerts import AlertService
 from engine.clock import Clock, WallClock
-from engine.config import AppConfig
+from engine.config import AppConfig, changes_between
 from engine.equity import EquityMarks
 from engine.exchanges.errors import retry_transient
 from engine.health import HealthRouting
@@ -328,6 +328,7 @@ class Engine(Jobs, EquityMarks, HealthRouting, Streams):
         from engine.risk.breakers import load_breakers
 
         with self._lock, self.work:
+            changed = changes_between(self.config, config)
             self.config = config
             for t in self.traders:  # every venue, not only the first
                 t.configure(config)
@@ -337,7 +338,7 @@ class Engine(Jobs, EquityMarks, HealthRouting, Streams):
             for key in [k for k in self.risk.board.statuses if k[0] not in new]:  # a breaker switched off
                 del self.risk.board.statuses[key]
             self.alerts.settings = config.alerts
-        log.info("configuration applied: risk mode %s", config.strategy.risk_mode)
+        log.info("configuration applied: %s", "; ".join(changed) if changed else "nothing changed")
 
     def _trading_lock_held(self) -> bool:
         return self._trading_lock._fh is not None or self._trading_lock._conn is not None

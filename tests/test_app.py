@@ -328,6 +328,10 @@ def test_exchange_connections_page_disconnects_tests_and_switches_selection(cdir
     engine.risk_cycle()
     engine.quote_cycle()
     assert engine.exchange.fetch_open_orders() == []  # nothing quoted while disconnected
+    at.run()
+    status = " ".join(c.value for c in at.caption)
+    assert "quoting here: nothing (disconnected by the operator)" in status  # never "quoting here: BTC/USDT..."
+    assert any("0 of 1 exchange can quote" in w.value for w in at.sidebar.warning)  # RUNNING, but says so
     [b for b in at.button if b.label == "Connect"][0].click().run()
     engine.quote_cycle()
     assert engine.exchange.fetch_open_orders()
@@ -364,3 +368,31 @@ def test_dashboard_and_positions_cover_every_exchange(tmp_path, monkeypatch):
         assert "Close ETH/USDT: sell 0.05 ETH/USDT" in at.success[0].value
     finally:
         stop_all_engines()
+
+
+def test_a_side_that_is_not_quoted_says_which_and_why(cdir):
+    engine = running_engine(cdir)
+    engine.trader.gate.side_blocks["BTC/USDT"] = {"buy"}  # the inventory cap holds the buy side
+    engine.quote_cycle()
+    at = logged_in()
+    warnings = " ".join(w.value for w in at.warning)
+    assert "**BTC/USDT** buy side: inventory cap reached" in warnings
+    at.switch_page("pages/positions.py").run()
+    assert any("BTC/USDT buy side not quoted" in c.value and "inventory cap" in c.value for c in at.caption)
+
+
+def test_the_dashboard_shows_the_pnl_parts_with_their_definitions(cdir):
+    engine = running_engine(cdir)
+    engine.trader.market_order("ETH/USDT", "buy", 0.05)  # a taker fill: it pays the half spread
+    engine.trader.poll_fills(force=True)
+    at = logged_in()
+    labels = [m.label for m in at.metric]
+    for name in ("Spread capture (USDT)", "Fees (USDT)", "Trading PnL net of fees (USDT)", "Inventory PnL (USDT)",
+                 "Net PnL (USDT)", "Equity change today (USDT)"):
+        assert name in labels
+    s = service.summary(engine)
+    assert s["spread_capture"] < 0  # the taker paid
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Fees (USDT)"] == f"{s['fees']:,.4f}" or shown["Fees (USDT)"] == f"{s['fees']:,.2f}"
+    assert any("Inventory PnL = realized + unrealized - spread capture" in c.value for c in at.caption)
+    assert all("None" not in str(v) for v in at.dataframe[0].value.to_numpy().ravel())

@@ -8,7 +8,7 @@
 - :mod:`engine.config.loading`: :func:`load_config` and :func:`save_overrides`.
 """
 
-from engine.config.appconfig import AppConfig
+from engine.config.appconfig import AppConfig, changes_between
 from engine.config.credentials import CREDENTIAL_FIELDS, Credentials, Secret, TelegramSettings, mask_secret
 from engine.config.loading import DEFAULT_CONFIG_DIR, PROJECT_ROOT, TOP_KEYS, load_config, save_overrides
 from engine.config.messages import ConfigError
@@ -34,7 +34,8 @@ from engine.config.models import (
 )
 
 __all__ = [
-    "AppConfig", "CREDENTIAL_FIELDS", "Credentials", "Secret", "TelegramSettings", "mask_secret", "DEFAULT_CONFIG_DIR",
+    "AppConfig", "changes_between",
+    "CREDENTIAL_FIELDS", "Credentials", "Secret", "TelegramSettings", "mask_secret", "DEFAULT_CONFIG_DIR",
     "PROJECT_ROOT", "TOP_KEYS", "load_config", "save_overrides", "ConfigError", "DEFAULT_BREAKERS", "RISK_MODES",
     "TIERS", "AlertSettings", "BreakerSettings", "CapSettings", "ConnectionSettings", "CorrelationGroup",
     "EngineSettings", "HygieneSettings", "LoggingSettings", "ModeSettings", "RiskSettings", "SkewSettings",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -67,3 +67,24 @@ class AppConfig:
     def mode(self, name: str | None = None) -> ModeSettings:
         """The ladder settings of risk mode ``name`` (default: the one in force)."""
         return self.strategy.modes[name or self.strategy.risk_mode]
+
+
+def changes_between(old: AppConfig, new: AppConfig) -> list[str]:
+    """What a reload changed, as ``key: old -> new`` lines (credentials and the sources left out; secrets never
+    shown): the log line of :meth:`engine.runtime.Engine.apply_config` says exactly that."""
+    def flat(value: Any, prefix: str, out: dict[str, Any]) -> dict[str, Any]:
+        if is_dataclass(value) and not isinstance(value, type):
+            for f in fields(value):
+                flat(getattr(value, f.name), f"{prefix}{f.name}.", out)
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                flat(v, f"{prefix}{k}.", out)
+        else:
+            out[prefix.rstrip(".")] = value
+        return out
+
+    skip = ("credentials", "telegram", "sources", "config_dir", "database_url")
+    before = {k: v for k, v in flat(old, "", {}).items() if not k.startswith(skip)}
+    after = {k: v for k, v in flat(new, "", {}).items() if not k.startswith(skip)}
+    return [f"{k}: {before.get(k, '(unset)')!r} -> {after.get(k, '(unset)')!r}"
+            for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)]

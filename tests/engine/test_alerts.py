@@ -58,10 +58,21 @@ def test_rate_limit_keeps_the_rest_stored():
     with FakeTelegram() as tg:
         alerts, db = service(tg.url, max_per_minute=5)
         for i in range(12):
-            alerts.alert("info", "position opened", f"symbol {i}")
+            alerts.alert("info", "fill burst", f"symbol {i}")
         alerts.flush()
         assert len(tg.messages) == 5
         assert [r.status for r in rows(db)].count("suppressed") == 7
+
+
+def test_inventory_flips_are_stored_not_sent():
+    with FakeTelegram() as tg:
+        alerts, db = service(tg.url)
+        for i in range(20):  # a market maker's position opens and closes many times an hour
+            alerts.alert("info", "position opened" if i % 2 else "position closed", f"sim BTC/USDT flip {i}")
+        alerts.alert("warning", "breaker opened", "spread 25bps")
+        alerts.flush()
+        assert [m["text"].split("\n")[0] for m in tg.messages] == ["⚠️ WARNING · breaker opened"]
+        assert [r.status for r in rows(db)].count("stored") == 20  # all kept, none sent or counted
 
 
 def test_transient_errors_are_retried():

@@ -90,6 +90,12 @@ def test_mask_examples():
     ({"engine": {"exchange": "kucoin"}}, "no enabled symbol for the engine's exchange 'kucoin'"),
     ({"sim": {"fees": {"maker": "cheap"}}}, "sim.fees.maker = 'cheap': must be a number"),
     ({"wat": 1}, "config.json: wat = 1: unknown key; allowed top-level keys"),
+    ({"risk": {"breakers": {"drawdown": {"threshold": 1e12}}}},  # a huge number never switches a protection off
+     "risk.breakers.drawdown.threshold = 1000000000000.0: must be at most 2,000 bps; to switch the breaker off, "
+     "set risk.breakers.drawdown.enabled: false"),
+    ({"risk": {"caps": {"max_inventory_per_symbol_usd": 1e15}}}, "max_inventory_per_symbol_usd = 1000000000000000.0: must be <= 1000000"),
+    ({"risk": {"caps": {"max_open_orders_per_symbol": 999_999_999}}}, "max_open_orders_per_symbol = 999999999: must be"),
+    ({"risk": {"breakers": {"error_rate": {"threshold": 10}}}}, "error_rate.threshold = 10: must be at most 1"),
 ])
 def test_a_bad_value_gives_one_message_naming_file_key_value_and_rule(cdir, override, expected):
     (cdir / "config.json").write_text(json.dumps(override))
@@ -145,3 +151,15 @@ def test_a_config_file_that_is_not_utf8_is_named(cdir):
     (cdir / "config.yaml").write_bytes(b"engine:\n  exchange: sim \xff\n")
     with pytest.raises(ConfigError, match=r"config.yaml: not UTF-8 text \(byte 0xff at position 24\); save it as"):
         load_config(cdir, env={})
+
+
+def test_a_reload_says_what_changed(cdir):
+    from engine.config import changes_between
+
+    old = load_config(cdir, env={})
+    (cdir / "config.json").write_text(json.dumps({"strategy": {"risk_mode": "AGGRESSIVE"},
+                                                  "risk": {"breakers": {"volatility": {"threshold": 1.5}}}}))
+    new = load_config(cdir, env={"BINANCE_API_KEY": "68da47b0c0ffee00112233445566778897a4"})
+    assert changes_between(old, new) == ["risk.breakers.volatility.threshold: 5.0 -> 1.5",
+                                         "strategy.risk_mode: 'CONSERVATIVE' -> 'AGGRESSIVE'"]
+    assert changes_between(new, new) == []

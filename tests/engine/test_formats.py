@@ -1,0 +1,17 @@
+"""Numbers as an operator reads them (engine/formats.py)."""
+
+from __future__ import annotations
+
+from engine.formats import amount, decimals_for, fixed, price, round_to
+
+
+def test_the_markets_own_decimals_and_thousands_separators():
+    assert price(64659.65, 0.01) == "64,659.65" and price(0.123456, 0.0001) == "0.1235"
+    assert amount(0.00004, 0.00001) == "0.00004" and amount(1250.0, 1.0) == "1,250"
+    assert decimals_for(0.5) == 1 and decimals_for(1) == 0 and decimals_for(None) == 8
+
+
+def test_never_an_exponent_never_minus_zero():
+    assert "e" not in amount(1e-7) and amount(1e-7) == "0.0000001"
+    assert fixed(-0.00001, 4, signed=True) == "0.0000" and fixed(-0.0, 2) == "0.00"
+    assert round_to(499.91648000000004, None) == 499.91648
