@@ -93,8 +93,10 @@ def test_mask_examples():
     ({"risk": {"breakers": {"drawdown": {"threshold": 1e12}}}},  # a huge number never switches a protection off
      "risk.breakers.drawdown.threshold = 1000000000000.0: must be at most 2,000 bps; to switch the breaker off, "
      "set risk.breakers.drawdown.enabled: false"),
-    ({"risk": {"caps": {"max_inventory_per_symbol_usd": 1e15}}}, "max_inventory_per_symbol_usd = 1000000000000000.0: must be <= 1000000"),
-    ({"risk": {"caps": {"max_open_orders_per_symbol": 999_999_999}}}, "max_open_orders_per_symbol = 999999999: must be"),
+    ({"risk": {"caps": {"max_inventory_per_symbol_usd": 1e15}}},
+     "max_inventory_per_symbol_usd = 1000000000000000.0: must be <= 1000000"),
+    ({"risk": {"caps": {"max_open_orders_per_symbol": 999_999_999}}},
+     "max_open_orders_per_symbol = 999999999: must be"),
     ({"risk": {"breakers": {"error_rate": {"threshold": 10}}}}, "error_rate.threshold = 10: must be at most 1"),
 ])
 def test_a_bad_value_gives_one_message_naming_file_key_value_and_rule(cdir, override, expected):
