@@ -10,8 +10,16 @@ def candles_figure(ohlcv: list[list[float]], title: str) -> go.Figure:
     fig = go.Figure(go.Candlestick(
         x=[_utc(r[0]) for r in ohlcv], open=[r[1] for r in ohlcv], high=[r[2] for r in ohlcv],
         low=[r[3] for r in ohlcv], close=[r[4] for r in ohlcv], name=title))
-    fig.update_layout(title=f"{title} · 1m", xaxis_rangeslider_visible=False, height=380,
-                      margin=dict(l=10, r=10, t=40, b=10), xaxis_title="time (UTC)")
+    fig.update_layout(title=f"{title} · 1m", xaxis_rangeslider_visible=False, height=400, xaxis_title="time (UTC)")
+    return readable(fig)
+
+
+def readable(fig: go.Figure) -> go.Figure:
+    """The layout every console chart shares: the title top left with room above the plot, the toolbar standing
+    upright on the right (on a phone it covered the title), the legend under the plot."""
+    fig.update_layout(title_x=0.0, title_y=0.97, title_yanchor="top", modebar_orientation="v",
+                      margin=dict(l=10, r=40, t=56, b=10),
+                      legend=dict(orientation="h", yanchor="top", y=-0.18, xanchor="left", x=0))
     return fig
 
 
@@ -27,8 +35,8 @@ def equity_figure(curve: list[dict]) -> go.Figure:
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=x, y=[r["peak"] for r in curve], name="peak", line=dict(color="#9e9e9e", dash="dot")))
     fig.add_trace(go.Scatter(x=x, y=[r["equity"] for r in curve], name="equity", line=dict(color="#1565c0")))
-    fig.update_layout(title="Equity (USDT)", height=360, margin=dict(l=10, r=10, t=40, b=10), xaxis_title="time (UTC)")
-    return fig
+    fig.update_layout(title="Equity (USDT)", height=380, xaxis_title="time (UTC)")
+    return readable(fig)
 
 
 def ladder_figure(ohlcv: list[list[float]], ladder: dict, symbol: str) -> go.Figure:
@@ -42,7 +50,7 @@ def ladder_figure(ohlcv: list[list[float]], ladder: dict, symbol: str) -> go.Fig
         if fills:
             fig.add_trace(go.Scatter(x=[_utc(f["ts"]) for f in fills], y=[f["price"] for f in fills], mode="markers",
                                      name=f"our {side}s", marker=dict(color=color, symbol=symbol_, size=9)))
-    fig.update_layout(title=f"{symbol} · 1m with our ladder (dotted) and fills")
+    fig.update_layout(title_text=f"{symbol} · 1m with our ladder (dotted) and fills")
     return fig
 
 
@@ -72,5 +80,5 @@ def strategy_figure(chart: dict, symbol: str, strategy: str) -> go.Figure:
             y=[closes.get(s["closed_ms"] // 60_000, rows[-1][4]) for s in exits], mode="markers", name="exits",
             marker=dict(color="#212121", symbol="x", size=10), text=[s["exit_reason"] for s in exits],
             hoverinfo="text+x"))
-    fig.update_layout(title=f"{symbol} · 1m · {strategy}: indicators, entries and exits", height=420)
+    fig.update_layout(title_text=f"{symbol} · 1m · {strategy}: indicators, entries and exits", height=440)
     return fig

@@ -10,9 +10,9 @@ import json
 import logging
 import logging.handlers
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
+from engine.clock import iso8601
 from engine.config import AppConfig, Secret, mask_secret
 
 CONSOLE_FORMAT = "%(asctime)s | %(levelname)-8s | %(name)-22s | %(message)s"
@@ -46,7 +46,7 @@ class JsonLines(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
-            "timestamp": datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds"),
+            "timestamp": iso8601(int(record.created * 1000)),  # one time format everywhere: ...T19:06:25.123Z
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from engine.clock import iso8601
 from engine.config import ConfigError, load_config, save_overrides
 from engine.connections import (  # re-exported: pages call engine.service only
     FEATURES,
@@ -57,7 +58,6 @@ from engine.trade_history import (  # re-exported: pages call engine.service onl
     CSV_COLUMNS,
     CSV_DOC,
     TradeFilter,
-    _iso,
     trade_exchanges,
     trade_page,
     trade_symbols,
@@ -313,7 +313,7 @@ def breaker_events(db: Any, limit: int = 200) -> list[dict]:
     with Session(db) as s:
         rows = s.exec(select(CircuitBreakerEvent).order_by(CircuitBreakerEvent.ts.desc(), CircuitBreakerEvent.id.desc())
                       .limit(limit)).all()
-    return [{"time": _iso(r.ts), "breaker": r.breaker, "state": r.state,
+    return [{"time": iso8601(r.ts), "breaker": r.breaker, "state": r.state,
              "scope": f"{r.exchange or 'all'}{':' + r.symbol if r.symbol else ''}", "value": r.value,
              "threshold": r.threshold, "action": r.action, "reason": r.reason} for r in rows]
 
@@ -333,7 +333,7 @@ def alerts(db: Any, level: str | None = None, limit: int = 200) -> list[dict]:
         if level:
             stmt = stmt.where(Alert.level == level)
         rows = s.exec(stmt.limit(limit)).all()
-    return [{"time": _iso(a.ts), "level": a.level, "kind": a.kind, "message": a.message, "status": a.status,
+    return [{"time": iso8601(a.ts), "level": a.level, "kind": a.kind, "message": a.message, "status": a.status,
              "attempts": a.attempts, "error": a.error} for a in rows]
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from engine.clock import iso8601
 from engine.formats import round_to
 from engine.store import TradeRecord
 
@@ -91,7 +91,7 @@ def trades_csv(db: Any, flt: TradeFilter, batch: int = 20_000,
             rows = s.exec(stmt.order_by(TradeRecord.ts, TradeRecord.id).limit(batch)).all()
             for r in rows:
                 tick, lot = steps.get((r[1], r[2]), (None, None))
-                w.writerow((_iso(r[0]), r[1], r[2], r[3], round_to(r[4], tick), round_to(r[5], lot),
+                w.writerow((iso8601(r[0]), r[1], r[2], r[3], round_to(r[4], tick), round_to(r[5], lot),
                             _money(r[6]), _money(r[7]), r[8], _money(r[9]), _money(r[10] or 0.0), *r[11:14]))
             if len(rows) < batch:
                 break
@@ -104,7 +104,7 @@ def _money(x: float | None) -> float | None:
 
 
 def _trade_row(r: TradeRecord) -> dict:
-    return {"time": _iso(r.ts), "exchange": r.exchange, "symbol": r.symbol, "side": r.side, "price": r.price,
+    return {"time": iso8601(r.ts), "exchange": r.exchange, "symbol": r.symbol, "side": r.side, "price": r.price,
             "amount": r.amount, "cost": r.cost, "fee": r.fee, "fee_currency": r.fee_currency,
             "realized_pnl": r.realized_pnl, "spread_capture": r.edge or 0.0, "order_id": r.order_id,
             "client_order_id": r.client_order_id, "trade_id": r.trade_id}
@@ -122,6 +122,3 @@ def trade_exchanges(db: Any) -> list[str]:
         return sorted(s.exec(select(TradeRecord.exchange).distinct()).all())
 
 
-def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z")

@@ -111,9 +111,11 @@ for row in service.breaker_states(engine):
 st.subheader("Breaker history")
 events = service.breaker_events(engine.db)
 if events:
+    def measure(v: float, r: dict) -> str:  # each breaker in its own unit; the error rate in % like its field
+        return f"{v * 100:,.1f}%" if r["breaker"] == "error_rate" else f"{v:,.4g}"
+
     table(events, {"time": ("Time (UTC)", None), "breaker": ("Breaker", None), "state": ("State", None),
-                   "scope": ("Scope", None), "value": ("Value", lambda v, r: f"{v:,.4g}"),
-                   "threshold": ("Threshold", lambda v, r: f"{v:,.4g}"), "action": ("Action", None),
-                   "reason": ("Reason", None)})
+                   "scope": ("Scope", None), "value": ("Value", measure), "threshold": ("Threshold", measure),
+                   "action": ("Action", None), "reason": ("Reason", None)})
 else:
     st.info("No breaker has opened yet.")
