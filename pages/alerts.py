@@ -10,6 +10,7 @@ import streamlit as st
 from engine import service
 from engine.config import PROJECT_ROOT
 from ui.page import page
+from ui.tables import table
 
 engine = page("Alerts & logs")
 
@@ -17,7 +18,11 @@ st.subheader("Alerts")
 level = st.selectbox("Level", ["all", "critical", "error", "warning", "info"])
 rows = service.alerts(engine.db, None if level == "all" else level)
 if rows:
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    table(rows, {"time": ("Time (UTC)", None), "level": ("Level", None), "kind": ("Kind", None),
+                 "message": ("Message", None), "status": ("Delivery", None), "attempts": ("Attempts", None),
+                 "error": ("Why not sent", None)})
+    st.caption("Delivery: sent · skipped (Telegram not configured) · suppressed (duplicate or rate limit) · stored "
+               "(kept here only: position opened / closed) · failed (Telegram did not take it).")
 else:
     st.info("No alerts yet.")
 if not engine.config.telegram.configured:

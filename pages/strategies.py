@@ -4,13 +4,14 @@ strategy's indicators, entries and exits; and the signal history with filters.""
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from engine import service
 from engine.charts import strategy_figure
 from ui import fmt
+from ui.numbers import parse_number, plain
 from ui.page import page, save_setting
+from ui.tables import table
 
 engine = page("Strategies")
 
@@ -18,15 +19,16 @@ rows = service.strategy_rows(engine)
 if not rows:
     st.info("No symbol is configured. Add one under symbols.<exchange> in config/config.yaml.")
     st.stop()
-table = pd.DataFrame([{
-    "exchange": r["exchange"], "symbol": r["symbol"], "strategy": r["strategy"], "tier": r["tier"],
-    "state": r["state"], "last signal": r["last_signal"] or "—",
-    "confidence": f"{r['confidence']:.0%}" if r["confidence"] is not None else "",
-    "reasoning": r["reasoning"], "position": r["position"], "realized PnL": r["realized_pnl"],
-    "unrealized PnL": r["unrealized_pnl"], "stop": r["stop_loss"], "take profit": r["take_profit"],
-    "approved": r["approved"], "refused": r["refused"],
-} for r in rows])
-st.dataframe(table, hide_index=True, use_container_width=True)
+money = (lambda v, r: fmt.money(v, "", signed=True))  # noqa: E731
+table(rows, {
+    "exchange": ("Exchange", None), "symbol": ("Symbol", None), "strategy": ("Strategy", None), "tier": ("Tier", None),
+    "state": ("State", None), "last_signal": ("Last signal", None),
+    "confidence": ("Confidence", lambda v, r: f"{v:.0%}"), "reasoning": ("Reasoning", None),
+    "position": ("Position", lambda v, r: fmt.amount(v)), "realized_pnl": ("Realized PnL (after fees)", money),
+    "unrealized_pnl": ("Unrealized PnL", money), "stop_loss": ("Stop", lambda v, r: fmt.price(v)),
+    "take_profit": ("Take profit", lambda v, r: fmt.price(v)), "approved": ("Approved", None),
+    "refused": ("Refused", None),
+})
 st.caption("Directional strategies give one signal per closed one-minute candle; each passes the individual checks "
            "(stop on the right side, confidence), ATR sizing and the portfolio limits before it is executed.")
 
@@ -48,20 +50,30 @@ with left:
     defaults = service.strategy_params(strategy)
     current = {**defaults, **(row["params"] if strategy == row["strategy"] else {})}
     with st.form(f"params_{choice}_{strategy}"):
-        values = {}
+        values, problems = {}, []
         for key, default in defaults.items():
             value = current.get(key, default)
             if isinstance(default, bool):
                 values[key] = st.checkbox(key, value=bool(value))
-            elif isinstance(default, int):
-                values[key] = int(st.number_input(key, value=int(value), step=1))
-            elif isinstance(default, float):
-                values[key] = float(st.number_input(key, value=float(value), format="%.4g"))
+            elif isinstance(default, (int, float)):  # typed as text: "1,5" is 1.5, "abc" is named (ui/numbers.py)
+                text = st.text_input(key, value=plain(float(value)))
+                parsed = parse_number(text)
+                if parsed.error:
+                    problems.append(f"{key}: {parsed.error}")
+                elif isinstance(default, int) and not float(parsed.value).is_integer():
+                    problems.append(f"{key} = {plain(parsed.value)}: must be a whole number")
+                else:
+                    values[key] = int(parsed.value) if isinstance(default, int) else parsed.value
             else:
                 values[key] = st.text_input(key, value=str(value))
         if st.form_submit_button("Save and apply", type="primary"):
-            save_setting(lambda: service.set_strategy(engine, row["exchange"], row["symbol"], strategy, values),
-                         f"{row['symbol']} on {row['exchange']}: {strategy} saved and applied")
+            if problems:
+                for problem in problems:
+                    st.error(f"Not saved: {problem}")
+            else:
+                shown = ", ".join(f"{k}={plain(v) if isinstance(v, float) else v}" for k, v in values.items())
+                save_setting(lambda: service.set_strategy(engine, row["exchange"], row["symbol"], strategy, values),
+                             f"{row['symbol']} on {row['exchange']}: {strategy} saved and applied ({shown})")
     if row["stop_loss"] is not None:
         st.caption(f"Held exits: stop {fmt.price(row['stop_loss'])} · take profit "
                    f"{fmt.price(row['take_profit']) if row['take_profit'] is not None else '—'}")
@@ -69,7 +81,7 @@ with left:
 with right:
     chart = service.strategy_chart(engine, row["symbol"], row["exchange"])
     if chart["candles"]:
-        st.plotly_chart(strategy_figure(chart, row["symbol"], row["strategy"]), use_container_width=True)
+        st.plotly_chart(strategy_figure(chart, row["symbol"], row["strategy"]), width="stretch")
     else:
         st.info("No candles yet.")
 
@@ -82,10 +94,13 @@ history = service.signal_history(engine.db, symbol=None if symbol_filter == "all
                                  decision=None if decision_filter == "all" else decision_filter,
                                  strategy=None if strategy_filter == "all" else strategy_filter, limit=300)
 if history:
-    frame = pd.DataFrame(history)
-    frame["time"] = frame["ts"].map(fmt.utc)
-    st.dataframe(frame[["time", "exchange", "symbol", "strategy", "type", "confidence", "entry", "stop_loss",
-                        "take_profit", "decision", "reason", "amount", "status", "exit_reason", "reasoning",
-                        "order_ids"]], hide_index=True, use_container_width=True)
+    price = (lambda v, r: fmt.price(v))  # noqa: E731
+    table(history, {"ts": ("Time", lambda v, r: fmt.utc(v)), "exchange": ("Exchange", None),
+                    "symbol": ("Symbol", None), "strategy": ("Strategy", None), "type": ("Type", None),
+                    "confidence": ("Confidence", lambda v, r: f"{v:.0%}"), "entry": ("Entry", price),
+                    "stop_loss": ("Stop", price), "take_profit": ("Take profit", price),
+                    "decision": ("Decision", None), "reason": ("Why", None),
+                    "amount": ("Amount", lambda v, r: fmt.amount(v)), "status": ("Status", None),
+                    "exit_reason": ("Exit", None), "reasoning": ("Reasoning", None), "order_ids": ("Orders", None)})
 else:
     st.caption("No signal yet: directional symbols signal on closed one-minute candles.")

@@ -51,14 +51,15 @@ def test_the_page_shows_every_symbol_its_strategy_and_its_signals(mixed):
     d, engine = mixed
     at = page(logged_in())
     table = at.dataframe[0].value
-    assert list(table["symbol"]) == ["BTC/USDT", "ETH/USDT", "SOL/USDT", "BTC/USDT:USDT"]  # config.yaml's perp too
-    assert list(table["strategy"]) == ["market_making", "momentum", "mean_reversion", "market_making"]
-    assert table.loc[table["symbol"] == "BTC/USDT:USDT", "state"].item() == "disabled"
-    assert table.loc[table["symbol"] == "BTC/USDT", "state"].item() == "quoting"
+    assert list(table["Symbol"]) == ["BTC/USDT", "ETH/USDT", "SOL/USDT", "BTC/USDT:USDT"]  # config.yaml's perp too
+    assert list(table["Strategy"]) == ["market_making", "momentum", "mean_reversion", "market_making"]
+    assert table.loc[table["Symbol"] == "BTC/USDT:USDT", "State"].item() == "disabled"
+    assert table.loc[table["Symbol"] == "BTC/USDT", "State"].item() == "quoting"
+    assert "None" not in table.to_numpy().ravel()
     history = at.dataframe[1].value
     stored = service.signal_history(engine.db, limit=300)
     assert stored and len(history) == len(stored)  # every signal is visible
-    assert set(history["symbol"]) <= {"ETH/USDT", "SOL/USDT"} and set(history["decision"]) <= {
+    assert set(history["Symbol"]) <= {"ETH/USDT", "SOL/USDT"} and set(history["Decision"]) <= {
         "approved", "refused", "executed"}
     at.selectbox[0].select("ETH/USDT on sim").run()
     (chart,) = at.get("plotly_chart")
@@ -69,7 +70,10 @@ def test_a_param_is_validated_saved_and_applied(mixed):
     d, engine = mixed
     at = page(logged_in())
     at.selectbox[0].select("ETH/USDT on sim").run()
-    [n for n in at.number_input if n.label == "rsi_period"][0].set_value(1)
+    [n for n in at.text_input if n.label == "rsi_period"][0].input("abc")
+    [b for b in at.button if b.label == "Save and apply"][0].click().run()
+    assert [e.value for e in at.error] == ["Not saved: rsi_period: 'abc' is not a number"]  # named, not re-saved
+    [n for n in at.text_input if n.label == "rsi_period"][0].input("1")
     [b for b in at.button if b.label == "Save and apply"][0].click().run()
     (error,) = at.error
     assert error.value.startswith("Not saved: ") and error.value.endswith(
@@ -77,7 +81,7 @@ def test_a_param_is_validated_saved_and_applied(mixed):
     assert engine.trader.strategies["ETH/USDT"].params["rsi_period"] == 14  # nothing applied
     at = page(at)
     at.selectbox[0].select("ETH/USDT on sim").run()
-    [n for n in at.number_input if n.label == "rsi_period"][0].set_value(9)
+    [n for n in at.text_input if n.label == "rsi_period"][0].input("9")
     [b for b in at.button if b.label == "Save and apply"][0].click().run()
     assert engine.trader.strategies["ETH/USDT"].params["rsi_period"] == 9
     assert load_config(d).symbol_config("ETH/USDT").params["rsi_period"] == 9
