@@ -33,12 +33,12 @@ flt = service.TradeFilter(
     until_ms=int(datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC).timestamp() * 1000))
 
 totals = service.trade_totals(engine.db, flt)
-t = st.columns(6)
+t = [*st.columns(3), *st.columns(3)]  # two rows: every label and figure fits, also on a narrow screen
 t[0].metric("Trades", f"{totals['trades']:,}")
 t[1].metric("Volume (USDT)", fmt.money(totals["volume"], ccy=""))
-t[2].metric("Spread capture (USDT)", fmt.money(totals["spread_capture"], ccy="", signed=True),
+t[2].metric("Fees (USDT)", fmt.money(totals["fees"], ccy=""))
+t[3].metric("Spread capture (USDT)", fmt.money(totals["spread_capture"], ccy="", signed=True),
             help=service.PNL_DEFINITIONS["spread_capture"])
-t[3].metric("Fees (USDT)", fmt.money(totals["fees"], ccy=""))
 t[4].metric("Trading PnL net of fees (USDT)", fmt.money(totals["trading_net"], ccy="", signed=True),
             help=service.PNL_DEFINITIONS["trading_net"])
 t[5].metric("Realized PnL (USDT)", fmt.money(totals["realized_pnl"], ccy="", signed=True),
@@ -54,7 +54,7 @@ if rows:
                  "side": ("Side", None), "price": ("Price", lambda v, r: fmt.price(v)),
                  "amount": ("Amount", lambda v, r: fmt.amount(v)),
                  "cost": ("Cost (USDT)", lambda v, r: fmt.fixed(v, 2)),
-                 "fee": ("Fee", lambda v, r: fmt.amount(v)), "fee_currency": ("Fee currency", None),
+                 "fee": ("Fee", lambda v, r: fmt.money(v, "")), "fee_currency": ("Fee currency", None),
                  "realized_pnl": ("Realized PnL", lambda v, r: fmt.money(v, "", signed=True)),
                  "spread_capture": ("Spread capture", lambda v, r: fmt.money(v, "", signed=True)),
                  "client_order_id": ("Client order id", None), "trade_id": ("Trade id", None)})

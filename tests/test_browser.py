@@ -92,6 +92,11 @@ def test_every_page_and_the_main_actions_in_a_real_browser(browser, console, tmp
 
     shots = Path(os.environ.get("MM_SCREENSHOT_DIR") or tmp_path)
     shots.mkdir(parents=True, exist_ok=True)
+    gate = browser.new_context(viewport={"width": 1400, "height": 800}).new_page()
+    gate.goto(console)
+    expect(gate.get_by_label("Password", exact=True)).to_be_visible(timeout=30_000)
+    gate.screenshot(path=str(shots / "login.png"))
+    gate.context.close()
     page = login(browser, console)
     expect(page.get_by_text("RUNNING").first).to_be_visible(timeout=30_000)  # the console process trades
     page.wait_for_timeout(3_000)
@@ -127,6 +132,16 @@ def test_every_page_and_the_main_actions_in_a_real_browser(browser, console, tmp
     assert all(len(r["cost"].split(".")[-1]) <= 8 for r in rows)  # no float noise
     assert rows and all(r["time"].endswith("Z") and r["client_order_id"].startswith("mm-") for r in rows)
     page.context.close()
+
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
+                                is_mobile=True).new_page()  # the dashboard on a phone: titles clear of the toolbar
+    phone.goto(console)
+    phone.get_by_label("Password", exact=True).fill(PASSWORD)
+    phone.get_by_role("button", name="Log in").click()
+    expect(phone.get_by_role("heading", name="Dashboard")).to_be_visible(timeout=30_000)
+    phone.wait_for_timeout(3_000)
+    phone.screenshot(path=str(shots / "phone.png"), full_page=False)
+    phone.context.close()
 
 
 def test_two_browser_sessions_do_not_disturb_each_other(browser, console):
