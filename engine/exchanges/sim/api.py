@@ -14,7 +14,9 @@ log = logging.getLogger("engine.exchanges.sim.venue")
 
 F = TypeVar("F", bound=Callable[..., Any])
 CLIENT_ID_RE = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")
-ORDER_PARAMS = {"postOnly", "reduceOnly", "clientOrderId", "positionSide", "timeInForce"}
+ORDER_PARAMS = {"postOnly", "reduceOnly", "clientOrderId", "positionSide", "timeInForce", "triggerPrice",
+                "stopLossPrice", "takeProfitPrice"}
+TRIGGER_PARAMS = ("stopLossPrice", "takeProfitPrice", "triggerPrice")
 TIME_IN_FORCE = ("GTC", "IOC", "FOK", "PO")
 PUBLIC_TRADES_KEPT = 1000
 MY_TRADES_KEPT = 50_000  # own trades kept (memory and state file), newest

@@ -47,6 +47,8 @@ class MarketDataApi:
         n = 100 if limit is None else max(1, int(limit))
         bids, asks = dict(book.levels(True, n + 50)), dict(book.levels(False, n + 50))
         for o in self._open[symbol]:  # our own resting orders are part of the public book
+            if o.waiting:  # a trigger order rests off the book until it fires
+                continue
             side = bids if o.is_buy else asks
             side[o.tick] = side.get(o.tick, 0.0) + o.remaining
         dec, adec = spec.price_decimals, spec.amount_decimals + 4

@@ -29,9 +29,11 @@ class Matching:
         if not orders or self._halted(symbol, ts_ms):
             return
         if aggressor_buy:  # sellers resting at or below the print are hit, best (lowest) first
-            hit = sorted((o for o in orders if not o.is_buy and o.tick <= tick), key=lambda o: (o.tick, o.ts))
+            hit = sorted((o for o in orders if not o.waiting and not o.is_buy and o.tick <= tick),
+                         key=lambda o: (o.tick, o.ts))
         else:
-            hit = sorted((o for o in orders if o.is_buy and o.tick >= tick), key=lambda o: (-o.tick, o.ts))
+            hit = sorted((o for o in orders if not o.waiting and o.is_buy and o.tick >= tick),
+                         key=lambda o: (-o.tick, o.ts))
         consumed = 0.0
         for o in hit:
             if o.tick != tick:  # the print went through our price: we were ahead of it
@@ -52,6 +54,12 @@ class Matching:
             bb, _, ba, _ = self.source.best(symbol)
             book = self.source.book(symbol)
             for o in list(orders):
+                if o.waiting:
+                    if bb is not None and ba is not None:
+                        mid = (bb + ba) / 2 * spec.tick
+                        if (mid >= o.trigger_price) if o.trigger_above else (mid <= o.trigger_price):
+                            self._fire(o, ts_ms)
+                    continue
                 if o.is_buy:
                     if ba is not None and o.tick >= ba:
                         self._fill(o, o.remaining, ts_ms)
@@ -120,6 +128,20 @@ class Matching:
         else:
             self._dirty_orders.add(o.id)
         return trade
+
+    def _fire(self, o: SimOrder, ts_ms: int) -> None:
+        """A trigger order reached: it goes at market for what is left (a reduce-only one for what it still
+        reduces); what the book cannot fill is cancelled."""
+        book = self.source.book(o.symbol)
+        for t, q in book.take(not o.is_buy, o.remaining, None):
+            price = self._price(o.symbol, t)
+            self._public[o.symbol].append((ts_ms, price, q, o.is_buy))
+            self._candles[o.symbol].add(ts_ms, price, q)
+            self._fill(o, q, ts_ms, tick=t, taker=True)
+            if o.status != "open":
+                break
+        if o.status == "open":
+            self._close(o, "closed" if o.remaining <= 0 else "canceled", ts_ms)
 
     def _close(self, o: SimOrder, status: str, ts_ms: int) -> None:
         o.status = status

@@ -14,6 +14,7 @@ from engine.exchanges.sim.api import (
     CLIENT_ID_RE,
     ORDER_PARAMS,
     TIME_IN_FORCE,
+    TRIGGER_PARAMS,
     _api,
 )
 from engine.exchanges.sim.markets import (
@@ -79,8 +80,10 @@ class OrdersApi:
             "timestamp": o.ts, "datetime": iso8601(o.ts),
             "lastTradeTimestamp": o.last_trade_ts, "lastUpdateTimestamp": o.updated_ts or o.ts,
             "symbol": o.symbol, "type": o.type, "timeInForce": o.tif, "postOnly": o.post_only,
-            "reduceOnly": o.reduce_only, "side": o.side, "price": o.price, "triggerPrice": None,
-            "stopPrice": None, "takeProfitPrice": None, "stopLossPrice": None,
+            "reduceOnly": o.reduce_only, "side": o.side, "price": o.price, "triggerPrice": o.trigger_price,
+            "stopPrice": o.trigger_price,
+            "takeProfitPrice": o.trigger_price if o.trigger_kind == "takeProfitPrice" else None,
+            "stopLossPrice": o.trigger_price if o.trigger_kind == "stopLossPrice" else None,
             "amount": o.amount, "filled": filled, "remaining": round(o.remaining, spec.amount_decimals + 4),
             "cost": o.cost, "average": average, "status": o.status, "fee": fee, "fees": [fee], "trades": trades,
             "positionSide": o.position_side,
@@ -180,6 +183,10 @@ class OrdersApi:
         now = self.clock.now_ms()
         if self._halted(symbol, now):
             raise ccxt.ExchangeNotAvailable(f"sim: trading in {symbol} is halted (scripted event); try later")
+        given = [k for k in TRIGGER_PARAMS if params.get(k) is not None]
+        if given:
+            return self._trigger_order(spec, given, params, side, type, qty, reduce_only, position_side, client_id,
+                                       tif, now)
         book = self.source.book(symbol)
         bb, _, ba, _ = self.source.best(symbol)
         buy = side == "buy"
@@ -238,6 +245,42 @@ class OrdersApi:
             else:
                 o.queue_ahead = book.qty(buy, tick)
                 self._open[symbol].append(o)
+        return self._order_struct(o)
+
+    def _trigger_order(self, spec: MarketSpec, given: list[str], params: dict, side: str, type: str, qty: float,
+                       reduce_only: bool, position_side: str | None, client_id: str | None, tif: str,
+                       now: int) -> dict:
+        """A stop-loss, take-profit or trigger order (ccxt's unified params): it waits off the book and goes at
+        market when the mid reaches its price. Offered on perpetuals, for market orders."""
+        if len(given) > 1:
+            raise ccxt.InvalidOrder(f"sim: give one of {', '.join(TRIGGER_PARAMS)}, not {', '.join(given)}")
+        kind = given[0]
+        if not spec.contract:
+            raise ccxt.NotSupported(f"sim: {kind} orders are offered on perpetuals, not on spot {spec.symbol}")
+        if type != "market":
+            raise ccxt.InvalidOrder(f"sim: a {kind} order is a market order once triggered; use type 'market'")
+        trigger = self._positive(kind, params[kind])
+        self._steps(kind, trigger, spec.tick)
+        bb, _, ba, _ = self.source.best(spec.symbol)
+        if bb is None or ba is None:
+            raise ccxt.InvalidOrder(f"sim: no market in {spec.symbol} to place a {kind} order against")
+        mid = (bb + ba) / 2 * spec.tick
+        buy = side == "buy"
+        above = {"stopLossPrice": buy, "takeProfitPrice": not buy}.get(kind, trigger > mid)
+        if (above and trigger <= mid) or (not above and trigger >= mid):
+            raise ccxt.OrderImmediatelyFillable(
+                f"sim: {kind} {trigger} for a {side} would trigger immediately (mid {mid:.{spec.price_decimals}f})")
+        if qty * trigger * spec.contract_size < spec.min_cost - 1e-9:
+            raise ccxt.InvalidOrder(f"sim: order value {qty * trigger * spec.contract_size:.2f} {spec.quote} is below "
+                                    f"the minimum {spec.min_cost} for {spec.symbol}")
+        if reduce_only:
+            probe = SimOrder("", None, spec.symbol, side, type, tif, False, True, position_side, qty, None, None, now)
+            if self._reducible(spec.symbol, probe) <= 0:
+                raise ccxt.InvalidOrder(f"sim: reduceOnly {side} on {spec.symbol} would not reduce any position")
+        o = self._new_order(spec, client_id, side, type, tif, False, reduce_only, position_side, qty, None, now,
+                            self._leverage.get(spec.symbol, 1), self._margin_mode.get(spec.symbol, "cross"))
+        o.trigger_price, o.trigger_above, o.trigger_kind = trigger, above, kind
+        self._open[spec.symbol].append(o)
         return self._order_struct(o)
 
     @_api

@@ -39,6 +39,14 @@ class SimOrder:
     reserve_code: str | None = None
     reserve_amount: float = 0.0
     trade_ids: list[str] = field(default_factory=list)
+    trigger_price: float | None = None  # a stop-loss / take-profit / trigger order: a market order once reached
+    trigger_above: bool = False  # fires when the mid rises to trigger_price (else when it falls to it)
+    trigger_kind: str | None = None  # stopLossPrice | takeProfitPrice | triggerPrice (the param it was given)
+
+    @property
+    def waiting(self) -> bool:
+        """A trigger order not fired yet: not in the book, not matched."""
+        return self.trigger_price is not None and self.tick is None and self.status == "open"
 
     @property
     def is_buy(self) -> bool:

@@ -64,6 +64,8 @@ class SimExchange(MarketDataApi, OrdersApi, DerivativesApi, Matching, MarginAndF
             "has": {
                 "CORS": None, "spot": True, "margin": False, "swap": True, "future": False, "option": False,
                 "cancelAllOrders": True, "cancelOrder": True, "createOrder": True, "createMarketOrder": True,
+                "createStopLossOrder": True, "createTakeProfitOrder": True, "createTriggerOrder": True,
+                "createStopOrder": True, "createStopMarketOrder": True,
                 "createLimitOrder": True, "createPostOnlyOrder": True, "createReduceOnlyOrder": True,
                 "fetchBalance": True, "fetchClosedOrders": True, "fetchCurrencies": True, "fetchFundingRate": True,
                 "fetchMarkets": True, "fetchMyTrades": True, "fetchOHLCV": True, "fetchOpenOrders": True,
