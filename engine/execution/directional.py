@@ -18,10 +18,11 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlmodel import Session, select
 
+from engine.execution.orders import EXIT_LEVEL
 from engine.indicators import atr, frame
 from engine.risk.signal_checks import MarketLimits, PortfolioView, check_signal, exit_due
 from engine.store import OrderRecord, SignalRecord
@@ -34,11 +35,14 @@ MINUTE_MS = 60_000
 
 @dataclass
 class HeldExit:
-    """The exits of an open directional position, held by the engine."""
+    """The exits of an open directional position, held by the engine (and, where the exchange offers trigger orders
+    for the market, also resting there: ``orders`` maps "stop loss" / "take profit" to their client ids)."""
 
     signal_id: int
     stop_loss: float | None
     take_profit: float | None
+    orders: dict[str, str] = field(default_factory=dict)
+    refused: set[str] = field(default_factory=set)  # exits the exchange refused: the engine alone holds them
 
 
 @dataclass
@@ -64,6 +68,7 @@ class DirectionalDesk:
         self._closed: dict[str, tuple[tuple[float, ...], ...]] = {}
         self._candle_minute: dict[str, int] = {}
         self._pnl_day: tuple[int, float] | None = None
+        self._no_exchange_exits: set[str] = set()  # symbols whose exchange refused trigger orders: the engine holds
 
     def is_directional(self, symbol: str) -> bool:
         """Whether ``symbol`` trades a directional strategy (signals) rather than resting quotes."""
@@ -77,7 +82,12 @@ class DirectionalDesk:
                                                      SignalRecord.status == "open")).all()
             for row in rows:
                 if row.symbol in self.symbols and self.ledger.position(row.symbol).qty:
-                    self.held_exits[row.symbol] = HeldExit(row.id, row.stop_loss, row.take_profit)
+                    held = HeldExit(row.id, row.stop_loss, row.take_profit)
+                    for cid in [c for c in row.order_ids.split(",") if c in self.orders]:
+                        rec = self.orders[cid]  # an exit still resting on the exchange (reconciled just before)
+                        if rec.level == EXIT_LEVEL:
+                            held.orders["stop loss" if rec.type == "stop_loss" else "take profit"] = cid
+                    self.held_exits[row.symbol] = held
                 else:
                     row.status, row.exit_reason, row.closed_ms = "closed", "flat at start-up", self.clock.now_ms()
                     s.add(row)
@@ -109,13 +119,20 @@ class DirectionalDesk:
         held = self.held_exits.get(symbol)
         if held is not None and symbol not in self._entries:
             if not position:
-                self._close_signal(held.signal_id, "position closed")
+                fired = self._fired_exit(held)
+                self._cancel_exchange_exits(symbol, held, "position closed")
+                self._close_signal(held.signal_id, f"{fired} (on the exchange)" if fired else "position closed")
                 del self.held_exits[symbol]
+                if fired:
+                    self.signal_counts[(symbol, "exit")] += 1
+                    self._event("info", f"position closed: {fired}", f"{self.name} {symbol}: {fired} executed by "
+                                f"the exchange", f"exit:{symbol}:{self.clock.now_ms() // MINUTE_MS}")
             else:
                 reason = exit_due(position, view.mid, held.stop_loss, held.take_profit)
                 if reason:
                     self._exit(symbol, reason, held.signal_id)
                     return
+                self._place_exchange_exits(symbol, held, position)
         if self.gate.portfolio_view is None and not math.isfinite(self.capital_usd):
             self.last_signal[symbol] = Signal(SignalType.HOLD, reasoning="waiting for the first risk check (capital "
                                                                           "and exposure unknown)")
@@ -215,8 +232,75 @@ class DirectionalDesk:
             rec = self.market_order(symbol, side, round(left, 12), reason="entry timeout: the rest at market")
             self._add_orders(entry.signal_id, [rec.client_order_id])
 
+    # ------------------------------------------------------------------------------ exits on the exchange
+    def exchange_exits_offered(self, symbol: str) -> bool:
+        """Whether the held exits also rest on the exchange: it offers stop-loss orders (ccxt's ``has``) and the
+        market is a perpetual, where they are reduce-only (a spot stop would lock the base, and could sell twice with
+        the engine's own exit)."""
+        market = self.ex.markets.get(symbol) or {}
+        return (bool(self.ex.has.get("createStopLossOrder")) and bool(market.get("contract"))
+                and symbol not in self._no_exchange_exits)
+
+    def _place_exchange_exits(self, symbol: str, held: HeldExit, position: float) -> None:
+        """Rest the stop loss and take profit on the exchange as reduce-only trigger orders, where offered, until
+        they are there (a pause or kill cancels them; the next cycle places them again). The engine keeps watching
+        the mid either way: its own exit is the backstop."""
+        if not self.exchange_exits_offered(symbol):
+            return
+        precision = self.ex.markets[symbol].get("precision") or {}
+        lot, tick = precision.get("amount") or 0.0, precision.get("price") or 0.0
+        amount = round(math.floor(abs(position) / lot + 1e-9) * lot, 12) if lot else abs(position)
+        side = "sell" if position > 0 else "buy"
+        for kind, price, param in (("stop loss", held.stop_loss, "stopLossPrice"),
+                                   ("take profit", held.take_profit, "takeProfitPrice")):
+            if price is None or kind in held.refused or held.orders.get(kind) in self.orders or amount <= 0:
+                continue
+            if tick:  # on the market's tick; a stop rounds toward the market (it fires a tick early, never late)
+                steps = price / tick
+                steps = (math.ceil(steps - 1e-9) if side == "sell" else math.floor(steps + 1e-9)) \
+                    if kind == "stop loss" else round(steps)
+                price = round(steps * tick, 12)
+            rec = self.trigger_order(symbol, side, amount, param, price, reason=kind)
+            if rec.status == "rejected":
+                if "NotSupported" in rec.reason or "not supported" in rec.reason.lower():
+                    self._no_exchange_exits.add(symbol)
+                log.warning("%s %s: %s not placed on the exchange (%s); the engine holds it", self.name, symbol,
+                            kind, rec.reason)
+                held.orders.pop(kind, None)
+                held.refused.add(kind)
+                if "would trigger immediately" in rec.reason:
+                    self._exit(symbol, kind, held.signal_id)  # already past it: close now
+                    return
+                continue
+            held.orders[kind] = rec.client_order_id
+            self._add_orders(held.signal_id, [rec.client_order_id])
+            log.info("%s %s: %s rests on the exchange at %s (%s)", self.name, symbol, kind, price,
+                     rec.client_order_id)
+
+    def _cancel_exchange_exits(self, symbol: str, held: HeldExit, reason: str) -> None:
+        for cid in list(held.orders.values()):
+            rec = self.orders.get(cid)
+            if rec is not None:
+                self.cancel(rec, reason)
+        held.orders.clear()
+        self.flush()
+
+    def _fired_exit(self, held: HeldExit) -> str | None:
+        """Which of the exits resting on the exchange filled ("stop loss" / "take profit"), if one did."""
+        if not held.orders:
+            return None
+        with Session(self.db) as s:
+            rows = s.exec(select(OrderRecord).where(OrderRecord.client_order_id.in_(list(held.orders.values())),
+                                                    OrderRecord.filled > 0)).all()
+        kinds = {cid: kind for kind, cid in held.orders.items()}
+        return next((kinds[r.client_order_id] for r in rows), None)
+
     def _exit(self, symbol: str, reason: str, signal_id: int | None) -> None:
-        """Flatten ``symbol`` at market and close the entry whose exits were held."""
+        """Flatten ``symbol`` at market and close the entry whose exits were held (its exits resting on the exchange
+        are cancelled first)."""
+        held = self.held_exits.get(symbol)
+        if held is not None:
+            self._cancel_exchange_exits(symbol, held, reason)
         done = self.close_positions([symbol])
         log.info("%s %s: %s: %s", self.name, symbol, reason, ", ".join(done) or "nothing to close")
         if signal_id is not None:

@@ -18,6 +18,7 @@ log = logging.getLogger("engine.trader")
 
 REFUSED_BACKOFF_MS = 10_000  # a slot whose order the exchange refused rests this long before trying again
 NO_FUNDS_BACKOFF_MS = 30_000  # a side without the funds for its order rests this long
+EXIT_LEVEL = -2  # the ladder level of a stop-loss or take-profit order resting on the exchange (quotes are 0..n)
 ABSENCE_CONFIRM_MS = 3_000  # an order sent with no answer counts as absent only if still not found this long after
 
 
@@ -66,8 +67,9 @@ class OrderDesk:
             params["leverage"] = self.config.symbol_config(symbol, self.name).leverage
         if not self.hedge_mode:
             return params
-        covered = sum(o.amount - o.filled for o in self.orders.values()
-                      if o.client_order_id in self._closing and o.symbol == symbol and o.side == side)
+        covered = sum(o.amount - o.filled for o in self.orders.values()  # exit triggers are alternatives: not counted
+                      if o.client_order_id in self._closing and o.symbol == symbol and o.side == side
+                      and o.level != EXIT_LEVEL)
         leg, reduce_only = hedge_leg(side, amount, self.ledger.position(symbol).qty, covered,
                                      bool(params.pop("reduceOnly", False)))
         if reduce_only:
@@ -149,6 +151,37 @@ class OrderDesk:
             self._save(rec)
             log.warning("%s %s: no answer placing market %s (%s); will look it up by client id", self.name, symbol,
                         rec.client_order_id, exc)
+        except ExchangeFailure as exc:
+            self._finish(rec, "rejected", str(exc))
+        else:
+            self._apply_order(rec, res)
+        self.try_flush()
+        return rec
+
+    def trigger_order(self, symbol: str, side: str, amount: float, kind: str, trigger: float,
+                      reason: str) -> OrderRecord:
+        """A reduce-only stop-loss or take-profit order resting on the exchange (``kind``: ccxt's ``stopLossPrice``
+        or ``takeProfitPrice``), written ahead like any other (level ``EXIT_LEVEL``, type ``stop_loss`` or
+        ``take_profit``, price = the trigger). Returns its record (``rejected`` if refused, the reason in it)."""
+        now = self.clock.now_ms()
+        seen = self.views.get(symbol)
+        rec = OrderRecord(exchange=self.name, symbol=symbol, client_order_id=self.next_client_id(), side=side,
+                          type="stop_loss" if kind == "stopLossPrice" else "take_profit", level=EXIT_LEVEL,
+                          amount=amount, price=trigger, status="pending", reason=reason, created_ms=now,
+                          updated_ms=now, ref_mid=seen[1].mid if seen else None)
+        self._save(rec)
+        self.orders[rec.client_order_id] = rec
+        self.write_ahead([rec])
+        params = self.order_params(symbol, side, amount, {"clientOrderId": rec.client_order_id, "reduceOnly": True,
+                                                          kind: trigger})
+        try:
+            res = place_order_safely(self.ex, symbol, "market", side, amount, None, params, retries=2, base_s=0.2,
+                                     sleep=self.clock.sleep)
+        except TransientError as exc:
+            rec.status, rec.updated_ms = "unknown", self.clock.now_ms()
+            self._save(rec)
+            log.warning("%s %s: no answer placing %s %s (%s); will look it up by client id", self.name, symbol,
+                        rec.type, rec.client_order_id, exc)
         except ExchangeFailure as exc:
             self._finish(rec, "rejected", str(exc))
         else:

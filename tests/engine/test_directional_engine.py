@@ -112,3 +112,53 @@ def test_a_limit_entry_rests_at_the_touch_then_goes_at_market_for_the_rest(tmp_p
         assert orders[1].created_ms - orders[0].created_ms >= 5_000
     assert engine.trader.ledger.position("ETH/USDT").qty == pytest.approx(entry.amount)
     engine.stop()
+
+
+PERP = "ETH/USDT:USDT"
+
+
+def perp_engine(tmp_path, clock: SimClock, events: list | None = None) -> tuple[Engine, object]:
+    cdir = make_config_dir(tmp_path, symbols={"sim": {PERP: {"enabled": True, "strategy": "buy_once_with_stop",
+                                                             "params": {"max_risk_usd": 30}}}},
+                           sim={"events": events or [], "balances": {"USDT": 100_000}},
+                           risk={"max_exposure_fraction": 0.5})
+    cfg = load_config(cdir, env={})
+    venue = create_exchange("sim", cfg.sim, clock=clock)
+    engine = Engine(cfg, exchange=venue, clock=clock)
+    engine.start(schedule=False)
+    return engine, venue
+
+
+def test_on_a_perpetual_the_stop_rests_on_the_exchange_and_fires_there_while_the_engine_is_away(tmp_path):
+    clock = SimClock()
+    engine, venue = perp_engine(tmp_path, clock, [{**CRASH, "symbol": PERP, "after_s": 300}])
+    engine.run_simulated(120)
+    (entry,) = [r for r in signals(engine) if r.type == "BUY"]
+    held = engine.trader.ledger.position(PERP).qty
+    (stop,) = [o for o in venue.fetch_open_orders(PERP) if o["stopLossPrice"]]
+    assert stop["stopLossPrice"] == pytest.approx(entry.stop_loss, rel=1e-3) and stop["reduceOnly"]
+    assert stop["amount"] == pytest.approx(held) and stop["clientOrderId"] in entry.order_ids  # ours, with its id
+    engine.run_simulated(30)
+    assert len([o for o in venue.fetch_open_orders(PERP) if o["stopLossPrice"]]) == 1  # placed once
+    clock.advance(300)  # the engine runs no cycle (a hung process, a lost network): the crash comes
+    assert not [p for p in venue.fetch_positions([PERP]) if p["contracts"]]  # the exchange's stop closed it
+    engine.run_simulated(30)  # back: the engine learns it from the fills
+    (closed,) = [r for r in signals(engine) if r.id == entry.id]
+    assert closed.status == "closed" and closed.exit_reason == "stop loss (on the exchange)"
+    assert engine.trader.ledger.position(PERP).qty == 0 and PERP not in engine.trader.held_exits
+    assert venue.fetch_open_orders(PERP) == []
+    engine.stop()
+
+
+def test_a_restart_finds_the_resting_stop_and_does_not_place_a_second(tmp_path):
+    clock = SimClock()
+    first, venue1 = perp_engine(tmp_path, clock)
+    first.run_simulated(120)
+    (stop,) = [o for o in venue1.fetch_open_orders(PERP) if o["stopLossPrice"]]
+    first._trading_lock.release()  # the process dies: no stop, no cancel; the OS drops its lock
+    venue1.close()
+    second, venue2 = perp_engine(tmp_path, clock)
+    assert second.trader.held_exits[PERP].orders == {"stop loss": stop["clientOrderId"]}
+    second.run_simulated(60)
+    assert [o["clientOrderId"] for o in venue2.fetch_open_orders(PERP)] == [stop["clientOrderId"]]
+    second.stop()
