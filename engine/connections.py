@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
+from engine import outcome
 from engine.exchanges.selection import STRATEGIES as SELECTIONS
 from engine.kucoin_check import TESTS as KUCOIN_TESTS
 from engine.kucoin_check import CheckReport, check_kucoin, credentials_summary
+from engine.outcome import Outcome
 from engine.runtime import Engine
 from engine.trader import Trader
 
@@ -68,7 +70,7 @@ def _streams(t: Trader) -> str:
     return ", ".join(out) or "none (REST polling)"
 
 
-def disconnect_venue(engine: Engine, name: str) -> str:
+def disconnect_venue(engine: Engine, name: str) -> Outcome:
     """Stop using one exchange: cancel its orders and quote nothing there until reconnected."""
     t = next(t for t in engine.traders if t.name == name)
     with engine.work:
@@ -77,15 +79,18 @@ def disconnect_venue(engine: Engine, name: str) -> str:
         engine.route()
     engine.alert("warning", "exchange disconnected", f"{name} disconnected by the operator ({left} orders left)",
                  key=f"manual-disconnect:{name}:{engine.clock.now_ms()}")
-    return f"{name} disconnected: its orders are cancelled" + (f" ({left} still live)" if left else "")
+    if left:
+        return outcome.warning(f"{name} disconnected, but {left} of its orders are not confirmed cancelled yet: the "
+                               "engine keeps cancelling them; check the exchange if they stay.")
+    return outcome.success(f"{name} disconnected: its orders are cancelled and nothing is quoted there")
 
 
-def connect_venue(engine: Engine, name: str) -> str:
+def connect_venue(engine: Engine, name: str) -> Outcome:
     t = next(t for t in engine.traders if t.name == name)
     with engine.work:
         t.gate.operator_block = None
         engine.route()
-    return f"{name} connected: it quotes again what is routed to it"
+    return outcome.success(f"{name} connected: it quotes again what is routed to it")
 
 
 def test_venue(engine: Engine, name: str) -> list[dict]:

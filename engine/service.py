@@ -213,6 +213,16 @@ def pnl_rows(engine: Engine) -> list[dict]:
     return [x.row() for x in lines] + ([total.row()] if lines else [])
 
 
+def trade_rows(engine: Engine, flt: TradeFilter, page: int, size: int) -> list[dict]:
+    """One page of trades (newest first), each with its market's tick and lot for display."""
+    venues = {t.name: t for t in engine.traders}
+    rows = trade_page(engine.db, flt, page, size)
+    for r in rows:
+        tr = venues.get(r["exchange"])
+        r["tick"], r["lot"] = steps(tr, r["symbol"]) if tr else (None, None)
+    return rows
+
+
 def trades_export(engine: Engine, flt: TradeFilter) -> bytes:
     """The filtered trades as CSV, prices and amounts rounded to each traded market's tick and lot."""
     return trades_csv(engine.db, flt, steps={(t.name, s): steps(t, s) for t in engine.traders for s in t.ex.markets})

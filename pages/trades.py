@@ -48,11 +48,11 @@ st.caption("These are the sums of the CSV's columns for this filter (trading PnL
 
 pages = max(1, -(-totals["trades"] // PAGE_SIZE))
 p = st.number_input(f"Page (of {pages:,})", min_value=1, max_value=pages, value=1, step=1) - 1
-rows = service.trade_page(engine.db, flt, int(p), PAGE_SIZE)
+rows = service.trade_rows(engine, flt, int(p), PAGE_SIZE)
 if rows:
     table(rows, {"time": ("Time (UTC)", None), "exchange": ("Exchange", None), "symbol": ("Symbol", None),
-                 "side": ("Side", None), "price": ("Price", lambda v, r: fmt.price(v)),
-                 "amount": ("Amount", lambda v, r: fmt.amount(v)),
+                 "side": ("Side", None), "price": ("Price", lambda v, r: fmt.price(v, r["tick"])),
+                 "amount": ("Amount", lambda v, r: fmt.amount(v, r["lot"])),
                  "cost": ("Cost (USDT)", lambda v, r: fmt.fixed(v, 2)),
                  "fee": ("Fee", lambda v, r: fmt.money(v, "")), "fee_currency": ("Fee currency", None),
                  "realized_pnl": ("Realized PnL", lambda v, r: fmt.money(v, "", signed=True)),
