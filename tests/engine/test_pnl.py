@@ -64,3 +64,20 @@ def test_a_quoting_engine_books_spread_capture_per_fill_and_the_parts_add_up(tmp
     assert total["fees"] == pytest.approx(sum(f.fee for f in fills))
     assert total["net_pnl"] == pytest.approx(total["trading_net"] + total["inventory_pnl"])
     engine.stop()
+
+
+def test_the_sums_follow_new_fills_without_reading_old_ones_again(tmp_path):
+    from engine.pnl import fill_sums
+
+    db = make_engine(f"sqlite:///{tmp_path}/s.db")
+    with Session(db) as s:
+        s.add(TradeRecord(exchange="sim", symbol="X/USDT", trade_id="1", side="buy", price=99, amount=1, cost=99,
+                          fee=0.1, edge=1.0, ts=1))
+        s.commit()
+    assert fill_sums(db) == {("sim", "X/USDT"): (0.0, 1.0, 0.1)}
+    with Session(db) as s:
+        s.add(TradeRecord(exchange="sim", symbol="X/USDT", trade_id="2", side="sell", price=101, amount=1, cost=101,
+                          fee=0.1, realized_pnl=2.0, edge=1.0, ts=2))
+        s.commit()
+    assert fill_sums(db)[("sim", "X/USDT")] == pytest.approx((2.0, 2.0, 0.2))
+    assert fill_sums(db)[("sim", "X/USDT")] == pytest.approx((2.0, 2.0, 0.2))  # asked again: nothing counted twice
