@@ -70,9 +70,19 @@ def run_backtest(files: list[str], symbols: list[str] | None = None, config: App
     trader.capital_usd = venue.account_summary()["equity"]  # no risk cycle here: the portfolio limits use this
     start_ms = clock.now_ms()
     worst = {"peak": 0.0, "drawdown_bps": 0.0, "inventory_usd": 0.0}
+    mids: dict[str, list[tuple[int, float]]] = {s: [] for s in chosen}  # each cycle's mid: the markouts' series
+    equity_series: list[float] = []
+
+    def sample() -> None:
+        now = clock.now_ms()
+        for s in chosen:
+            seen = trader.views.get(s)
+            if seen is not None and (not mids[s] or mids[s][-1][0] < now):
+                mids[s].append((now, seen[1].mid))
 
     def track() -> None:  # the backtest's metrics job: peak equity, drawdown, largest inventory
         equity = venue.account_summary()["equity"]
+        equity_series.append(equity)
         trader.capital_usd = equity
         worst["peak"] = max(worst["peak"], equity)
         worst["drawdown_bps"] = max(worst["drawdown_bps"], (worst["peak"] - equity) / worst["peak"] * 1e4)
@@ -82,7 +92,8 @@ def run_backtest(files: list[str], symbols: list[str] | None = None, config: App
                 worst["inventory_usd"] = max(worst["inventory_usd"], abs(trader.ledger.position(s).qty) * view.mid)
 
     e = cfg.engine  # the live cadences; quoting every step_ms, the trader's own jobs only (no risk, health, store)
-    drive(clock, [("quote", trader.quote_cycle, step_ms / 1000), ("hygiene", trader.reconcile, e.hygiene_interval_s),
+    drive(clock, [("quote", trader.quote_cycle, step_ms / 1000), ("sample", sample, step_ms / 1000),
+                  ("hygiene", trader.reconcile, e.hygiene_interval_s),
                   ("metrics", track, e.metrics_interval_s)], step_ms / 1000,
           lambda: venue.source.finished or (end_ms is not None and clock.now_ms() >= end_ms))
     max_dd_bps, max_inventory_usd = worst["drawdown_bps"], worst["inventory_usd"]
@@ -94,7 +105,10 @@ def run_backtest(files: list[str], symbols: list[str] | None = None, config: App
     with_trades = trader.ledger.fills
     wall = time.perf_counter() - t_wall
     sim_seconds = (clock.now_ms() - start_ms) / 1000
-    volume = sum(abs(t["cost"]) for t in venue.fetch_my_trades())
+    my_trades = venue.fetch_my_trades()
+    volume = sum(abs(t["cost"]) for t in my_trades)
+    metrics = run_metrics(trader, my_trades, mids, equity_series, e.metrics_interval_s,
+                          totals["realized_pnl"] + totals["unrealized_pnl"] - totals["fees"])
     gaps = {s: len(st.gaps) for s, st in venue.source.stats().items()} if hasattr(venue.source, "stats") else {}
     counts = trader.signal_counts
     signal_stats = {
@@ -113,9 +127,39 @@ def run_backtest(files: list[str], symbols: list[str] | None = None, config: App
         "realized_pnl": round(totals["realized_pnl"], 6), "unrealized_pnl": round(totals["unrealized_pnl"], 6),
         "max_inventory_usd": round(max_inventory_usd, 2), "max_drawdown_bps": round(max_dd_bps, 3),
         "equity_start": round(summary_acc["startEquity"], 2), "equity_end": round(summary_acc["equity"], 2),
-        "sequence_gaps": gaps, "wall_seconds": round(wall, 3),
+        "sequence_gaps": gaps, **metrics, "wall_seconds": round(wall, 3),
         "speed_x_real_time": round(sim_seconds / wall, 1) if wall > 0 else None,
     }
+
+
+def run_metrics(trader: Trader, trades: list[dict], mids: dict[str, list[tuple[int, float]]],
+                equity: list[float], interval_s: float, net_pnl: float) -> dict:
+    """The run's analytics (:mod:`engine.analytics`): markouts per symbol's mids, Sharpe / Sortino from the equity
+    sampled every ``interval_s``, fill ratio, return over trade."""
+    from sqlmodel import Session, func, select
+
+    from engine.analytics import Fill, mean_markouts, sharpe, sortino
+    from engine.store import OrderRecord
+
+    with Session(trader.db) as s:
+        placed, filled = s.exec(select(func.count(OrderRecord.id), func.count(OrderRecord.id).filter(
+            OrderRecord.filled > 0)).where(OrderRecord.exchange == trader.name)).one()
+    weighted: dict[int, list[tuple[float, float]]] = {}
+    for symbol, series in mids.items():
+        fills = [Fill(int(t["timestamp"]), t["side"], float(t["price"]), float(t["amount"]))
+                 for t in trades if t["symbol"] == symbol]
+        for h, v in mean_markouts(fills, series).items():
+            if v is not None:
+                weighted.setdefault(h, []).append((v, sum(f.price * f.amount for f in fills)))
+    volume = sum(abs(t["cost"]) for t in trades)
+    out = {f"markout_{h}s_bps": round(sum(v * w for v, w in pairs) / sum(w for _, w in pairs), 3)
+           for h, pairs in sorted(weighted.items()) if sum(w for _, w in pairs)}
+    ratio_sharpe, ratio_sortino = sharpe(equity, interval_s), sortino(equity, interval_s)
+    return {"fill_ratio": round(filled / placed, 4) if placed else None,
+            "return_over_trade_bps": round(net_pnl / volume * 1e4, 3) if volume else None,
+            "sharpe": round(ratio_sharpe, 3) if ratio_sharpe is not None else None,
+            "sortino": round(ratio_sortino, 3) if ratio_sortino is not None else None,
+            "ratio_interval_s": interval_s, **out}
 
 
 def _iso_ms(text: str) -> int:

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from engine.backtest import run_backtest
 from tests.conftest import shared_file
 from tests.exchanges.capture import simple_book
@@ -37,6 +39,10 @@ def test_backtest_summary_on_a_small_capture(tmp_path):
                 "speed_x_real_time", "sequence_gaps"):
         assert key in s
     assert s["sequence_gaps"] == {"BTC/USDT": 0}
+    assert 0 < s["fill_ratio"] <= 1 and s["ratio_interval_s"] == 5.0
+    assert s["return_over_trade_bps"] == pytest.approx(
+        (s["realized_pnl"] + s["unrealized_pnl"] - s["fees"]) / s["volume_usd"] * 1e4, abs=0.01)
+    assert {"markout_1s_bps", "markout_10s_bps", "markout_60s_bps"} <= set(s)
 
 
 def test_backtest_command_line_on_the_recorded_capture():
