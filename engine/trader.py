@@ -31,6 +31,7 @@ from engine.clock import Clock
 from engine.config import AppConfig
 from engine.exchanges.errors import TRANSIENT
 from engine.exchanges.profiles import REFUSED, profile_for
+from engine.execution.decisions import unquoted_sides
 from engine.execution.directional import DirectionalDesk
 from engine.execution.fills import FillIntake
 from engine.execution.orders import OrderDesk, _base36
@@ -132,34 +133,11 @@ class Trader(OrderDesk, FillIntake, Reconciler, DirectionalDesk):
                              self.candles, self.ranges, self.last_signal, self.held_exits, self.unquoted())
 
     def unquoted(self) -> dict[str, dict[str, str]]:
-        """Per market-making symbol, each side with no live order and why: the risk gate (a breaker, a cap, the
-        operator), a refusal by the exchange (not enough free balance), or no quote from the strategy."""
-        now = self.clock.now_ms()
-        out: dict[str, dict[str, str]] = {}
-        live = {(o.symbol, o.side) for o in self.orders.values() if o.level >= 0}
-        for symbol in self.symbols:
-            if self.is_directional(symbol):
-                continue
-            sides = {}
-            for side in ("buy", "sell"):
-                if (symbol, side) in live:
-                    continue
-                blocked = self.gate.blocked(symbol)
-                recent = self._side_reason.get((symbol, side))
-                if blocked:
-                    why = blocked
-                elif side in self.gate.side_blocks.get(symbol, set()):
-                    why = "inventory cap reached: this side would grow the position"
-                elif recent is not None and now - recent[0] <= LOG_EVERY_MS:
-                    why = recent[1]
-                elif not self.quoting_enabled or not self.reconciled:
-                    why = "the engine is not quoting"
-                else:
-                    why = "no quote from the strategy this cycle"
-                sides[side] = why
-            if sides:
-                out[symbol] = sides
-        return out
+        """Per market-making symbol, each side with no live order and why (:func:`unquoted_sides`)."""
+        return unquoted_sides([s for s in self.symbols if not self.is_directional(s)],
+                              {(o.symbol, o.side) for o in self.orders.values() if o.level >= 0}, self.gate,
+                              self._side_reason, self.clock.now_ms(), LOG_EVERY_MS,
+                              self.quoting_enabled and self.reconciled)
 
     def read_view(self, symbol: str) -> MarketView | None:
         """The market now, for another thread: the stream's book or one REST request; the trader's state is not

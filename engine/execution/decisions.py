@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 
 def hedge_leg(side: str, amount: float, position_qty: float, closing_covered: float,
@@ -53,3 +54,32 @@ def plan_reconciliation(known: Iterable[str], venue_open: list[dict], ours: Call
             continue
         (plan.adopt if adopt_unknown and o["symbol"] in traded else plan.cancel).append(o)
     return plan
+
+
+def unquoted_sides(symbols: list[str], live: set[tuple[str, str]], gate: Any,
+                   recent: dict[tuple[str, str], tuple[int, str]], now_ms: int, recent_ms: int,
+                   quoting: bool) -> dict[str, dict[str, str]]:
+    """Per symbol, each side with no live quote and why: the risk gate (a breaker, the operator, a route), an
+    inventory cap, a recent refusal (``recent``: (symbol, side) -> (ms, message), e.g. not enough free balance),
+    the engine not quoting, or no quote from the strategy. Pure."""
+    out: dict[str, dict[str, str]] = {}
+    for symbol in symbols:
+        sides = {}
+        for side in ("buy", "sell"):
+            if (symbol, side) in live:
+                continue
+            seen = recent.get((symbol, side))
+            if gate.blocked(symbol):
+                why = gate.blocked(symbol)
+            elif side in gate.side_blocks.get(symbol, set()):
+                why = "inventory cap reached: this side would grow the position"
+            elif seen is not None and now_ms - seen[0] <= recent_ms:
+                why = seen[1]
+            elif not quoting:
+                why = "the engine is not quoting"
+            else:
+                why = "no quote from the strategy this cycle"
+            sides[side] = why
+        if sides:
+            out[symbol] = sides
+    return out

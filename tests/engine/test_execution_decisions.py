@@ -36,3 +36,19 @@ def test_reconciliation_plan_sorts_every_order_once():
     adopting = plan_reconciliation(["mm-a", "mm-b"], venue, ours, adopt_unknown=True, symbols=["BTC/USDT"])
     assert [o["id"] for o in adopting.adopt] == ["2"]  # a symbol we trade is adopted ...
     assert [o["id"] for o in adopting.cancel] == ["3"]  # ... one we do not is cancelled
+
+
+def test_each_side_not_quoted_says_why():
+    from engine.execution.decisions import unquoted_sides
+    from engine.risk.gate import RiskGate
+
+    gate = RiskGate(side_blocks={"ETH/USDT": {"buy"}}, symbol_blocks={"SOL/USDT": "spread breaker open"})
+    recent = {("BTC/USDT", "sell"): (9_000, "not enough free BTC"), ("ETH/USDT", "sell"): (-1_000, "an old refusal")}
+    out = unquoted_sides(["BTC/USDT", "ETH/USDT", "SOL/USDT"], {("BTC/USDT", "buy")}, gate, recent, 60_000,
+                         60_000, True)
+    assert out == {"BTC/USDT": {"sell": "not enough free BTC"},
+                   "ETH/USDT": {"buy": "inventory cap reached: this side would grow the position",
+                                "sell": "no quote from the strategy this cycle"},
+                   "SOL/USDT": {"buy": "spread breaker open", "sell": "spread breaker open"}}
+    assert unquoted_sides(["BTC/USDT"], set(), RiskGate(), {}, 0, 60_000, False) == {
+        "BTC/USDT": {"buy": "the engine is not quoting", "sell": "the engine is not quoting"}}
