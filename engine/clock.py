@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Protocol, runtime_checkable
 
 
@@ -72,5 +73,11 @@ class SimClock:
 
 def iso8601(ms: int) -> str:
     """``2024-01-01T00:00:00.000Z`` for a time in ms, as ccxt formats it."""
-    dt = datetime.fromtimestamp(ms / 1000, tz=UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    ms = int(ms)
+    return f"{_second(ms // 1000)}.{ms % 1000:03d}Z"
+
+
+@lru_cache(maxsize=4096)
+def _second(seconds: int) -> str:
+    """``2024-01-01T00:00:00`` (cached: a CSV of fills or a log repeats the same seconds)."""
+    return datetime.fromtimestamp(seconds, tz=UTC).isoformat()[:19]

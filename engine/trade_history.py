@@ -11,7 +11,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from engine.clock import iso8601
-from engine.formats import round_to
+from engine.formats import decimals_for
 from engine.store import TradeRecord
 
 CSV_COLUMNS = ("time", "exchange", "symbol", "side", "price", "amount", "cost", "fee", "fee_currency", "realized_pnl",
@@ -77,6 +77,7 @@ def trades_csv(db: Any, flt: TradeFilter, batch: int = 20_000,
     Prices and amounts are rounded to the market's tick and lot (``steps``: (exchange, symbol) -> (tick, lot));
     money columns to 8 decimals: no float noise such as ``499.91648000000004``."""
     steps = steps or {}
+    decimals: dict[tuple[str, str], tuple[int, int]] = {}
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
@@ -90,17 +91,18 @@ def trades_csv(db: Any, flt: TradeFilter, batch: int = 20_000,
                 (TradeRecord.ts > last[0]) | ((TradeRecord.ts == last[0]) & (TradeRecord.id > last[1])))
             rows = s.exec(stmt.order_by(TradeRecord.ts, TradeRecord.id).limit(batch)).all()
             for r in rows:
-                tick, lot = steps.get((r[1], r[2]), (None, None))
-                w.writerow((iso8601(r[0]), r[1], r[2], r[3], round_to(r[4], tick), round_to(r[5], lot),
-                            _money(r[6]), _money(r[7]), r[8], _money(r[9]), _money(r[10] or 0.0), *r[11:14]))
+                key = (r[1], r[2])
+                places = decimals.get(key)
+                if places is None:  # each market's decimals worked out once, not per row
+                    tick, lot = steps.get(key, (None, None))
+                    places = decimals[key] = (decimals_for(tick, 10), decimals_for(lot, 10))
+                w.writerow((iso8601(r[0]), r[1], r[2], r[3], round(r[4], places[0]), round(r[5], places[1]),
+                            round(r[6], 8), round(r[7], 8), r[8], round(r[9], 8), round(r[10] or 0.0, 8),
+                            *r[11:14]))
             if len(rows) < batch:
                 break
             last = (rows[-1][0], rows[-1][14])
     return out.getvalue().encode()
-
-
-def _money(x: float | None) -> float | None:
-    return None if x is None else round(x, 8)
 
 
 def _trade_row(r: TradeRecord) -> dict:
