@@ -15,3 +15,16 @@ def test_never_an_exponent_never_minus_zero():
     assert "e" not in amount(1e-7) and amount(1e-7) == "0.0000001"
     assert fixed(-0.00001, 4, signed=True) == "0.0000" and fixed(-0.0, 2) == "0.00"
     assert round_to(499.91648000000004, None) == 499.91648
+
+
+def test_iso8601_agrees_with_the_standard_library_to_the_millisecond():
+    import random
+    from datetime import UTC, datetime
+
+    from engine.clock import iso8601
+
+    rng = random.Random(7)
+    for ms in [0, 86_399_999, 951_782_400_000, 1_700_000_000_999] + [rng.randrange(0, 4_102_444_800_000)
+                                                                      for _ in range(2_000)]:
+        expected = datetime.fromtimestamp(ms // 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+        assert iso8601(ms) == expected
