@@ -1,4 +1,4 @@
-"""Command line: ``python -m engine run | backtest`` (``--help`` on each explains every option)."""
+"""Command line: ``python -m engine run | backtest | sweep`` (``--help`` on each explains every option)."""
 
 from __future__ import annotations
 
@@ -149,6 +149,40 @@ def _backtest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    from engine import sweep
+
+    logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    for f in args.data:
+        if not Path(f).is_file():
+            print(f"error: --data {f}: no such file", file=sys.stderr)
+            return 2
+    try:
+        values = {}
+        for text in args.param or []:
+            key, _, raw = text.partition("=")
+            values[key.strip()] = [_param(f"{key}={x}")[1] for x in raw.split(",")]  # each value read as YAML
+        if not values:
+            raise ValueError("--param KEY=V1,V2,... is needed (repeatable), e.g. --param spread_bps=4,6,8")
+        points = sweep.grid(values)
+        sweep.check_points(points, args.strategy)  # a bad name or value is refused before any run
+        options = {"symbols": args.symbol, "quote_ms": args.quote_ms, "strategy": args.strategy,
+                   "config": load_config(args.config) if args.config else None}
+        rows = sweep.sweep(args.data, points, workers=args.workers or sweep.default_workers(), options=options,
+                           progress=sweep.stderr_progress)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(sweep.table(rows, list(values)))
+    top = sweep.best(rows)
+    print("best: " + ", ".join(f"{k}={top[k]}" for k in values) + f" (net PnL {top['net_pnl']}, "
+          f"{top['fills']} fills)")
+    if args.out:
+        Path(args.out).write_text(sweep.to_csv(rows))
+        print(f"rows written to {args.out}")
+    return 0
+
+
 def _param(text: str) -> tuple[str, object]:
     """``KEY=VALUE`` with the value read as YAML (numbers, true/false, strings)."""
     key, sep, value = text.partition("=")
@@ -199,6 +233,21 @@ def main(argv: list[str] | None = None) -> int:
     bt.add_argument("--quote-ms", metavar="MS", type=int, default=None,
                     help="quoting interval in simulated milliseconds (default: engine.quote_interval_ms, 250)")
     bt.set_defaults(fn=_backtest)
+    sw = sub.add_parser("sweep", help="the same backtest over a grid of params, in parallel processes",
+                        description="Run the backtest once per point of the grid the --param options make (their "
+                                    "product), in --workers local processes; print one row per point and the best "
+                                    "by net PnL. Every point is checked before any run starts.")
+    sw.add_argument("--data", metavar="FILE", nargs="+", required=True, help="capture or candle files, as backtest")
+    sw.add_argument("--param", metavar="KEY=V1,V2", action="append", default=None,
+                    help="a param and the values to try (repeatable), e.g. --param spread_bps=4,6,8")
+    sw.add_argument("--strategy", metavar="NAME", default=None, help="as backtest (default: market_making)")
+    sw.add_argument("--symbol", metavar="S", action="append", default=None, help="as backtest")
+    sw.add_argument("--quote-ms", metavar="MS", type=int, default=None, help="as backtest")
+    sw.add_argument("--config", metavar="DIR", default=None, help="as backtest")
+    sw.add_argument("--workers", metavar="N", type=int, default=None,
+                    help="local processes (default: the machine's cores, at most 8)")
+    sw.add_argument("--out", metavar="CSV", default=None, help="also write the rows here as CSV")
+    sw.set_defaults(fn=_sweep)
     kill = sub.add_parser("kill", help="the kill switch: halt trading, cancel all orders, optionally close positions",
                           description="Halt the engine on this config's database: cancel every order of ours and, "
                                       "with --close-positions, flatten every position. A running engine (the "

@@ -61,7 +61,9 @@ def run_backtest(files: list[str], symbols: list[str] | None = None, config: App
     if missing:
         raise ValueError(f"the data has no {', '.join(missing)}; it holds {', '.join(venue.symbols)}")
     table = cfg.symbols.get("sim", {})
-    given = {"strategy": strategy, "params": dict(params or {})} if strategy else {}
+    given: dict = {"strategy": strategy} if strategy else {}
+    if params:  # the params apply to the symbols' strategy, named or configured (they were dropped without --strategy)
+        given["params"] = dict(params)
     cfg = replace(cfg, engine=replace(cfg.engine, exchange="sim"),
                   symbols={"sim": {s: replace(table.get(s, SymbolConfig()), enabled=True, **given) for s in chosen}})
     step_ms = quote_ms or (5_000 if candles else cfg.engine.quote_interval_ms)
