@@ -131,57 +131,37 @@ class OrderDesk:
                      reason: str = "market") -> OrderRecord:
         """A market order of ours, written ahead as ``pending`` like any other; its fills are recorded when they
         come (with the answer, or later by polling or the stream). Returns its record (``rejected`` if refused)."""
-        now = self.clock.now_ms()
-        seen = self.views.get(symbol)
-        rec = OrderRecord(exchange=self.name, symbol=symbol, client_order_id=self.next_client_id(), side=side,
-                          type="market", level=-1, amount=amount, status="pending", reason=reason,
-                          created_ms=now, updated_ms=now, ref_mid=seen[1].mid if seen else None)
-        self._save(rec)
-        self.orders[rec.client_order_id] = rec
-        self.write_ahead([rec])
-        params: dict[str, Any] = {"clientOrderId": rec.client_order_id}
-        if reduce_only:
-            params["reduceOnly"] = True
-        params = self.order_params(symbol, side, amount, params)
-        try:  # retried at once (a close must go through), never twice: each retry first looks it up by client id
-            res = place_order_safely(self.ex, symbol, "market", side, amount, None, params, retries=2, base_s=0.2,
-                                     sleep=self.clock.sleep)
-        except TransientError as exc:
-            rec.status, rec.updated_ms = "unknown", self.clock.now_ms()
-            self._save(rec)
-            log.warning("%s %s: no answer placing market %s (%s); will look it up by client id", self.name, symbol,
-                        rec.client_order_id, exc)
-        except ExchangeFailure as exc:
-            self._finish(rec, "rejected", str(exc))
-        else:
-            self._apply_order(rec, res)
-        self.try_flush()
-        return rec
+        params: dict[str, Any] = {"reduceOnly": True} if reduce_only else {}
+        return self._send_market(symbol, side, amount, "market", -1, None, reason, params)
 
     def trigger_order(self, symbol: str, side: str, amount: float, kind: str, trigger: float,
                       reason: str) -> OrderRecord:
         """A reduce-only stop-loss or take-profit order resting on the exchange (``kind``: ccxt's ``stopLossPrice``
         or ``takeProfitPrice``), written ahead like any other (level ``EXIT_LEVEL``, type ``stop_loss`` or
         ``take_profit``, price = the trigger). Returns its record (``rejected`` if refused, the reason in it)."""
+        return self._send_market(symbol, side, amount, "stop_loss" if kind == "stopLossPrice" else "take_profit",
+                                 EXIT_LEVEL, trigger, reason, {"reduceOnly": True, kind: trigger})
+
+    def _send_market(self, symbol: str, side: str, amount: float, kind: str, level: int, price: float | None,
+                     reason: str, extra: dict[str, Any]) -> OrderRecord:
+        """Write ahead, then send a market-type order (a plain one, or one that waits for its trigger)."""
         now = self.clock.now_ms()
         seen = self.views.get(symbol)
         rec = OrderRecord(exchange=self.name, symbol=symbol, client_order_id=self.next_client_id(), side=side,
-                          type="stop_loss" if kind == "stopLossPrice" else "take_profit", level=EXIT_LEVEL,
-                          amount=amount, price=trigger, status="pending", reason=reason, created_ms=now,
-                          updated_ms=now, ref_mid=seen[1].mid if seen else None)
+                          type=kind, level=level, amount=amount, price=price, status="pending", reason=reason,
+                          created_ms=now, updated_ms=now, ref_mid=seen[1].mid if seen else None)
         self._save(rec)
         self.orders[rec.client_order_id] = rec
         self.write_ahead([rec])
-        params = self.order_params(symbol, side, amount, {"clientOrderId": rec.client_order_id, "reduceOnly": True,
-                                                          kind: trigger})
-        try:
+        params = self.order_params(symbol, side, amount, {"clientOrderId": rec.client_order_id, **extra})
+        try:  # retried at once (a close must go through), never twice: each retry first looks it up by client id
             res = place_order_safely(self.ex, symbol, "market", side, amount, None, params, retries=2, base_s=0.2,
                                      sleep=self.clock.sleep)
         except TransientError as exc:
             rec.status, rec.updated_ms = "unknown", self.clock.now_ms()
             self._save(rec)
             log.warning("%s %s: no answer placing %s %s (%s); will look it up by client id", self.name, symbol,
-                        rec.type, rec.client_order_id, exc)
+                        kind, rec.client_order_id, exc)
         except ExchangeFailure as exc:
             self._finish(rec, "rejected", str(exc))
         else:

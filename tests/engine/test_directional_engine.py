@@ -35,8 +35,8 @@ class BuyOnce(DirectionalStrategy):
 CRASH = {"type": "flash_crash", "symbol": "ETH/USDT", "after_s": 600, "pct": 5, "duration_s": 60}
 
 
-def engine_on(tmp_path, clock: SimClock, events: list | None = None) -> tuple[Engine, object]:
-    cdir = make_config_dir(tmp_path, symbols={"sim": {"ETH/USDT": {"enabled": True, "strategy": "buy_once_with_stop",
+def engine_on(tmp_path, clock: SimClock, events: list | None = None, symbol: str = "ETH/USDT") -> tuple[Engine, object]:
+    cdir = make_config_dir(tmp_path, symbols={"sim": {symbol: {"enabled": True, "strategy": "buy_once_with_stop",
                                                                    "params": {"max_risk_usd": 30}}}},
                            sim={"events": events or [], "balances": {"USDT": 100_000}},
                            risk={"max_exposure_fraction": 0.5})
@@ -118,15 +118,7 @@ PERP = "ETH/USDT:USDT"
 
 
 def perp_engine(tmp_path, clock: SimClock, events: list | None = None) -> tuple[Engine, object]:
-    cdir = make_config_dir(tmp_path, symbols={"sim": {PERP: {"enabled": True, "strategy": "buy_once_with_stop",
-                                                             "params": {"max_risk_usd": 30}}}},
-                           sim={"events": events or [], "balances": {"USDT": 100_000}},
-                           risk={"max_exposure_fraction": 0.5})
-    cfg = load_config(cdir, env={})
-    venue = create_exchange("sim", cfg.sim, clock=clock)
-    engine = Engine(cfg, exchange=venue, clock=clock)
-    engine.start(schedule=False)
-    return engine, venue
+    return engine_on(tmp_path, clock, events, symbol=PERP)
 
 
 def test_on_a_perpetual_the_stop_rests_on_the_exchange_and_fires_there_while_the_engine_is_away(tmp_path):
