@@ -25,6 +25,12 @@ def steps(tr: Trader, symbol: str) -> tuple[float | None, float | None]:
     return precision.get("price"), precision.get("amount")
 
 
+def minimum_amount(tr: Trader, symbol: str) -> float | None:
+    """The smallest amount an order on the market may have (its lot when it states no minimum)."""
+    market = tr.ex.markets.get(symbol) or {}
+    return ((market.get("limits") or {}).get("amount") or {}).get("min") or steps(tr, symbol)[1]
+
+
 def positions(engine: Engine) -> list[dict]:
     """Every open position of the engine, per exchange."""
     out = []
@@ -37,7 +43,7 @@ def positions(engine: Engine) -> list[dict]:
             mark = seen[1].mid if seen else None
             tick, lot = steps(tr, symbol)
             market = tr.ex.markets.get(symbol) or {}
-            minimum = ((market.get("limits") or {}).get("amount") or {}).get("min") or lot
+            minimum = minimum_amount(tr, symbol)
             out.append({"exchange": tr.name, "symbol": symbol, "side": "long" if pos.qty > 0 else "short",
                         "size": abs(pos.qty), "entry": pos.avg_price, "mark": mark, "tick": tick, "lot": lot,
                         "notional": abs(pos.qty) * mark * pos.contract_size if mark else None,
@@ -51,12 +57,15 @@ def positions(engine: Engine) -> list[dict]:
 def open_orders(engine: Engine) -> list[dict]:
     """Every live order of the engine, per exchange."""
     now = engine.clock.now_ms()
-    return [{"exchange": tr.name, "client_order_id": o.client_order_id, "symbol": o.symbol, "side": o.side,
-             "type": o.type, "amount": o.amount, "price": o.price, "status": o.status,
-             "notional": o.amount * o.price if o.price else None, "tick": steps(tr, o.symbol)[0],
-             "lot": steps(tr, o.symbol)[1], "age_s": (now - o.created_ms) / 1000, "level": o.level}
-            for tr in engine.traders
-            for o in sorted(tr.snapshot.orders, key=lambda o: (o.symbol, o.side, o.level))]
+    out = []
+    for tr in engine.traders:
+        for o in sorted(tr.snapshot.orders, key=lambda o: (o.symbol, o.side, o.level)):
+            tick, lot = steps(tr, o.symbol)
+            out.append({"exchange": tr.name, "client_order_id": o.client_order_id, "symbol": o.symbol,
+                        "side": o.side, "type": o.type, "amount": o.amount, "price": o.price, "status": o.status,
+                        "notional": o.amount * o.price if o.price else None, "tick": tick, "lot": lot,
+                        "age_s": (now - o.created_ms) / 1000, "level": o.level})
+    return out
 
 
 def close_position(engine: Engine, symbol: str, exchange: str | None = None) -> Outcome:
@@ -64,11 +73,9 @@ def close_position(engine: Engine, symbol: str, exchange: str | None = None) -> 
     tr = _trader(engine, exchange)
     with engine.work:
         pos = tr.ledger.position(symbol)
-        market = tr.ex.markets.get(symbol) or {}
         if not pos.qty:
             return outcome.info(f"No {symbol} position on {tr.name}: nothing to close.")
-        lot = (market.get("precision") or {}).get("amount") or 0.0
-        minimum = ((market.get("limits") or {}).get("amount") or {}).get("min") or lot
+        lot, minimum = steps(tr, symbol)[1] or 0.0, minimum_amount(tr, symbol)
         size = abs(pos.qty)
         if minimum and size < minimum:
             return outcome.warning(

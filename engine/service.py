@@ -84,7 +84,7 @@ def summary(engine: Engine) -> dict:
     return {
         "state": engine.state, "reason": engine.reason, "equity": engine.equity, "peak_equity": engine.peak_equity,
         "daily_pnl": last.daily_pnl if last else None, "drawdown_bps": last.drawdown_bps if last else None,
-        **pnl(engine)[1].row(),
+        **{k: v for k, v in pnl(engine)[1].row().items() if k not in ("exchange", "symbol")},
         "open_orders": sum(len(t.snapshot.orders) for t in traders),
         "fills": sum(t.ledger.fills for t in traders),
         "risk_mode": engine.config.strategy.risk_mode, "open_breakers": len(breakers),

@@ -38,7 +38,7 @@ def parse_number(text: str) -> Parsed:
         return Parsed(error="is empty: type a number")
     sign = -1.0 if raw.startswith("-") else 1.0
     body = raw.lstrip("+-").strip()
-    if re.search(r"[eE]", body) and re.fullmatch(r"[\d.,]+[eE][+-]?\d+", body):
+    if re.fullmatch(r"[\d.,]+[eE][+-]?\d+", body):
         return Parsed(error=f"{raw!r}: write the number in full, without an exponent")
     if _PLAIN.match(body):
         return Parsed(sign * float(body))
@@ -73,7 +73,7 @@ def check(label: str, text: str, bound: Bound, scale: float = 1.0, whole: bool =
     shown = p.value
     if whole and not float(shown).is_integer():
         return Parsed(error=f"{label} = {plain(shown)}: must be a whole number")
-    problem = Bound(bound.low * scale, bound.high * scale, bound.unit, bound.inclusive).problem(shown)
+    problem = bound.scaled(scale).problem(shown)
     if problem:
         return Parsed(error=f"{label} = {plain(shown)}: {problem}")
     value = shown / scale

@@ -86,8 +86,7 @@ def settings_section(name: str, fields: list[NumberField], apply: Callable[[dict
     for i, f in enumerate(fields):
         col = cols[i % columns]
         texts[f.path] = col.text_input(f.label, value=plain(f.current * f.scale), key=f"{name}:{f.path}")
-        shown = Bound(f.bound.low * f.scale, f.bound.high * f.scale, f.unit or f.bound.unit, f.bound.inclusive)
-        col.caption(f"Allowed: {shown.describe()}")
+        col.caption(f"Allowed: {f.bound.scaled(f.scale, f.unit or None).describe()}")
     states = {}
     if switches:
         cols = st.columns(min(len(switches), 5))

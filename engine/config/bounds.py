@@ -31,10 +31,14 @@ class Bound:
             return f"must be at most {_num(self.high)}"
         return None
 
-    def describe(self, scale: float = 1.0) -> str:
-        """``between 10 and 10,000 ms``, the text a form shows beside the field (``scale`` for a % form field)."""
-        low = f"{'from' if self.inclusive else 'above'} {_num(self.low * scale)}"
-        return f"{low} to {_num(self.high * scale)} {self.unit}".strip()
+    def scaled(self, scale: float, unit: str | None = None) -> Bound:
+        """The same range as a form shows it (``scale`` 100 for a share typed in %)."""
+        return Bound(self.low * scale, self.high * scale, self.unit if unit is None else unit, self.inclusive)
+
+    def describe(self) -> str:
+        """``above 10 to 10,000 ms``, the text a form shows beside the field."""
+        low = f"{'from' if self.inclusive else 'above'} {_num(self.low)}"
+        return f"{low} to {_num(self.high)} {self.unit}".strip()
 
 
 # breaker thresholds, in each breaker's own unit (error_rate is a share: 0.10 = 10% of requests)
