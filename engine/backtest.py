@@ -7,6 +7,7 @@ strategy, its checks and its exits on every symbol of the files."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +21,12 @@ from engine.store import make_engine
 from engine.trader import Trader
 
 CANDLE_WARMUP_MIN = 180  # candle files: the first hours are the strategies' history, not traded
+CHART_EVERY_S = 1.0  # the series a run keeps for its charts: equity, inventory and our quotes, every second
+VENUE_KEYS = ("latency", "queue", "fees")  # the sim venue settings a backtest takes (the lab's "models")
+
+
+class BacktestCancelled(Exception):
+    """The run was stopped on request (the lab's cancel button) before the data ended."""
 
 
 def is_candle_file(path: str) -> bool:
@@ -31,12 +38,22 @@ def is_candle_file(path: str) -> bool:
 def run_backtest(files: list[str], symbols: list[str] | None = None, config: AppConfig | None = None,
                  quote_ms: int | None = None, db_url: str = "sqlite:///:memory:",
                  balances: dict[str, float] | None = None, strategy: str | None = None,
-                 params: dict | None = None, start: str | None = None, hours: float | None = None) -> dict:
+                 params: dict | None = None, start: str | None = None, hours: float | None = None,
+                 venue: dict | None = None, progress: Callable[[float], None] | None = None,
+                 cancelled: Callable[[], bool] | None = None, series: dict | None = None) -> dict:
     """Run ``files`` through the trader every ``quote_ms`` of simulated time; returns a summary dict.
 
     Candle files trade ``strategy`` (default: each symbol's configured one) from ``start`` (ISO; default three
-    hours into the files) for ``hours`` (default: to the files' end), quoting every 5 s unless told otherwise."""
+    hours into the files) for ``hours`` (default: to the files' end), quoting every 5 s unless told otherwise.
+    ``venue`` sets the simulated venue's ``latency``, ``queue`` model and ``fees`` (see ``SimConfig``); the summary
+    names the models used. ``progress(share)`` is told how far the run is (0 to 1) about every simulated second;
+    ``cancelled()`` True stops it (:class:`BacktestCancelled`). A dict given as ``series`` is filled with the run's
+    series for charts: ``equity`` [(ms, USD)], ``mids``, ``inventory`` and ``quotes`` per symbol, ``fills``."""
     t_wall = time.perf_counter()
+    extra = dict(venue or {})
+    unknown = sorted(set(extra) - set(VENUE_KEYS))
+    if unknown:
+        raise ValueError(f"venue setting {unknown[0]!r} is not one a backtest takes; use {', '.join(VENUE_KEYS)}")
     cfg = config or load_config(env={})
     candles = any(is_candle_file(f) for f in files)
     end_ms = None
@@ -45,13 +62,13 @@ def run_backtest(files: list[str], symbols: list[str] | None = None, config: App
         start_ms = _iso_ms(start) if start else first + CANDLE_WARMUP_MIN * 60_000
         end_ms = start_ms + int(hours * 3_600_000) if hours else None
         sim_cfg: dict = {"source": {"type": "candles", "files": list(files)}, "step_ms": 5000,
-                         "balances": balances if balances is not None else {"USDT": 100_000}}
+                         "balances": balances if balances is not None else {"USDT": 100_000}, **extra}
         venue = create_exchange("sim", sim_cfg, clock=SimClock(start_ms))
     else:
         if strategy not in (None, "market_making"):
             raise ValueError("--strategy needs one-minute candle files (e.g. ../shared/data/candles-1m/"
                              "BTC_USDT-1m.csv.gz); order-book captures run market making")
-        sim_cfg = {"source": {"type": "replay", "files": list(files)}}
+        sim_cfg = {"source": {"type": "replay", "files": list(files)}, **extra}
         if balances is not None:
             sim_cfg["balances"] = balances
         venue = create_exchange("sim", sim_cfg)
@@ -74,6 +91,9 @@ def run_backtest(files: list[str], symbols: list[str] | None = None, config: App
     worst = {"peak": 0.0, "drawdown_bps": 0.0, "inventory_usd": 0.0}
     mids: dict[str, list[tuple[int, float]]] = {s: [] for s in chosen}  # each cycle's mid: the markouts' series
     equity_series: list[float] = []
+    charts: dict = {"equity": [], "inventory": {s: [] for s in chosen}, "quotes": {s: [] for s in chosen}}
+    first_ms = clock.now_ms()
+    last_ms = end_ms or getattr(venue.source, "last_ms", None) or first_ms
 
     def sample() -> None:
         now = clock.now_ms()
@@ -81,6 +101,23 @@ def run_backtest(files: list[str], symbols: list[str] | None = None, config: App
             seen = trader.views.get(s)
             if seen is not None and (not mids[s] or mids[s][-1][0] < now):
                 mids[s].append((now, seen[1].mid))
+
+    def chart() -> None:  # every second: equity, inventory (USD) and our best quotes, for the lab's charts
+        now = clock.now_ms()
+        charts["equity"].append((now, round(venue.account_summary()["equity"], 6)))
+        for s in chosen:
+            view = trader.market_view(s)
+            if view is None:
+                continue
+            charts["inventory"][s].append((now, round(trader.ledger.position(s).qty * view.mid, 4)))
+            mine = [o for o in trader.orders.values() if o.symbol == s and o.status == "open" and o.price]
+            bids = [o.price for o in mine if o.side == "buy"]
+            asks = [o.price for o in mine if o.side == "sell"]
+            charts["quotes"][s].append((now, max(bids) if bids else None, min(asks) if asks else None))
+        if cancelled is not None and cancelled():
+            raise BacktestCancelled(f"cancelled at {iso8601(now)}")
+        if progress is not None:
+            progress(min(max((now - first_ms) / max(last_ms - first_ms, 1), 0.0), 1.0))
 
     def track() -> None:  # the backtest's metrics job: peak equity, drawdown, largest inventory
         equity = venue.account_summary()["equity"]
@@ -96,7 +133,7 @@ def run_backtest(files: list[str], symbols: list[str] | None = None, config: App
     e = cfg.engine  # the live cadences; quoting every step_ms, the trader's own jobs only (no risk, health, store)
     drive(clock, [("quote", trader.quote_cycle, step_ms / 1000), ("sample", sample, step_ms / 1000),
                   ("hygiene", trader.reconcile, e.hygiene_interval_s),
-                  ("metrics", track, e.metrics_interval_s)], step_ms / 1000,
+                  ("metrics", track, e.metrics_interval_s), ("chart", chart, CHART_EVERY_S)], step_ms / 1000,
           lambda: venue.source.finished or (end_ms is not None and clock.now_ms() >= end_ms))
     max_dd_bps, max_inventory_usd = worst["drawdown_bps"], worst["inventory_usd"]
     trader.cancel_all()
@@ -109,8 +146,17 @@ def run_backtest(files: list[str], symbols: list[str] | None = None, config: App
     sim_seconds = (clock.now_ms() - start_ms) / 1000
     my_trades = venue.fetch_my_trades()
     volume = sum(abs(t["cost"]) for t in my_trades)
+    funding = float(getattr(venue.account, "funding", 0.0))
     metrics = run_metrics(trader, my_trades, mids, equity_series, e.metrics_interval_s,
-                          totals["realized_pnl"] + totals["unrealized_pnl"] - totals["fees"])
+                          totals["realized_pnl"] + totals["unrealized_pnl"] - totals["fees"] + funding)
+    metrics.update(quote_metrics(charts, cfg.mode().max_inventory_usd))
+    if series is not None:
+        series.update(charts, mids=mids, fills=[
+            {k: t[k] for k in ("timestamp", "symbol", "side", "price", "amount", "cost", "takerOrMaker")} |
+            {"fee": t["fee"]["cost"]} for t in my_trades])
+    sim = venue.sim_config
+    models = {"queue": sim.queue.describe(), "latency": sim.latency.describe(),
+              "fees": f"maker {sim.maker_fee * 1e4:g} bps, taker {sim.taker_fee * 1e4:g} bps"}
     gaps = {s: len(st.gaps) for s, st in venue.source.stats().items()} if hasattr(venue.source, "stats") else {}
     counts = trader.signal_counts
     signal_stats = {
@@ -125,7 +171,8 @@ def run_backtest(files: list[str], symbols: list[str] | None = None, config: App
         "start": iso8601(start_ms), "end": iso8601(clock.now_ms()), **signal_stats,
         "quote_interval_ms": step_ms, "cycles": trader.stats.cycles, "orders": trader.stats.placed,
         "cancels": trader.stats.canceled, "rejected": trader.stats.rejected, "fills": with_trades,
-        "volume_usd": round(volume, 2), "fees": round(totals["fees"], 6),
+        "models": models, "volume_usd": round(volume, 2), "fees": round(totals["fees"], 6),
+        "funding": round(funding, 6),
         "realized_pnl": round(totals["realized_pnl"], 6), "unrealized_pnl": round(totals["unrealized_pnl"], 6),
         "max_inventory_usd": round(max_inventory_usd, 2), "max_drawdown_bps": round(max_dd_bps, 3),
         "equity_start": round(summary_acc["startEquity"], 2), "equity_end": round(summary_acc["equity"], 2),
@@ -162,6 +209,23 @@ def run_metrics(trader: Trader, trades: list[dict], mids: dict[str, list[tuple[i
             "sharpe": round(ratio_sharpe, 3) if ratio_sharpe is not None else None,
             "sortino": round(ratio_sortino, 3) if ratio_sortino is not None else None,
             "ratio_interval_s": interval_s, **out}
+
+
+def quote_metrics(charts: dict, cap_usd: float) -> dict:
+    """From the per-second samples: mean quoted spread (bps of the mid, both sides quoted), time in market (share of
+    samples with a quote resting) and inventory (mean absolute USD, share of time at the cap), over all symbols."""
+    from engine.analytics import inventory_stats, time_in_market
+
+    spreads, shares, means, at_cap = [], [], [], []
+    for s, quotes in charts["quotes"].items():
+        spreads += [(a - b) / ((a + b) / 2) * 1e4 for _, b, a in quotes if a and b]
+        shares.append(time_in_market([(t, b is not None or a is not None) for t, b, a in quotes]))
+        inv = inventory_stats(charts["inventory"][s], cap_usd)
+        means.append(inv["mean_abs"])
+        at_cap.append(inv["time_at_cap"])
+    return {"quoted_spread_bps": round(sum(spreads) / len(spreads), 3) if spreads else None,
+            "time_in_market": round(sum(shares) / len(shares), 4) if shares else None,
+            "mean_abs_inventory_usd": round(sum(means), 2), "time_at_inventory_cap": round(max(at_cap or [0.0]), 4)}
 
 
 def _iso_ms(text: str) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -31,6 +32,12 @@ def _one_site_packages_on_sys_path() -> None:
     if len(sys.path) != len(set(sys.path)):
         seen: set[str] = set()
         sys.path[:] = [p for p in sys.path if not (p in seen or seen.add(p))]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _capture_cache_outside_the_checkout(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Parsed captures are cached for the session in a temporary folder, not under the checkout's data/."""
+    os.environ["MM_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
 
 
 @pytest.fixture

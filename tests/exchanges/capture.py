@@ -19,6 +19,10 @@ class Capture:
         self.lines: list[tuple[int, dict]] = []
         self.u = 1000
         self.trade_id = 1
+        self.feed_delay_ms = 0  # how long after the exchange's event time (E) each message is received
+
+    def _event_ms(self, at_ms: int) -> int:
+        return self.t0 + at_ms - self.feed_delay_ms
 
     def _stream(self, kind: str) -> str:
         depth = "depth@0ms" if self.futures else "depth@100ms"
@@ -26,7 +30,7 @@ class Capture:
 
     def diff(self, at_ms: int, bids: list[tuple[str, str]] = (), asks: list[tuple[str, str]] = ()) -> Capture:
         first, last = self.u + 1, self.u + 3
-        data = {"e": "depthUpdate", "E": self.t0 + at_ms, "s": self.symbol.upper(), "U": first, "u": last,
+        data = {"e": "depthUpdate", "E": self._event_ms(at_ms), "s": self.symbol.upper(), "U": first, "u": last,
                 "b": [list(b) for b in bids], "a": [list(a) for a in asks]}
         if self.futures:
             data["pu"] = self.u
@@ -43,8 +47,8 @@ class Capture:
 
     def trade(self, at_ms: int, price: str, qty: str, buyer_is_maker: bool) -> Capture:
         """A print; ``buyer_is_maker`` True means a seller hit the bid."""
-        data = {"e": "trade", "E": self.t0 + at_ms, "s": self.symbol.upper(), "t": self.trade_id, "p": price,
-                "q": qty, "T": self.t0 + at_ms, "m": buyer_is_maker}
+        data = {"e": "trade", "E": self._event_ms(at_ms), "s": self.symbol.upper(), "t": self.trade_id,
+                "p": price, "q": qty, "T": self._event_ms(at_ms), "m": buyer_is_maker}
         if self.futures:
             data["X"] = "MARKET"
         self.trade_id += 1

@@ -20,7 +20,7 @@ class Recorder:
     def on_trade(self, symbol, ts_ms, tick, qty, aggressor_buy) -> None:
         self.trades.append(ts_ms)
 
-    def on_book(self, symbol, ts_ms) -> None:
+    def on_book(self, symbol, ts_ms, levels=True) -> None:
         self.books += 1
         if self.source.book(symbol).crossed():
             self.crossed += 1

@@ -10,6 +10,8 @@ from typing import Any, TypeVar
 
 import ccxt
 
+from engine.exchanges.sim.latency import ORDER_ENTRY
+
 log = logging.getLogger("engine.exchanges.sim.venue")
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -34,27 +36,38 @@ def _api(method: F) -> F:
             delay = faults.latency_s() + self._spike_s(self.clock.now_ms())
             if delay:
                 self.clock.sleep(delay)
-        with self._lock:
-            if self._depth:  # a call from inside another call: no second fault draw, no second save
-                return method(self, *args, **kwargs)
-            self._depth += 1
-            try:
-                late_timeout = False
-                if faults is not None:
-                    faults.check_rate_limit(name)
-                    error = faults.draw_error(name) or self._burst_error(name)
-                    if error is not None:
-                        if error is ccxt.RequestTimeout and name == "create_order" and faults.timeout_after_accept():
-                            late_timeout = True
-                        else:
-                            raise error(f"sim {name}: injected {error.__name__} (faults are configured)")
-                self._sync()
-                result = method(self, *args, **kwargs)
-                if late_timeout:
-                    raise ccxt.RequestTimeout(f"sim {name}: injected RequestTimeout after the venue accepted it")
-                return result
-            finally:
-                self._depth -= 1
-                self._flush()
+        back_s = 0.0
+        if self._latency is not None and name in ORDER_ENTRY and not self._depth:
+            with self._lock:
+                self._sync()  # the feed's delay as of the moment the request leaves
+            there_s, back_s = self._latency.delays_s(self.source)
+            self.clock.sleep(there_s)  # the market runs on while the request travels
+        try:
+            with self._lock:
+                if self._depth:  # a call from inside another call: no second fault draw, no second save
+                    return method(self, *args, **kwargs)
+                self._depth += 1
+                try:
+                    late_timeout = False
+                    if faults is not None:
+                        faults.check_rate_limit(name)
+                        error = faults.draw_error(name) or self._burst_error(name)
+                        if error is not None:
+                            if error is ccxt.RequestTimeout and name == "create_order" and \
+                                    faults.timeout_after_accept():
+                                late_timeout = True
+                            else:
+                                raise error(f"sim {name}: injected {error.__name__} (faults are configured)")
+                    self._sync()
+                    result = method(self, *args, **kwargs)
+                    if late_timeout:
+                        raise ccxt.RequestTimeout(f"sim {name}: injected RequestTimeout after the venue accepted it")
+                    return result
+                finally:
+                    self._depth -= 1
+                    self._flush()
+        finally:
+            if back_s:
+                self.clock.sleep(back_s)  # the answer's way back
 
     return wrapper  # type: ignore[return-value]

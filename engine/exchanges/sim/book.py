@@ -41,6 +41,19 @@ class L2Book:
         else:
             _set(self.asks, self._ask_ticks, tick, qty)
 
+    def update(self, sides: list[int], ticks: list[int], qtys: list[float]) -> None:
+        """Set many levels at once: ``sides[i]`` 1 for a bid, 0 for an ask; a qty of 0 removes the level."""
+        bids, asks, bid_ticks, ask_ticks = self.bids, self.asks, self._bid_ticks, self._ask_ticks
+        for side, t, q in zip(sides, ticks, qtys, strict=True):
+            levels, sorted_ticks = (bids, bid_ticks) if side else (asks, ask_ticks)
+            if q > 0:
+                if t not in levels:
+                    insort(sorted_ticks, t)
+                levels[t] = q
+            elif t in levels:
+                del levels[t]
+                del sorted_ticks[bisect_left(sorted_ticks, t)]
+
     def qty(self, is_bid: bool, tick: int) -> float:
         return (self.bids if is_bid else self.asks).get(tick, 0.0)
 

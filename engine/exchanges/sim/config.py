@@ -17,6 +17,7 @@ ERROR_TYPES = ("NetworkError", "RequestTimeout", "RateLimitExceeded", "ExchangeN
 EVENT_TYPES = ("flash_crash", "spread_blowout", "halt", "latency_spike", "error_burst")
 POSITION_MODES = ("oneway", "hedge")
 MARGIN_MODES = ("cross", "isolated")
+QUEUE_MODELS = ("risk_averse", "probabilistic")
 
 
 class SimConfigError(ValueError):
@@ -66,6 +67,44 @@ class FaultsConfig:
 
 
 @dataclass(frozen=True)
+class LatencyConfig:
+    """Order latency: ``entry_ms`` from our request to the matching engine, ``response_ms`` back; ``jitter`` the
+    sigma of a mean-preserving lognormal draw per request (0: constant). ``feed`` is ``capture`` (a replay measures
+    the feed's delay per message: its receive time minus the exchange's event time) or a constant in ms."""
+
+    entry_ms: float = 0.0
+    response_ms: float = 0.0
+    jitter: float = 0.0
+    feed: str | float = "capture"
+
+    @property
+    def active(self) -> bool:
+        return bool(self.entry_ms or self.response_ms)
+
+    def describe(self) -> str:
+        feed = "feed as captured" if self.feed == "capture" else f"feed {self.feed:g} ms"
+        shape = f", lognormal jitter sigma {self.jitter:g}" if self.jitter else " (constant)"
+        return f"entry {self.entry_ms:g} ms, response {self.response_ms:g} ms{shape}, {feed}"
+
+
+@dataclass(frozen=True)
+class QueueConfig:
+    """Where a resting order stands in its price level's queue. ``risk_averse``: only trades at our price move us
+    up (a level that shrinks below the size ahead of us caps it); ``probabilistic``: a level's cancellations are
+    shared between the size ahead of us and behind us by ``f(ahead) / (f(ahead) + f(behind))``, ``f(x) = x **
+    power`` (hftbacktest's power-probability queue model)."""
+
+    model: str = "risk_averse"
+    power: float = 3.0
+
+    def describe(self) -> str:
+        return self.model if self.model == "risk_averse" else f"probabilistic (power {self.power:g})"
+
+
+REPLAY_LATENCY = LatencyConfig(entry_ms=10.0, response_ms=10.0)  # a replay's default: 10 ms each way
+
+
+@dataclass(frozen=True)
 class SimConfig:
     seed: int = 7
     source: SourceConfig = SourceConfig()
@@ -86,12 +125,14 @@ class SimConfig:
     events: tuple[ScriptedEvent, ...] = ()
     state_path: str | None = None
     answers_with_fills: bool = True  # False: order answers carry no trades, as Binance's and OKX's do
+    latency: LatencyConfig = LatencyConfig()
+    queue: QueueConfig = QueueConfig()
 
 
 _TOP_KEYS = {
     "seed", "source", "markets", "fees", "balances", "step_ms", "max_catchup_s", "leverage",
     "margin_mode", "position_mode", "funding_interval_h", "funding_rate", "faults", "events", "state_path",
-    "answers_with_fills",
+    "answers_with_fills", "latency", "queue",
 }
 
 
@@ -112,9 +153,10 @@ def parse_sim_config(raw: dict[str, Any] | None) -> SimConfig:
     _require_dict("balances", balances)
     for code, amount in balances.items():
         _number(f"balances.{code}", amount, minimum=0.0)
+    source = _source(raw.get("source", {}))
     return SimConfig(
         seed=int(_number("seed", raw.get("seed", d.seed), integer=True)),
-        source=_source(raw.get("source", {})),
+        source=source,
         markets=markets,
         maker_fee=_number("fees.maker", fees.get("maker", d.maker_fee), minimum=-0.01, maximum=0.01),
         taker_fee=_number("fees.taker", fees.get("taker", d.taker_fee), minimum=0.0, maximum=0.01),
@@ -133,7 +175,30 @@ def parse_sim_config(raw: dict[str, Any] | None) -> SimConfig:
         events=tuple(_event(i, e) for i, e in enumerate(_list("events", raw.get("events", [])))),
         state_path=_optional_str("state_path", raw.get("state_path")),
         answers_with_fills=_flag("answers_with_fills", raw.get("answers_with_fills", d.answers_with_fills)),
+        latency=_latency(raw.get("latency", {}), REPLAY_LATENCY if source.type == "replay" else LatencyConfig()),
+        queue=_queue(raw.get("queue", {})),
     )
+
+
+def _latency(raw: Any, default: LatencyConfig) -> LatencyConfig:
+    _require_dict("latency", raw)
+    _no_unknown("latency", raw, {"entry_ms", "response_ms", "jitter", "feed"})
+    feed = raw.get("feed", default.feed)
+    if feed != "capture":
+        feed = _number("latency.feed", feed, minimum=0.0, maximum=10_000)
+    return LatencyConfig(
+        entry_ms=_number("latency.entry_ms", raw.get("entry_ms", default.entry_ms), minimum=0.0, maximum=10_000),
+        response_ms=_number("latency.response_ms", raw.get("response_ms", default.response_ms), minimum=0.0,
+                            maximum=10_000),
+        jitter=_number("latency.jitter", raw.get("jitter", default.jitter), minimum=0.0, maximum=3.0),
+        feed=feed)
+
+
+def _queue(raw: Any) -> QueueConfig:
+    _require_dict("queue", raw)
+    _no_unknown("queue", raw, {"model", "power"})
+    return QueueConfig(model=_choice("queue.model", raw.get("model", "risk_averse"), QUEUE_MODELS),
+                       power=_number("queue.power", raw.get("power", 3.0), minimum=0.1, maximum=10.0))
 
 
 def _flag(key: str, value: Any) -> bool:

@@ -26,7 +26,7 @@ class Matching:
         self._public[symbol].append((ts_ms, price, qty, aggressor_buy))
         self._candles[symbol].add(ts_ms, price, qty)
         orders = self._open[symbol]
-        if not orders or self._halted(symbol, ts_ms):
+        if not orders or (self._events and self._halted(symbol, ts_ms)):
             return
         if aggressor_buy:  # sellers resting at or below the print are hit, best (lowest) first
             hit = sorted((o for o in orders if not o.waiting and not o.is_buy and o.tick <= tick),
@@ -41,39 +41,61 @@ class Matching:
                 continue
             ahead = o.queue_ahead
             o.queue_ahead = max(0.0, ahead - qty)
+            o.level_seen = max(0.0, o.level_seen - qty)  # the print's size leaves the level: not a cancellation
             available = qty - ahead - consumed
             if available > 1e-12:
                 take = min(available, o.remaining)
                 consumed += take
                 self._fill(o, take, ts_ms)
 
-    def on_book(self, symbol: str, ts_ms: int) -> None:
+    def on_book(self, symbol: str, ts_ms: int, levels: bool = True) -> None:
         orders = self._open[symbol]
         spec = self.specs[symbol]
-        if orders and not self._halted(symbol, ts_ms):
+        if orders and not (self._events and self._halted(symbol, ts_ms)):
             bb, _, ba, _ = self.source.best(symbol)
             book = self.source.book(symbol)
             for o in list(orders):
-                if o.waiting:
+                if o.trigger_price is not None and o.tick is None:  # waiting: a trigger order not fired yet
                     if bb is not None and ba is not None:
                         mid = (bb + ba) / 2 * spec.tick
                         if (mid >= o.trigger_price) if o.trigger_above else (mid <= o.trigger_price):
                             self._fire(o, ts_ms)
                     continue
-                if o.is_buy:
+                if o.side == "buy":
                     if ba is not None and o.tick >= ba:
                         self._fill(o, o.remaining, ts_ms)
+                        continue
+                    if not levels:
                         continue
                     shown = book.bids.get(o.tick, 0.0)
                 else:
                     if bb is not None and o.tick <= bb:
                         self._fill(o, o.remaining, ts_ms)
                         continue
+                    if not levels:
+                        continue
                     shown = book.asks.get(o.tick, 0.0)
-                if shown < o.queue_ahead:  # cancellations ahead of us
+                if self._probabilistic_queue:
+                    self._share_cancels(o, shown)
+                elif shown < o.queue_ahead:  # cancellations ahead of us
                     o.queue_ahead = shown
         if spec.contract and self.account.positions:
             self._check_liquidation(spec, ts_ms)
+
+    def _share_cancels(self, o: SimOrder, shown: float) -> None:
+        """The probabilistic queue model: a level that shrank by more than its prints lost cancellations, shared
+        between the size ahead of us and behind us by ``ahead ** n / (ahead ** n + behind ** n)``."""
+        before = o.level_seen
+        o.level_seen = shown
+        if shown >= before or o.queue_ahead <= 0.0:
+            o.queue_ahead = min(o.queue_ahead, shown)
+            return
+        ahead = o.queue_ahead
+        behind = max(before - ahead, 0.0)
+        n = self._queue_power
+        front, back = ahead ** n, behind ** n
+        share = front / (front + back) if front + back > 0 else 1.0
+        o.queue_ahead = min(max(ahead - (before - shown) * share, 0.0), shown)
 
     def _fill(self, o: SimOrder, qty: float, ts_ms: int, tick: int | None = None, taker: bool = False) -> dict | None:
         spec = self.specs[o.symbol]

@@ -243,7 +243,7 @@ class OrdersApi:
             if type == "market" or tif in ("IOC", "FOK"):
                 self._close(o, "closed" if o.remaining <= 0 else "canceled", now)
             else:
-                o.queue_ahead = book.qty(buy, tick)
+                o.queue_ahead = o.level_seen = book.qty(buy, tick)
                 self._open[symbol].append(o)
         return self._order_struct(o)
 

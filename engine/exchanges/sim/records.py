@@ -36,6 +36,7 @@ class SimOrder:
     last_trade_ts: int | None = None
     updated_ts: int | None = None
     queue_ahead: float = 0.0
+    level_seen: float = 0.0  # the level's displayed size when last looked at (the probabilistic queue model)
     reserve_code: str | None = None
     reserve_amount: float = 0.0
     trade_ids: list[str] = field(default_factory=list)

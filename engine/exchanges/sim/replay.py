@@ -6,32 +6,34 @@ with ``u <= lastUpdateId`` are dropped; the first applied diff must straddle the
 diff starts at the previous ``u + 1`` and each futures diff has ``pu`` equal to the previous ``u``.
 A broken chain is a sequence gap: it is recorded (time, expected, got) and logged, and replay goes on
 applying diffs, as a client would until it could fetch a fresh snapshot. Trades and best bid/ask
-(bookTicker) are replayed in receive-timestamp order across all files.
+(bookTicker) are replayed in receive-timestamp order across all files, from columns parsed once and cached
+(:mod:`engine.exchanges.sim.capture_columns`).
 """
 
 from __future__ import annotations
 
-import gzip
-import heapq
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from engine.exchanges.sim.book import L2Book
+from engine.exchanges.sim.capture_columns import (
+    DEPTH,
+    SNAPSHOT,
+    TICKER,
+    TRADE,
+    UNKNOWN_MS,
+    ReplayDataError,
+    load_capture,
+)
 from engine.exchanges.sim.markets import MarketSpec, known_market
 from engine.exchanges.sim.source import MarketSink
 
-try:  # orjson parses the captures about three times faster than the standard library
-    from orjson import loads as _loads
-except ImportError:  # pragma: no cover - orjson is in requirements.txt
-    from json import loads as _loads
+__all__ = ["BinanceReplaySource", "ReplayDataError", "SequenceGap", "StreamStats", "rebuild_book"]
 
 log = logging.getLogger(__name__)
-
-
-class ReplayDataError(ValueError):
-    """A capture file cannot be replayed; the message names the file and what is wrong."""
 
 
 @dataclass
@@ -53,6 +55,7 @@ class StreamStats:
     trades: int = 0
     tickers: int = 0
     snapshots: int = 0
+    skipped: int = 0  # unparseable lines
     gaps: list[SequenceGap] = field(default_factory=list)
 
 
@@ -66,35 +69,29 @@ class _Stream:
         self.book = L2Book()
         self.last_u: int | None = None
         self.snapshot_id: int | None = None
-        self.pending: list[tuple[int, dict]] = []
+        self.pending: list[tuple] = []
         self.bbo: tuple[int | None, float, int | None, float] = (None, 0.0, None, 0.0)
         self.bbo_u = -1
         self.stats = StreamStats()
 
-    def to_tick(self, price: str) -> int:
-        return int(float(price) * self.inv_tick + 0.5)
-
-    def apply_snapshot(self, ts_ms: int, snap: dict) -> None:
+    def apply_snapshot(self, last_update_id: int, sides: list, ticks: list, qtys: list) -> None:
         book = self.book
         book.clear()
-        for p, q in snap["bids"]:
-            book.set_bid(self.to_tick(p), float(q))
-        for p, q in snap["asks"]:
-            book.set_ask(self.to_tick(p), float(q))
-        self.snapshot_id = snap["lastUpdateId"]
+        book.update(sides, ticks, qtys)
+        self.snapshot_id = last_update_id
         self.last_u = None
         self.stats.snapshots += 1
         buffered, self.pending = self.pending, []
-        for ts, d in buffered:
-            self.apply_diff(ts, d)
+        for args in buffered:
+            self.apply_diff(*args)
 
-    def apply_diff(self, ts_ms: int, d: dict) -> bool:
+    def apply_diff(self, ts_ms: int, first: int, last: int, pu: int, sides: list, ticks: list,
+                   qtys: list) -> bool:
         """Apply one depthUpdate by Binance's rules; False when it was buffered or dropped."""
         if self.snapshot_id is None:
-            self.pending.append((ts_ms, d))
+            self.pending.append((ts_ms, first, last, pu, sides, ticks, qtys))
             self.stats.depth_buffered += 1
             return False
-        first, last = d["U"], d["u"]
         if self.last_u is None:
             lid = self.snapshot_id
             if last <= lid:
@@ -104,15 +101,12 @@ class _Stream:
             if not straddles:
                 self._gap(ts_ms, lid + 1, first)
         elif self.futures:
-            if d.get("pu") != self.last_u:
-                self._gap(ts_ms, self.last_u, d.get("pu", first))
+            if pu != self.last_u:
+                self._gap(ts_ms, self.last_u, pu if pu >= 0 else first)
         elif first != self.last_u + 1:
             self._gap(ts_ms, self.last_u + 1, first)
-        book, inv = self.book, self.inv_tick
-        for p, q in d["b"]:
-            book.set_bid(int(float(p) * inv + 0.5), float(q))
-        for p, q in d["a"]:
-            book.set_ask(int(float(p) * inv + 0.5), float(q))
+        book = self.book
+        book.update(sides, ticks, qtys)
         self.last_u = last
         book.nonce = last
         book.ts_ms = ts_ms
@@ -125,74 +119,48 @@ class _Stream:
         log.warning("%s replay: sequence %s", self.spec.symbol, gap)
 
 
-def _open_lines(path: str) -> Iterator[bytes]:
-    opener = gzip.open if path.endswith(".gz") else open
-    try:
-        with opener(path, "rb") as fh:
-            yield from fh
-    except (OSError, EOFError) as exc:
-        raise ReplayDataError(f"{path}: cannot read capture ({exc})") from exc
-
-
-def _identify(path: str) -> tuple[str, bool]:
-    """(Binance symbol id, is futures) from the first line of a capture file."""
-    for line in _open_lines(path):
-        _, _, payload = line.partition(b" ")
-        try:
-            msg = _loads(payload)
-        except ValueError as exc:
-            raise ReplayDataError(f"{path}: first line is not '<ts> <json>' ({exc})") from exc
-        stream = msg.get("stream") if isinstance(msg, dict) else None
-        if not stream:
-            continue
-        sym = stream.split("@", 1)[0].upper()
-        futures = "@depth@0ms" in stream or "usdm" in Path(path).parts or "futures" in path
-        return sym, futures
-    raise ReplayDataError(f"{path}: no websocket stream message found (is this a Binance capture?)")
-
-
-def _spec_for(binance_id: str, futures: bool, path: str) -> MarketSpec:
-    for quote in ("USDT", "USDC", "BUSD", "FDUSD"):
-        if binance_id.endswith(quote):
-            base = binance_id[: -len(quote)]
-            symbol = f"{base}/{quote}" + (f":{quote}" if futures else "")
-            spec = known_market(symbol)
-            if spec is None:
-                raise ReplayDataError(f"{path}: market {symbol} is not one the simulated venue lists")
-            return spec
-    raise ReplayDataError(f"{path}: cannot tell the quote currency of {binance_id!r}")
-
-
 class BinanceReplaySource:
     """Replays Binance L2 captures for one or more markets on the venue's (simulated) clock."""
 
-    def __init__(self, files: list[str] | tuple[str, ...]) -> None:
-        groups: dict[str, list[str]] = {}
+    def __init__(self, files: list[str] | tuple[str, ...], cache: Path | None = None) -> None:
         self._streams: dict[str, _Stream] = {}
-        for f in files:
-            sym_id, futures = _identify(f)
-            spec = _spec_for(sym_id, futures, f)
-            groups.setdefault(spec.symbol, []).append(f)
-            self._streams.setdefault(spec.symbol, _Stream(spec, futures))
+        loaded = sorted((load_capture(f, cache) for f in files), key=lambda c: (c.symbol, c.path))
+        for cap in loaded:
+            spec = known_market(cap.symbol)
+            assert spec is not None  # load_capture checked it
+            self._streams.setdefault(cap.symbol, _Stream(spec, cap.futures))
         self.symbols = list(self._streams)
         self.specs = {s: st.spec for s, st in self._streams.items()}
-        self._files = {s: sorted(fs) for s, fs in groups.items()}
-        self._iter = heapq.merge(*(self._lines(s, fs) for s, fs in self._files.items()))
-        self._next: tuple[int, int, str, bytes] | None = next(self._iter, None)
-        self.now_ms = self._next[0] // 1_000_000 if self._next else 0
+        self._files = {s: [c.path for c in loaded if c.symbol == s] for s in self.symbols}
+        self._merge(loaded)
+        self._i = 0
+        self.now_ms = self._ts[0] if self._ts else 0
         self._first_ms = self.now_ms
-        self.finished = self._next is None
+        self.last_ms = self._ts[-1] if self._ts else 0
+        self.finished = not self._ts
+        self._feed_ms = 0.0
 
-    def _lines(self, symbol: str, files: list[str]) -> Iterator[tuple[int, int, str, bytes]]:
-        n = 0
-        for f in files:
-            for line in _open_lines(f):
-                ts, _, payload = line.partition(b" ")
-                n += 1
-                try:
-                    yield int(ts), n, symbol, payload
-                except ValueError as exc:  # pragma: no cover - defensive
-                    raise ReplayDataError(f"{f}: bad timestamp {ts[:30]!r}") from exc
+    def _merge(self, loaded: list) -> None:
+        """One time-ordered event list across files (receive time, then file order), as Python lists."""
+        stream_of = {s: i for i, s in enumerate(self.symbols)}
+        self._stream_list = [self._streams[s] for s in self.symbols]
+        parts = [c.cols for c in loaded]
+        col = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        offsets = np.cumsum([0] + [len(c.lv_tick) for c in loaded])
+        col["lv_start"] = np.concatenate([c.cols["lv_start"] + off for c, off in zip(loaded, offsets, strict=False)])
+        col["feed_ms"] = np.concatenate([np.where(c.cols["feed_ms"] > UNKNOWN_MS, np.maximum(
+            c.cols["feed_ms"] - c.clock_offset_ms, 0), -1) for c in loaded])
+        sym = np.concatenate([np.full(len(c), stream_of[c.symbol], dtype=np.int64) for c in loaded])
+        order = np.argsort(col["ts_ns"], kind="stable")
+        self._ts = (col["ts_ns"][order] // 1_000_000).tolist()
+        self._sym = sym[order].tolist()
+        for name in ("kind", "feed_ms", "first", "last", "prev", "lv_start", "lv_count", "t1", "q1", "t2", "q2"):
+            setattr(self, f"_{name}_list" if name == "feed_ms" else f"_{name}", col[name][order].tolist())
+        self._lv_bid = np.concatenate([c.lv_bid for c in loaded]).tolist()
+        self._lv_tick = np.concatenate([c.lv_tick for c in loaded]).tolist()
+        self._lv_qty = np.concatenate([c.lv_qty for c in loaded]).tolist()
+        for c in loaded:
+            self._streams[c.symbol].stats.skipped += c.skipped
 
     # -- MarketSource -------------------------------------------------------------------------
     def start_ms(self) -> int | None:
@@ -221,46 +189,47 @@ class BinanceReplaySource:
     def stats(self) -> dict[str, StreamStats]:
         return {s: st.stats for s, st in self._streams.items()}
 
+    def feed_latency_ms(self) -> float:
+        """The feed's delay at the last message that carried an event time, in ms above the capture's fastest."""
+        return self._feed_ms
+
+    def progress(self) -> float:
+        """The share of the capture's time span replayed so far (0 to 1)."""
+        span = self.last_ms - self._first_ms
+        return 1.0 if span <= 0 else min(max((self.now_ms - self._first_ms) / span, 0.0), 1.0)
+
     def advance(self, until_ms: int, sink: MarketSink, max_catchup_ms: int | None = None) -> None:
         """Apply every message received up to ``until_ms``."""
-        limit_ns = (until_ms + 1) * 1_000_000
-        nxt, it, streams = self._next, self._iter, self._streams
-        while nxt is not None and nxt[0] < limit_ns:
-            ts_ns, _, symbol, payload = nxt
-            self._handle(streams[symbol], ts_ns // 1_000_000, payload, sink)
-            nxt = next(it, None)
-        self._next = nxt
-        self.finished = nxt is None
-        self.now_ms = max(self.now_ms, until_ms)
-
-    def _handle(self, st: _Stream, ts_ms: int, payload: bytes, sink: MarketSink) -> None:
-        st.stats.messages += 1
-        try:
-            msg = _loads(payload)
-        except ValueError:
-            log.warning("%s replay: unparseable message skipped: %.80r", st.spec.symbol, payload)
-            return
-        data = msg.get("data")
-        if data is None:
-            if "lastUpdateId" in msg:
-                st.apply_snapshot(ts_ms, msg)
+        i, ts, n = self._i, self._ts, len(self._ts)
+        kinds, syms, feeds, streams = self._kind, self._sym, self._feed_ms_list, self._stream_list
+        while i < n and ts[i] <= until_ms:
+            st = streams[syms[i]]
+            st.stats.messages += 1
+            kind, ts_ms = kinds[i], ts[i]
+            if feeds[i] >= 0:
+                self._feed_ms = feeds[i]
+            if kind == TICKER:
+                st.stats.tickers += 1
+                st.bbo = (self._t1[i], self._q1[i], self._t2[i], self._q2[i])
+                st.bbo_u = self._first[i]
+                sink.on_book(st.spec.symbol, ts_ms, False)
+            elif kind == TRADE:
+                st.stats.trades += 1
+                sink.on_trade(st.spec.symbol, ts_ms, self._t1[i], self._q1[i], self._t2[i] == 1)
+            elif kind == DEPTH:
+                a, b = self._lv_start[i], self._lv_start[i] + self._lv_count[i]
+                if st.apply_diff(ts_ms, self._first[i], self._last[i], self._prev[i], self._lv_bid[a:b],
+                                 self._lv_tick[a:b], self._lv_qty[a:b]):
+                    sink.on_book(st.spec.symbol, ts_ms)
+            elif kind == SNAPSHOT:
+                a, b = self._lv_start[i], self._lv_start[i] + self._lv_count[i]
+                st.apply_snapshot(self._first[i], self._lv_bid[a:b], self._lv_tick[a:b], self._lv_qty[a:b])
                 if st.last_u is not None:
                     sink.on_book(st.spec.symbol, ts_ms)
-            return
-        stream = msg["stream"]
-        if stream.endswith("@bookTicker"):
-            st.stats.tickers += 1
-            st.bbo = (st.to_tick(data["b"]), float(data["B"]), st.to_tick(data["a"]), float(data["A"]))
-            st.bbo_u = data["u"]
-            sink.on_book(st.spec.symbol, ts_ms)
-        elif stream.endswith("@trade"):
-            if data.get("X", "MARKET") != "MARKET":
-                return  # insurance-fund and ADL prints are not market trades
-            st.stats.trades += 1
-            sink.on_trade(st.spec.symbol, ts_ms, st.to_tick(data["p"]), float(data["q"]), not data["m"])
-        elif "@depth" in stream:
-            if st.apply_diff(ts_ms, data):
-                sink.on_book(st.spec.symbol, ts_ms)
+            i += 1
+        self._i = i
+        self.finished = i >= n
+        self.now_ms = max(self.now_ms, until_ms)
 
 
 def rebuild_book(files: list[str], until_ms: int) -> tuple[L2Book, StreamStats]:

@@ -17,8 +17,8 @@ class MarketSink(Protocol):
     def on_trade(self, symbol: str, ts_ms: int, tick: int, qty: float, aggressor_buy: bool) -> None:
         """A public trade printed at ``tick`` for ``qty`` (market amount units)."""
 
-    def on_book(self, symbol: str, ts_ms: int) -> None:
-        """The book or best bid/ask of ``symbol`` changed."""
+    def on_book(self, symbol: str, ts_ms: int, levels: bool = True) -> None:
+        """The book or best bid/ask of ``symbol`` changed (``levels`` False: only the best bid/ask did)."""
 
 
 class MarketSource(Protocol):

@@ -25,6 +25,7 @@ from engine.exchanges.sim.candles import CandleSource
 from engine.exchanges.sim.config import ScriptedEvent, SimConfig, SimConfigError, parse_sim_config
 from engine.exchanges.sim.derivatives_api import DerivativesApi
 from engine.exchanges.sim.faults import FaultInjector
+from engine.exchanges.sim.latency import OrderLatency
 from engine.exchanges.sim.margin import MarginAndFunding
 from engine.exchanges.sim.market_api import MarketDataApi
 from engine.exchanges.sim.markets import (
@@ -102,6 +103,9 @@ class SimExchange(MarketDataApi, OrdersApi, DerivativesApi, Matching, MarginAndF
         self._events = self._resolve_events()
         timed_faults = any(e.type in ("latency_spike", "error_burst") for e in self._events)
         self._faults = FaultInjector(cfg.faults, cfg.seed, self.clock) if cfg.faults.active or timed_faults else None
+        self._latency = OrderLatency(cfg.latency, cfg.seed) if cfg.latency.active else None
+        self._probabilistic_queue = cfg.queue.model == "probabilistic"
+        self._queue_power = cfg.queue.power
         if isinstance(self.source, SyntheticSource):
             self.source.events = self._events
         self._state_file = SimStateFile(cfg.state_path) if cfg.state_path else None
