@@ -42,7 +42,7 @@ class ReplayDataError(ValueError):
 
 @dataclass
 class CaptureColumns:
-    """One capture file's messages as columns (see the module docstring); ``feed_ms`` is :data:`UNKNOWN_MS` where unknown."""
+    """One capture file's messages as columns (module docstring); ``feed_ms`` is :data:`UNKNOWN_MS` where unknown."""
 
     path: str
     symbol: str
