@@ -1,4 +1,6 @@
-"""Command line: ``python -m engine run | backtest | sweep`` (``--help`` on each explains every option)."""
+"""Command line: ``python -m engine run | backtest | sweep | runs | kill | rearm | check``.
+
+``--help`` on each explains every option."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import threading
 from pathlib import Path
 
 from engine.config import load_config
+from engine.lab.cli import add_model_options, add_runs_parser, add_sweep_parser, venue_models
 
 log = logging.getLogger("engine")
 
@@ -121,6 +124,7 @@ def _check(args: argparse.Namespace) -> int:
 
 def _backtest(args: argparse.Namespace) -> int:
     from engine.backtest import run_backtest
+    from engine.lab.runs import RunRequest
 
     config = load_config(args.config) if args.config else load_config(env={})
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
@@ -140,46 +144,21 @@ def _backtest(args: argparse.Namespace) -> int:
         return 2
     try:
         params = dict(_param(p) for p in args.param or [])
-        summary = run_backtest(args.data, symbols=args.symbol, config=config, quote_ms=args.quote_ms,
-                               strategy=args.strategy, params=params, start=args.start, hours=args.hours)
-    except ValueError as exc:  # a bad option or param: one line
+        request = RunRequest(list(args.data), args.symbol, args.strategy, params, venue_models(args), args.quote_ms,
+                             args.start, args.hours, args.name)
+        series: dict = {}
+        summary = run_backtest(request.files, config=config, **request.backtest_kwargs(), series=series)
+    except ValueError as exc:  # a bad option, param or data file: one line
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.save:
+        from engine.clock import WallClock
+        from engine.lab.runs import save_run
+        from engine.store import make_engine
+
+        summary["run_id"] = save_run(make_engine(config.database_url), request, summary, series,
+                                     now_ms=WallClock().now_ms())
     print(json.dumps(summary, indent=2))
-    return 0
-
-
-def _sweep(args: argparse.Namespace) -> int:
-    from engine import sweep
-
-    logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
-    for f in args.data:
-        if not Path(f).is_file():
-            print(f"error: --data {f}: no such file", file=sys.stderr)
-            return 2
-    try:
-        values = {}
-        for text in args.param or []:
-            key, _, raw = text.partition("=")
-            values[key.strip()] = [_param(f"{key}={x}")[1] for x in raw.split(",")]  # each value read as YAML
-        if not values:
-            raise ValueError("--param KEY=V1,V2,... is needed (repeatable), e.g. --param spread_bps=4,6,8")
-        points = sweep.grid(values)
-        sweep.check_points(points, args.strategy)  # a bad name or value is refused before any run
-        options = {"symbols": args.symbol, "quote_ms": args.quote_ms, "strategy": args.strategy,
-                   "config": load_config(args.config) if args.config else None}
-        rows = sweep.sweep(args.data, points, workers=args.workers or sweep.default_workers(), options=options,
-                           progress=sweep.stderr_progress)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(sweep.table(rows, list(values)))
-    top = sweep.best(rows)
-    print("best: " + ", ".join(f"{k}={top[k]}" for k in values) + f" (net PnL {top['net_pnl']}, "
-          f"{top['fills']} fills)")
-    if args.out:
-        Path(args.out).write_text(sweep.to_csv(rows))
-        print(f"rows written to {args.out}")
     return 0
 
 
@@ -232,22 +211,12 @@ def main(argv: list[str] | None = None) -> int:
                     help="config directory for strategy and hygiene settings (default: ./config)")
     bt.add_argument("--quote-ms", metavar="MS", type=int, default=None,
                     help="quoting interval in simulated milliseconds (default: engine.quote_interval_ms, 250)")
+    bt.add_argument("--save", action="store_true", help="keep the run in the store (see `python -m engine runs`)")
+    bt.add_argument("--name", default="", help="with --save: a label for the kept run")
+    add_model_options(bt)
     bt.set_defaults(fn=_backtest)
-    sw = sub.add_parser("sweep", help="the same backtest over a grid of params, in parallel processes",
-                        description="Run the backtest once per point of the grid the --param options make (their "
-                                    "product), in --workers local processes; print one row per point and the best "
-                                    "by net PnL. Every point is checked before any run starts.")
-    sw.add_argument("--data", metavar="FILE", nargs="+", required=True, help="capture or candle files, as backtest")
-    sw.add_argument("--param", metavar="KEY=V1,V2", action="append", default=None,
-                    help="a param and the values to try (repeatable), e.g. --param spread_bps=4,6,8")
-    sw.add_argument("--strategy", metavar="NAME", default=None, help="as backtest (default: market_making)")
-    sw.add_argument("--symbol", metavar="S", action="append", default=None, help="as backtest")
-    sw.add_argument("--quote-ms", metavar="MS", type=int, default=None, help="as backtest")
-    sw.add_argument("--config", metavar="DIR", default=None, help="as backtest")
-    sw.add_argument("--workers", metavar="N", type=int, default=None,
-                    help="local processes (default: the machine's cores, at most 8)")
-    sw.add_argument("--out", metavar="CSV", default=None, help="also write the rows here as CSV")
-    sw.set_defaults(fn=_sweep)
+    add_sweep_parser(sub)
+    add_runs_parser(sub)
     kill = sub.add_parser("kill", help="the kill switch: halt trading, cancel all orders, optionally close positions",
                           description="Halt the engine on this config's database: cancel every order of ours and, "
                                       "with --close-positions, flatten every position. A running engine (the "

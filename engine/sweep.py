@@ -3,8 +3,9 @@
 ``python -m engine sweep --data FILES --param spread_bps=4,6,8 --param levels=1,5 [--workers N] [--out CSV]``
 runs every point of the grid (here 3 x 2 = 6) through :func:`engine.backtest.run_backtest`, prints one row per point
 and the best by net PnL, and writes the rows as CSV. Every point is checked against the strategy's rules before any
-run starts, so a bad param name or value costs nothing. (The Optuna optimiser, a Ray cluster and the console's lab
-page are the strategy-lab issue's next steps.)
+run starts, so a bad param name or value costs nothing. The points run in local processes, or on a Ray cluster when
+``RAY_ADDRESS`` is set (:mod:`engine.lab.cluster`); ``--optimize N`` searches with Optuna instead
+(:mod:`engine.lab.optimize`).
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ import itertools
 import os
 import sys
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
+from engine.lab.cluster import run_all
+
 COLUMNS = ("fills", "orders", "volume_usd", "fees", "realized_pnl", "unrealized_pnl", "net_pnl", "max_inventory_usd",
-           "max_drawdown_bps", "fill_ratio", "return_over_trade_bps", "markout_10s_bps", "wall_seconds")
+           "max_drawdown_bps", "fill_ratio", "return_over_trade_bps", "sharpe", "markout_10s_bps", "wall_seconds")
 
 
 def grid(values: dict[str, list[Any]]) -> list[dict[str, Any]]:
@@ -46,31 +48,32 @@ def check_points(points: list[dict[str, Any]], strategy: str | None) -> None:
 
 def run_point(files: list[str], point: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
     """One backtest of the grid (runs in a worker process): the point's params and the summary's numbers."""
+    return row_of(point, point_summary(files, point, options))
+
+
+def point_summary(files: list[str], point: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
+    """One point's whole backtest summary (what the lab keeps)."""
     from engine.backtest import run_backtest
 
-    s = run_backtest(files, params=point, **options)
+    params = {**(options.get("params") or {}), **point}
+    return run_backtest(files, **{k: v for k, v in options.items() if k != "params"}, params=params)
+
+
+def row_of(point: dict[str, Any], s: dict[str, Any]) -> dict[str, Any]:
     row = {**point, **{k: s.get(k) for k in COLUMNS if k != "net_pnl"}}
-    row["net_pnl"] = round(s["realized_pnl"] + s["unrealized_pnl"] - s["fees"], 6)
+    row["net_pnl"] = round(s["realized_pnl"] + s["unrealized_pnl"] - s["fees"] + s.get("funding", 0.0), 6)
     return row
 
 
 def sweep(files: list[str], points: list[dict[str, Any]], workers: int = 1, options: dict[str, Any] | None = None,
           progress: Callable[[int, int], None] | None = None) -> list[dict[str, Any]]:
-    """Every point's row, in the grid's order; ``workers`` local processes (1: in this process)."""
-    options = options or {}
+    """Every point's row, in the grid's order; ``workers`` local processes (1: in this process), or Ray."""
     rows: list[dict[str, Any] | None] = [None] * len(points)
-    if workers <= 1:
-        for i, point in enumerate(points):
-            rows[i] = run_point(files, point, options)
-            if progress:
-                progress(i + 1, len(points))
-        return rows  # type: ignore[return-value]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(run_point, files, point, options): i for i, point in enumerate(points)}
-        for done, future in enumerate(as_completed(futures), 1):
-            rows[futures[future]] = future.result()
-            if progress:
-                progress(done, len(points))
+    calls = [(files, point, options or {}) for point in points]
+    for done, (i, row) in enumerate(run_all(run_point, calls, workers), 1):
+        rows[i] = row
+        if progress:
+            progress(done, len(points))
     return rows  # type: ignore[return-value]
 
 
@@ -101,6 +104,18 @@ def default_workers() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
-def stderr_progress(done: int, total: int) -> None:
-    """``sweep: 3/6`` on one line of stderr."""
-    print(f"\rsweep: {done}/{total}", end="\n" if done == total else "", file=sys.stderr, flush=True)
+class Progress:
+    """A tqdm bar on stderr (``sweep: 3/6 [00:12<00:24]``), fed with (done, total)."""
+
+    def __init__(self, label: str = "sweep") -> None:
+        self.label = label
+        self._bar: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        if self._bar is None:
+            self._bar = tqdm(total=total, desc=self.label, unit="point", file=sys.stderr, leave=True)
+        self._bar.update(done - self._bar.n)
+        if done >= total:
+            self._bar.close()

@@ -14,6 +14,8 @@ from engine.store.lock import TradingLock, TradingLockError
 from engine.store.opening import ADDED_COLUMNS, StoreOpenError, make_engine, shown_url
 from engine.store.tables import (
                                  Alert,
+                                 BacktestRun,
+                                 BacktestSeries,
                                  BalanceSnapshot,
                                  CircuitBreakerEvent,
                                  EngineState,
@@ -27,7 +29,8 @@ from engine.store.tables import (
 from engine.store.writes import StoreUnavailable, get_state, save_orders, set_state
 
 __all__ = [
-    "ADDED_COLUMNS", "Alert", "BalanceSnapshot", "CircuitBreakerEvent", "EngineState", "ExchangeHealth", "OrderRecord",
+    "ADDED_COLUMNS", "Alert", "BacktestRun", "BacktestSeries",
+    "BalanceSnapshot", "CircuitBreakerEvent", "EngineState", "ExchangeHealth", "OrderRecord",
     "PositionRecord", "SignalRecord", "SQLAlchemyError", "Session", "StoreOpenError", "StoreUnavailable",
     "SystemMetric",
     "TradeRecord", "TradingLock", "TradingLockError", "get_state", "make_engine", "save_orders", "select",

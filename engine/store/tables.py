@@ -201,3 +201,34 @@ class SignalRecord(SQLModel, table=True):
     status: str = ""  # open (its exits held) | closed | "" (refused, or a CLOSE)
     exit_reason: str = ""  # stop loss | take profit | opposite signal | ...
     closed_ms: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+
+
+class BacktestRun(SQLModel, table=True):
+    """A kept backtest (the strategy lab): what was run (data, symbols, strategy, params, venue models) and its
+    summary, as JSON; ``net_pnl`` as a column so runs sort without reading the JSON. Sweep points share ``sweep``."""
+
+    __tablename__ = "backtest_runs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_ms: int = _ms(index=True)
+    name: str = ""
+    sweep: str | None = Field(default=None, index=True)
+    status: str = "done"  # done | cancelled | failed
+    strategy: str = "market_making"
+    data: str = "[]"
+    symbols: str = "[]"
+    params: str = "{}"
+    models: str = "{}"
+    summary: str = "{}"
+    net_pnl: float | None = None
+
+
+class BacktestSeries(SQLModel, table=True):
+    """One series of a kept run (``equity``, ``mids``, ``inventory``, ``quotes``, ``fills``) as JSON."""
+
+    __tablename__ = "backtest_series"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(index=True)
+    kind: str
+    payload: str = "[]"
