@@ -9,8 +9,8 @@ import streamlit as st
 from engine import service
 from engine.charts import strategy_figure
 from ui import fmt
-from ui.numbers import parse_number, plain
 from ui.page import page, save_setting
+from ui.params_form import params_fields, shown
 from ui.tables import table
 
 engine = page("Strategies")
@@ -50,30 +50,14 @@ with left:
     defaults = service.strategy_params(strategy)
     current = {**defaults, **(row["params"] if strategy == row["strategy"] else {})}
     with st.form(f"params_{choice}_{strategy}"):
-        values, problems = {}, []
-        for key, default in defaults.items():
-            value = current.get(key, default)
-            if isinstance(default, bool):
-                values[key] = st.checkbox(key, value=bool(value))
-            elif isinstance(default, (int, float)):  # typed as text: "1,5" is 1.5, "abc" is named (ui/numbers.py)
-                text = st.text_input(key, value=plain(float(value)))
-                parsed = parse_number(text)
-                if parsed.error:
-                    problems.append(f"{key}: {parsed.error}")
-                elif isinstance(default, int) and not float(parsed.value).is_integer():
-                    problems.append(f"{key} = {plain(parsed.value)}: must be a whole number")
-                else:
-                    values[key] = int(parsed.value) if isinstance(default, int) else parsed.value
-            else:
-                values[key] = st.text_input(key, value=str(value))
+        values, problems = params_fields(defaults, current)
         if st.form_submit_button("Save and apply", type="primary"):
             if problems:
                 for problem in problems:
                     st.error(f"Not saved: {problem}")
             else:
-                shown = ", ".join(f"{k}={plain(v) if isinstance(v, float) else v}" for k, v in values.items())
                 save_setting(lambda: service.set_strategy(engine, row["exchange"], row["symbol"], strategy, values),
-                             f"{row['symbol']} on {row['exchange']}: {strategy} saved and applied ({shown})")
+                             f"{row['symbol']} on {row['exchange']}: {strategy} saved and applied ({shown(values)})")
     if row["stop_loss"] is not None:
         st.caption(f"Held exits: stop {fmt.price(row['stop_loss'])} · take profit "
                    f"{fmt.price(row['take_profit']) if row['take_profit'] is not None else '—'}")

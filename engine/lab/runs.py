@@ -34,11 +34,12 @@ class RunRequest:
     start: str | None = None
     hours: float | None = None
     name: str = ""
+    balances: dict[str, float] | None = None  # the paper account's start (default: the venue's)
 
     def backtest_kwargs(self) -> dict[str, Any]:
         return {"symbols": self.symbols, "strategy": self.strategy, "params": dict(self.params) or None,
                 "venue": dict(self.venue) or None, "quote_ms": self.quote_ms, "start": self.start,
-                "hours": self.hours}
+                "hours": self.hours, "balances": self.balances}
 
 
 def net_pnl(summary: dict) -> float:
@@ -58,7 +59,7 @@ def save_run(db: Any, request: RunRequest, summary: dict, series: dict | None = 
                       params=json.dumps(request.params), models=json.dumps({
                           **(summary.get("models") or {}), "request": {
                               "venue": request.venue, "quote_ms": request.quote_ms, "start": request.start,
-                              "hours": request.hours}}),
+                              "hours": request.hours, "balances": request.balances}}),
                       summary=json.dumps(summary, default=str), net_pnl=summary.get("net_pnl"))
     with Session(db, expire_on_commit=False) as s:
         s.add(row)
@@ -138,7 +139,8 @@ def request_of(run: dict) -> RunRequest:
     asked = run["models"].get("request", {})
     return RunRequest(files=run["data"], symbols=run["symbols"] or None, strategy=run["strategy"],
                       params=run["params"], venue=asked.get("venue") or {}, quote_ms=asked.get("quote_ms"),
-                      start=asked.get("start"), hours=asked.get("hours"), name=run["name"])
+                      start=asked.get("start"), hours=asked.get("hours"), name=run["name"],
+                      balances=asked.get("balances"))
 
 
 __all__ = ["RunRequest", "SUMMARY_COLUMNS", "compare", "delete_runs", "get_run", "list_runs", "net_pnl",

@@ -1,5 +1,6 @@
 """Backtests and sweeps in a worker process, so the console stays responsive and the live engine is untouched.
 
+
 :func:`start` spawns a process (``spawn``, never ``fork``: the console's process runs threads) that runs the
 request, keeps the result in the store (:mod:`engine.lab.runs`) and reports progress through shared memory;
 :class:`LabJob` is the console's handle: its progress, its outcome, and a cancel that the run sees within a simulated
@@ -7,6 +8,7 @@ second (a sweep stops between points and its running points are ended)."""
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import multiprocessing as mp
 import time
@@ -100,7 +102,7 @@ def start(kind: str, request: RunRequest, db_url: str, grid: list[dict] | None =
     progress, cancel, results = _CTX.Value("d", 0.0), _CTX.Event(), _CTX.Queue()
     sweep = f"sweep-{uuid.uuid4().hex[:8]}" if kind == "sweep" else None
     process = _CTX.Process(target=_work, args=(kind, asdict(request), db_url, grid, workers, sweep, progress, cancel,
-                                                results), daemon=True, name=f"lab-{kind}")
+                                                results), daemon=False, name=f"lab-{kind}")
     process.start()
     job = LabJob(kind, process, progress, cancel, results, sweep, len(grid or [1]))
     _JOBS[job.id] = job
@@ -111,14 +113,26 @@ def job(job_id: str) -> LabJob | None:
     return _JOBS.get(job_id)
 
 
+@atexit.register
+def _end_jobs() -> None:
+    """The console is exiting: running jobs end with it (a sweep's worker may not be daemonic: it has children)."""
+    for j in _JOBS.values():
+        if j._process.is_alive():
+            j._process.terminate()
+            j._process.join(2)
+
+
 def _work(kind: str, request: dict, db_url: str, grid: list[dict] | None, workers: int, sweep: str | None,
           progress: Any, cancel: Any, results: Any) -> None:
     """The worker process: run, keep, report. Every failure ends as a one-line ``failed`` message."""
+    import logging
+
     from engine.backtest import BacktestCancelled, run_backtest
     from engine.clock import WallClock
     from engine.lab.runs import save_run
     from engine.store import make_engine
 
+    logging.basicConfig(level=logging.ERROR, format="%(levelname)s lab worker %(name)s: %(message)s")
     req = RunRequest(**request)
     db = make_engine(db_url)
 
