@@ -69,8 +69,9 @@ with st.expander("New run", expanded=not job_id):
                    "folder in MM_LAB_DATA.")
         st.stop()
     labels = [f.label for f in usable]
-    first = usable[0].symbol
-    default = [f.label for f in usable if f.kind == "capture" and f.symbol == first] or labels[:1]
+    first = usable[0]  # by default the first market's files of one folder (recorded back to back)
+    default = [f.label for f in usable if f.kind == first.kind and f.symbol == first.symbol
+               and os.path.dirname(f.path) == os.path.dirname(first.path)]
     chosen_labels = st.multiselect("Data", labels, default=default,
                                    help="Captures of one market recorded back to back replay as one market.")
     chosen = [f for f in usable if f.label in chosen_labels]

@@ -24,7 +24,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 PASSWORD = "browser-test-password"
 PAGES = [("Dashboard", "dashboard"), ("Positions & orders", "positions"), ("Trade history", "trades"),
          ("Risk controls", "risk"), ("Alerts & logs", "alerts"), ("Exchange connections", "exchanges"),
-         ("KuCoin tester", "kucoin"), ("Strategies", "strategies")]
+         ("KuCoin tester", "kucoin"), ("Strategies", "strategies"), ("Backtest lab", "lab")]
 
 
 @pytest.fixture(scope="module")
@@ -142,6 +142,30 @@ def test_every_page_and_the_main_actions_in_a_real_browser(browser, console, tmp
     phone.wait_for_timeout(3_000)
     phone.screenshot(path=str(shots / "phone.png"), full_page=False)
     phone.context.close()
+
+
+def test_the_backtest_lab_runs_a_backtest_while_other_pages_keep_working(browser, console, tmp_path):
+    from playwright.sync_api import expect
+
+    from tests.conftest import SHARED_DATA
+
+    if not (SHARED_DATA / "binance-l2" / "spot" / "btcusdt_20240808.gz").is_file():
+        pytest.skip("the recorded captures under ../shared/data are absent")
+    shots = Path(os.environ.get("MM_SCREENSHOT_DIR") or tmp_path)
+    page = login(browser, console)
+    open_page(page, "Backtest lab")
+    page.get_by_role("button", name="Run", exact=True).click()  # the default: BTC/USDT spot, two captures
+    expect(page.get_by_text(re.compile(r"^Backtest: \d+%"))).to_be_visible(timeout=30_000)
+    open_page(page, "Dashboard")  # the run is in its own process: the console answers meanwhile
+    open_page(page, "Backtest lab")
+    expect(page.get_by_text(re.compile(r"^Backtest finished in \d+ s; kept as run \d+"))).to_be_visible(
+        timeout=120_000)
+    expect(page.get_by_text("Net PnL", exact=True)).to_be_visible()
+    expect(page.get_by_text("Markout 10 s", exact=True)).to_be_visible()
+    page.wait_for_timeout(2_000)  # the charts draw
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.screenshot(path=str(shots / "lab.png"), full_page=True)
+    page.context.close()
 
 
 def test_two_browser_sessions_do_not_disturb_each_other(browser, console):
