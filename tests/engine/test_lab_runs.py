@@ -26,9 +26,9 @@ def test_a_run_is_stored_listed_compared_exported_and_deleted(tmp_path):
     ids = []
     for spread in (2, 10):
         request = runs.RunRequest(data, params={"spread_bps": spread}, venue={"queue": {"model": "probabilistic"}},
-                                  name=f"spread {spread}")
+                                  name=f"spread {spread}", balances=BALANCES)
         series: dict = {}
-        summary = run_backtest(data, balances=BALANCES, series=series, **request.backtest_kwargs())
+        summary = run_backtest(data, series=series, **request.backtest_kwargs())
         ids.append(runs.save_run(db, request, summary, series, now_ms=1_000 + spread))
     listed = runs.list_runs(db)
     assert [r["id"] for r in listed] == ids[::-1]  # newest first
@@ -40,6 +40,7 @@ def test_a_run_is_stored_listed_compared_exported_and_deleted(tmp_path):
     assert len(one["series"]["equity"]) >= 100 and len(one["series"]["fills"]) == one["summary"]["fills"]
     again = runs.request_of(one)
     assert again.params == {"spread_bps": 2} and again.venue == {"queue": {"model": "probabilistic"}}
+    assert again.balances == BALANCES
 
     table = runs.compare([runs.get_run(db, i, with_series=False) for i in ids])
     assert [r["param.spread_bps"] for r in table] == [2, 10]
