@@ -85,6 +85,7 @@ def run_backtest(files: list[str], symbols: list[str] | None = None, config: App
                   symbols={"sim": {s: replace(table.get(s, SymbolConfig()), enabled=True, **given) for s in chosen}})
     step_ms = quote_ms or (5_000 if candles else cfg.engine.quote_interval_ms)
     trader = Trader(cfg, venue, clock, make_engine(db_url), run_id="bt")
+    trader.publishing = False  # nothing reads the snapshot while a backtest runs
     trader.startup()
     trader.capital_usd = venue.account_summary()["equity"]  # no risk cycle here: the portfolio limits use this
     start_ms = clock.now_ms()

@@ -58,6 +58,7 @@ from engine.trade_history import (  # re-exported: pages call engine.service onl
     CSV_COLUMNS,
     CSV_DOC,
     TradeFilter,
+    live_markouts,
     trade_exchanges,
     trade_page,
     trade_symbols,
@@ -221,6 +222,20 @@ def trade_rows(engine: Engine, flt: TradeFilter, page: int, size: int) -> list[d
         tr = venues.get(r["exchange"])
         r["tick"], r["lot"] = steps(tr, r["symbol"]) if tr else (None, None)
     return rows
+
+
+def markouts(engine: Engine) -> list[dict]:
+    """The live fills' markouts over the last hour (:func:`engine.trade_history.live_markouts`), per market."""
+    mids: dict[tuple[str, str], list[tuple[int, float]]] = {}
+    for tr in engine.traders:
+        for symbol, seen in list(tr.mids.items()):
+            for _ in range(3):  # the quoting thread appends meanwhile: copy again if it did
+                try:
+                    mids[(tr.name, symbol)] = list(seen)
+                    break
+                except RuntimeError:
+                    continue
+    return live_markouts(engine.db, mids)
 
 
 def trades_export(engine: Engine, flt: TradeFilter) -> bytes:

@@ -124,3 +124,26 @@ def trade_exchanges(db: Any) -> list[str]:
         return sorted(s.exec(select(TradeRecord.exchange).distinct()).all())
 
 
+
+
+def live_markouts(db: Any, mids: dict[tuple[str, str], list[tuple[int, float]]]) -> list[dict]:
+    """Markouts of the live store's fills (:func:`engine.analytics.mean_markouts`) against the engine's mid history
+    (a mid a second per exchange and symbol, an hour deep): per market, the fills measured and the notional-weighted
+    mean at 1, 10 and 60 s, in bps (negative: the market moved against our fills)."""
+    from engine.analytics import HORIZONS_S, Fill, mean_markouts
+
+    rows = []
+    with Session(db) as s:
+        for (exchange, symbol), series in sorted(mids.items()):
+            if len(series) < 2:
+                continue
+            trades = s.exec(select(TradeRecord).where(TradeRecord.exchange == exchange, TradeRecord.symbol == symbol,
+                                                      TradeRecord.ts >= series[0][0])).all()
+            fills = [Fill(t.ts, t.side, t.price, t.amount) for t in trades]
+            if not fills:
+                continue
+            means = mean_markouts(fills, series)
+            rows.append({"exchange": exchange, "symbol": symbol, "fills": len(fills),
+                         **{f"markout_{h}s_bps": round(means[h], 3) if means[h] is not None else None
+                            for h in HORIZONS_S}})
+    return rows

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import time
 import zlib
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,6 +49,7 @@ log = logging.getLogger(__name__)
 
 VOL_REFRESH_MS = 60_000
 LOG_EVERY_MS = 60_000  # the same warning (symbol, side, reason) at most once a minute
+MID_HISTORY = 3_600  # mids kept per symbol, one a second: an hour of live markouts
 RECONCILE_RETRY_MS = 5_000  # a start-up reconciliation that failed is retried this often, quoting held meanwhile
 
 
@@ -124,6 +126,8 @@ class Trader(OrderDesk, FillIntake, Reconciler, DirectionalDesk):
         self.on_event: Callable[[str, str, str, str], None] | None = None  # (level, kind, message, key)
         self.strategies: dict[str, Strategy] = {}
         self.snapshot = TraderSnapshot()  # what other threads read (see publish)
+        self.publishing = True  # False in a backtest: no other thread reads the snapshot, it is taken once at the end
+        self.mids: dict[str, deque[tuple[int, float]]] = {}  # a mid a second, an hour deep: live markouts
         self._init_directional()
         self.configure(config)
 
@@ -241,7 +245,8 @@ class Trader(OrderDesk, FillIntake, Reconciler, DirectionalDesk):
                     log.warning("%s %s: market data unavailable this cycle (%s)", self.name, symbol, exc)
         self._record_fills([])  # an order resolved this cycle may own fills kept back
         self.flush()
-        self.publish()
+        if self.publishing:
+            self.publish()
         dt = (time.perf_counter() - t0) * 1000
         self.stats.last_cycle_ms = dt
         if len(self.stats.cycle_ms) < 100_000:
@@ -256,6 +261,11 @@ class Trader(OrderDesk, FillIntake, Reconciler, DirectionalDesk):
         self.views[symbol] = (now, view)
         if symbol in self.ranges:
             self.ranges[symbol].add(now, view.mid)
+        seen = self.mids.get(symbol)
+        if seen is None:
+            seen = self.mids[symbol] = deque(maxlen=MID_HISTORY)
+        if not seen or now - seen[-1][0] >= 1000:
+            seen.append((now, view.mid))
         return view
 
     def _view_of(self, symbol: str, book: dict) -> MarketView | None:

@@ -46,6 +46,15 @@ t[5].metric("Realized PnL (USDT)", fmt.money(totals["realized_pnl"], ccy="", sig
                  "(the dashboard)")
 st.caption("These are the sums of the CSV's columns for this filter (trading PnL = spread_capture - fee).")
 
+marks = service.markouts(engine)
+if marks:
+    st.markdown("**Markouts of the last hour's fills** — the mid's move after each fill, notional-weighted, in bps; "
+                "below 0 the market moved against our fills (adverse selection)")
+    table(marks, {"exchange": ("Exchange", None), "symbol": ("Symbol", None), "fills": ("Fills", None),
+                  "markout_1s_bps": ("After 1 s (bps)", lambda v, r: fmt.fixed(v, 2, signed=True)),
+                  "markout_10s_bps": ("After 10 s (bps)", lambda v, r: fmt.fixed(v, 2, signed=True)),
+                  "markout_60s_bps": ("After 60 s (bps)", lambda v, r: fmt.fixed(v, 2, signed=True))})
+
 pages = max(1, -(-totals["trades"] // PAGE_SIZE))
 p = st.number_input(f"Page (of {pages:,})", min_value=1, max_value=pages, value=1, step=1) - 1
 rows = service.trade_rows(engine, flt, int(p), PAGE_SIZE)

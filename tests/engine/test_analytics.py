@@ -73,3 +73,22 @@ def test_summary_puts_them_together():
     assert s["fill_ratio"] == 0.5 and s["ratio_interval_s"] == 1.0
     assert s["return_over_trade_bps"] == pytest.approx(0.16 / 200.2 * 1e4)
     assert s["markout_1s_bps"] is not None and s["max_drawdown"] == 0.0
+
+
+def test_markouts_on_the_live_store_against_the_engines_mid_history(tmp_path):
+    from sqlmodel import Session
+
+    from engine.store import TradeRecord, make_engine
+    from engine.trade_history import live_markouts
+
+    db = make_engine(f"sqlite:///{tmp_path / 'live.db'}")
+    with Session(db) as s:
+        for i, (symbol, side, price, ts) in enumerate([("BTC/USDT", "buy", 100.0, 1_000),
+                                                       ("BTC/USDT", "sell", 100.0, -5_000),  # before the history
+                                                       ("ETH/USDT", "buy", 10.0, 1_000)]):  # no mids for ETH
+            s.add(TradeRecord(exchange="sim", symbol=symbol, trade_id=str(i), side=side, price=price, amount=1.0,
+                              cost=price, ts=ts))
+        s.commit()
+    mids = {("sim", "BTC/USDT"): [(0, 100.0), (2_000, 100.5), (11_000, 99.0), (61_000, 101.0)]}
+    assert live_markouts(db, mids) == [{"exchange": "sim", "symbol": "BTC/USDT", "fills": 1,
+                                        "markout_1s_bps": 50.0, "markout_10s_bps": -100.0, "markout_60s_bps": 100.0}]
