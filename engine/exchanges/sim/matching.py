@@ -53,6 +53,10 @@ class Matching:
         spec = self.specs[symbol]
         if orders and not (self._events and self._halted(symbol, ts_ms)):
             bb, _, ba, _ = self.source.best(symbol)
+            if not levels:  # only the best bid / ask moved: nothing to do unless it reached one of our orders
+                best_buy, best_sell, triggers = self._edges.get(symbol) or self._edge(symbol)
+                if not triggers and (ba is None or ba > best_buy) and (bb is None or bb < best_sell):
+                    orders = ()
             book = self.source.book(symbol)
             for o in list(orders):
                 if o.trigger_price is not None and o.tick is None:  # waiting: a trigger order not fired yet
@@ -81,6 +85,16 @@ class Matching:
                     o.queue_ahead = shown
         if spec.contract and self.account.positions:
             self._check_liquidation(spec, ts_ms)
+
+    def _edge(self, symbol: str) -> tuple[int, int, bool]:
+        """Our highest buy tick, lowest sell tick and whether a trigger order waits (cached until the orders
+        change)."""
+        orders = self._open[symbol]
+        buys = [o.tick for o in orders if o.side == "buy" and o.tick is not None]
+        sells = [o.tick for o in orders if o.side == "sell" and o.tick is not None]
+        edge = (max(buys, default=-1), min(sells, default=1 << 62), any(o.tick is None for o in orders))
+        self._edges[symbol] = edge
+        return edge
 
     def _share_cancels(self, o: SimOrder, shown: float) -> None:
         """The probabilistic queue model: a level that shrank by more than its prints lost cancellations, shared
@@ -174,6 +188,7 @@ class Matching:
         book = self._open[o.symbol]
         if o in book:
             book.remove(o)
+            self._edges.pop(o.symbol, None)
         self._dirty_orders.add(o.id)
         self._dirty_account = True
         self._remember_closed(o.id)

@@ -245,6 +245,7 @@ class OrdersApi:
             else:
                 o.queue_ahead = o.level_seen = book.qty(buy, tick)
                 self._open[symbol].append(o)
+                self._edges.pop(symbol, None)
         return self._order_struct(o)
 
     def _trigger_order(self, spec: MarketSpec, given: list[str], params: dict, side: str, type: str, qty: float,
@@ -281,6 +282,7 @@ class OrdersApi:
                             self._leverage.get(spec.symbol, 1), self._margin_mode.get(spec.symbol, "cross"))
         o.trigger_price, o.trigger_above, o.trigger_kind = trigger, above, kind
         self._open[spec.symbol].append(o)
+        self._edges.pop(spec.symbol, None)
         return self._order_struct(o)
 
     @_api

@@ -59,6 +59,7 @@ class StateKeeping:
                 self._by_client[o.client_id] = o.id
             if o.status == "open":
                 self._open[o.symbol].append(o)
+                self._edges.pop(o.symbol, None)
             else:
                 closed.append(o)
         for o in sorted(closed, key=lambda o: o.updated_ts or o.ts):

@@ -132,6 +132,7 @@ class SimExchange(MarketDataApi, OrdersApi, DerivativesApi, Matching, MarginAndF
         self.account = Account(self.quote, self.sim_config.balances)
         self._orders: dict[str, SimOrder] = {}
         self._open: dict[str, list[SimOrder]] = {s: [] for s in self.specs}
+        self._edges: dict[str, tuple[int, int, bool]] = {}  # per symbol: best buy, best sell tick, any trigger
         self._by_client: dict[str, str] = {}
         self._my_trades: deque[dict] = deque(maxlen=MY_TRADES_KEPT)
         self._trades_by_order: dict[str, list[dict]] = {}
