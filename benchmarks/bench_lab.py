@@ -1,11 +1,12 @@
 """Strategy-lab speed: a backtest cold (captures parsed) and warm (columns from the cache), and grid sweeps.
 
-Run: PYTHONPATH=. python benchmarks/bench_lab.py [--no-sweep]     (needs ../shared/data beside the checkout)
+Run: PYTHONPATH=. python benchmarks/bench_lab.py [--no-sweep] [--no-console]   (needs ../shared/data beside it)
 
 - backtest of the two BTCUSDT spot captures, quoting every 250 ms simulated (10 ms order latency each way, the
   replay's default): wall time and speed against real time, cold (an empty cache) then warm (best of 3);
 - the 32-point grid of the README (spread_bps x levels x step_bps x gamma) on 2 workers, and 4 of its points on 1
-  and on 2 workers (the scaling).
+  and on 2 workers (the scaling);
+- the console while the lab runs a 4-point sweep on 2 workers: the dashboard page's render time (AppTest).
 """
 
 from __future__ import annotations
@@ -50,6 +51,45 @@ def sweeps() -> None:
         print(f"sweep 4 points, {workers} worker(s): {time.perf_counter() - t:.1f} s wall")
 
 
+def console_during_a_sweep() -> None:
+    import json
+    import shutil
+    import statistics
+
+    from bench_console import time_page
+
+    from engine.lab import worker
+    from engine.lab.runs import RunRequest
+    from engine.registry import stop_all_engines
+
+    root = Path(__file__).resolve().parents[1]
+    tmp = Path(tempfile.mkdtemp(prefix="bench-lab-console-"))
+    cdir = tmp / "config"
+    cdir.mkdir()
+    shutil.copy(root / "config" / "config.yaml", cdir / "config.yaml")
+    url = f"sqlite:///{tmp / 'store.db'}"
+    (cdir / "config.json").write_text(json.dumps({
+        "engine": {"autostart": False}, "database": {"url": url},
+        "sim": {"state_path": str(tmp / "sim_state.sqlite")}, "logging": {"dir": str(tmp / "logs")}}))
+    os.environ["MM_CONFIG_DIR"] = str(cdir)
+    os.environ["MM_CONSOLE_PASSWORD"] = "bench"
+    from engine import sweep
+    from engine.store import make_engine
+
+    make_engine(url).dispose()
+    idle = time_page("pages/dashboard.py")
+    job = worker.start("sweep", RunRequest(FILES, quote_ms=250), url, sweep.grid(GRID)[:4], workers=2)
+    time.sleep(3)  # the workers are past their imports and replaying
+    busy = []
+    while not job.finished and len(busy) < 5:
+        busy.append(time_page("pages/dashboard.py", runs=1))
+    job.wait(300)
+    stop_all_engines()
+    print(f"dashboard render: {idle:.2f} s idle, median {statistics.median(busy):.2f} s (max {max(busy):.2f} s) "
+          f"while a 4-point sweep ran on 2 workers ({job.state().status} in {job.state().elapsed_s:.0f} s)")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
 if __name__ == "__main__":
     if not all(Path(f).is_file() for f in FILES):
         print("skipped: ../shared/data/binance-l2/spot is absent")
@@ -58,3 +98,5 @@ if __name__ == "__main__":
     backtests()
     if "--no-sweep" not in sys.argv:
         sweeps()
+    if "--no-console" not in sys.argv:
+        console_during_a_sweep()
