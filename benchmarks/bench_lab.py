@@ -94,6 +94,9 @@ if __name__ == "__main__":
     if not all(Path(f).is_file() for f in FILES):
         print("skipped: ../shared/data/binance-l2/spot is absent")
         sys.exit(0)
+    import logging
+
+    logging.basicConfig(level=logging.ERROR)  # the engine's warnings (e.g. a side short of funds) are not numbers
     os.environ["MM_CACHE_DIR"] = tempfile.mkdtemp(prefix="bench-lab-cache-")
     backtests()
     if "--no-sweep" not in sys.argv:

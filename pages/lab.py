@@ -63,7 +63,8 @@ if job_id:
 # ------------------------------------------------------------------ what to run
 files = catalog.data_files()
 usable = [f for f in files if f.kind != "unusable"]
-with st.expander("New run", expanded=not job_id):
+kept = runs.list_runs(engine.db, limit=300)
+with st.expander("New run", expanded=not job_id and not kept):
     if not usable:
         st.warning("No data found. Put Binance captures or one-minute candle files in data/captures, or name a "
                    "folder in MM_LAB_DATA.")
@@ -117,7 +118,8 @@ with st.expander("New run", expanded=not job_id):
         name = st.text_input("Name (optional)", value="")
         if mode == "One backtest":
             st.markdown(f"**{strategy} params** (the same fields and rules as live)")
-            params, problems = params_fields(defaults, {}, key="lab_")
+            typed, problems = params_fields(defaults, {}, key="lab_")
+            params = {k: v for k, v in typed.items() if v != defaults[k]}  # what differs from the defaults
         else:
             st.markdown(f"**{strategy} params to sweep**: comma-separated values; one value keeps a param fixed")
             params, values = {}, {}
@@ -178,7 +180,6 @@ with st.expander("New run", expanded=not job_id):
                 st.rerun()
 
 # ------------------------------------------------------------------ kept runs
-kept = runs.list_runs(engine.db, limit=300)
 if not kept:
     st.info("No run kept yet. Choose data above and press Run.")
     st.stop()

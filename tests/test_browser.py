@@ -164,7 +164,8 @@ def test_the_backtest_lab_runs_a_backtest_while_other_pages_keep_working(browser
     expect(page.get_by_text("Markout 10 s", exact=True)).to_be_visible()
     page.wait_for_timeout(2_000)  # the charts draw
     assert page.locator('[data-testid="stException"]').count() == 0
-    page.screenshot(path=str(shots / "lab.png"), full_page=True)
+    page.get_by_text("Net PnL", exact=True).scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / "lab.png"))
     page.context.close()
 
 
