@@ -85,6 +85,43 @@ class EquityMarks:
                 s.add(SystemMetric(exchange=self.trader.name, **metric))
             s.add(SystemMetric(exchange="ALL", **metric))
             s.commit()
+        self._publish_board(now, rows, metric)
+
+    def _publish_board(self, now: int, rows: list, metric: dict) -> None:
+        """The in-memory board the dashboard and the Prometheus exporter read (:mod:`engine.metrics_board`)."""
+        from engine.metrics_board import VenueFigures, quoted_spread_bps
+        from engine.pnl import fill_totals
+
+        sums = fill_totals(self.db)
+        venues = {}
+        for name, equity, totals, (_, fills, _), _, _ in rows:
+            t = next(tr for tr in self.traders if tr.name == name)
+            snap, meter = t.snapshot, t.ex.meter
+            mids = {sym: seen[1].mid for sym, seen in snap.views.items()}
+            mine = {k[1]: v for k, v in sums.items() if k[0] == name}
+            orders: dict[str, int] = {}
+            for o in snap.orders:
+                orders[o.symbol] = orders.get(o.symbol, 0) + 1
+            error_rate = meter.error_rate(now)
+            venues[name] = VenueFigures(
+                equity=equity, net_pnl=totals["realized_pnl"] + totals["unrealized_pnl"] - totals["fees"],
+                fees=totals["fees"], volume=sum(v[3] for v in mine.values()), fills=fills,
+                fills_per_minute=self.board_keeper.fills_per_minute(name, now, fills),
+                latency_ms=meter.latency_ms(now), success_rate=None if error_rate is None else 1 - error_rate,
+                calls_last_minute=meter.count(now), requests=meter.total, errors=meter.failures,
+                orders_open=orders,
+                positions={sym: (p.qty, p.qty * p.contract_size * mids.get(sym, p.avg_price))
+                           for sym, p in snap.positions.items() if p.qty},
+                quoted_spread_bps=quoted_spread_bps(snap.orders, mids),
+                volume_by_symbol={sym: v[3] for sym, v in mine.items()},
+                fills_by_symbol={sym: v[4] for sym, v in mine.items()},
+                fees_by_symbol={sym: v[2] for sym, v in mine.items()})
+        self.board_keeper.publish(
+            now, self.config.engine.metrics_interval_s, state=self.state, equity=metric["equity"],
+            daily_pnl=metric["daily_pnl"], net_pnl=sum(v.net_pnl for v in venues.values()),
+            fees=sum(v.fees for v in venues.values()), drawdown_bps=metric["drawdown_bps"],
+            uptime_s=(now - self.started_ms) / 1000 if self.started_ms else 0.0,
+            quote_cycle_ms=metric["quote_cycle_ms"] or 0.0, venues=venues)
 
     def _init_equity(self) -> None:
         """Remember each venue's starting balances once per database (the base the store's equity is computed

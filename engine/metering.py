@@ -33,6 +33,7 @@ class RequestMeter:
         self._lock = threading.Lock()
         self.total = 0
         self.failures = 0
+        self.observer: Any = None  # called with (latency ms, ok) per request (the Prometheus histogram)
 
     def record(self, ts_ms: int, latency_ms: float, ok: bool) -> None:
         with self._lock:
@@ -44,6 +45,8 @@ class RequestMeter:
                 self.failures += 1
                 self._window_failures += 1
             self._trim(ts_ms)
+        if self.observer is not None:
+            self.observer(latency_ms, ok)
 
     def _trim(self, now_ms: int) -> None:
         calls = self._calls

@@ -67,8 +67,9 @@ _sums: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # db -> (last tr
 _sums_lock = threading.Lock()
 
 
-def fill_sums(db: Any) -> dict[tuple[str, str], tuple[float, float, float]]:
-    """(exchange, symbol) -> (realized, spread capture, fees) over every stored fill, summed in SQL.
+def fill_totals(db: Any) -> dict[tuple[str, str], tuple[float, float, float, float, int]]:
+    """(exchange, symbol) -> (realized, spread capture, fees, volume in quote, fills) over every stored fill, summed
+    in SQL.
 
     Fills are only ever added, so the sums are kept per database and only the fills stored since the last call are
     read (a dashboard refreshing every 2 s over a million trades reads a handful of rows)."""
@@ -79,15 +80,23 @@ def fill_sums(db: Any) -> dict[tuple[str, str], tuple[float, float, float]]:
             rows = s.exec(select(TradeRecord.exchange, TradeRecord.symbol,
                                  func.coalesce(func.sum(TradeRecord.realized_pnl), 0.0),
                                  func.coalesce(func.sum(TradeRecord.edge), 0.0),
-                                 func.coalesce(func.sum(TradeRecord.fee), 0.0), func.max(TradeRecord.id))
+                                 func.coalesce(func.sum(TradeRecord.fee), 0.0),
+                                 func.coalesce(func.sum(func.abs(TradeRecord.cost)), 0.0),
+                                 func.count(TradeRecord.id), func.max(TradeRecord.id))
                           .where(TradeRecord.id > last)
                           .group_by(TradeRecord.exchange, TradeRecord.symbol)).all()
-        for e, sym, r, c, f, top in rows:
-            old = sums.get((e, sym), (0.0, 0.0, 0.0))
-            sums[(e, sym)] = (old[0] + float(r), old[1] + float(c), old[2] + float(f))
+        for e, sym, r, c, f, v, n, top in rows:
+            old = sums.get((e, sym), (0.0, 0.0, 0.0, 0.0, 0))
+            sums[(e, sym)] = (old[0] + float(r), old[1] + float(c), old[2] + float(f), old[3] + float(v),
+                              old[4] + int(n))
             last = max(last, int(top))
         _sums[db] = (last, sums)
         return dict(sums)
+
+
+def fill_sums(db: Any) -> dict[tuple[str, str], tuple[float, float, float]]:
+    """(exchange, symbol) -> (realized, spread capture, fees): :func:`fill_totals`' first three."""
+    return {k: v[:3] for k, v in fill_totals(db).items()}
 
 
 def breakdown(db: Any, unrealized: dict[tuple[str, str], float]) -> tuple[list[PnlLine], PnlLine]:

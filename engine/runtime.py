@@ -27,6 +27,8 @@ from engine.exchanges.errors import retry_transient
 from engine.health import HealthRouting
 from engine.jobs import Jobs
 from engine.metering import MeteredExchange
+from engine.metrics_board import BoardKeeper
+from engine.prometheus import PrometheusExporter
 from engine.risk.manager import RiskManager
 from engine.states import HALT_KEY, HALTED, KILL_REQUEST_KEY, PAUSED, REARM_REQUEST_KEY, RUNNING, STOPPED
 from engine.store import EngineState as EngineStateRow
@@ -97,6 +99,8 @@ class Engine(Jobs, EquityMarks, HealthRouting, Streams):
         self._store_error = ""
         self._store_logged_ms = 0
         self.store_paused = False  # paused by the store fail-safe (the operator resumes once it is writable)
+        self.board_keeper = BoardKeeper(config.metrics.sharpe_window_min)  # the metrics job's board
+        self.exporter: PrometheusExporter | None = None
 
     # ------------------------------------------------------------------------------ lifecycle
     def start(self, schedule: bool = True) -> None:
@@ -139,6 +143,10 @@ class Engine(Jobs, EquityMarks, HealthRouting, Streams):
                 self._scheduler = self._make_scheduler()
                 self._scheduler.start()
             self._start_feeds()
+            port = self.config.metrics.prometheus_port
+            if port and self.exporter is None:  # /metrics for Prometheus, while the engine runs
+                self.exporter = PrometheusExporter(self)
+                self.exporter.start(self.config.metrics.prometheus_host, port)
             for t in self.traders:
                 if reports[t.name].get("postponed"):
                     log.warning("engine started on %s (%s) %s; the start-up reconciliation is postponed (%s): no "
@@ -309,6 +317,9 @@ class Engine(Jobs, EquityMarks, HealthRouting, Streams):
                 except Exception as exc:  # noqa: BLE001 - a last metric is not worth failing the stop
                     log.warning("engine stop: last metrics not recorded (%s)", type(exc).__name__)
             self._stop_feeds()
+            if self.exporter is not None:
+                self.exporter.stop()
+                self.exporter = None
             self._trading_lock.release()
             self.state = STOPPED
             log.info("engine stopped; %d orders left live", left)

@@ -47,6 +47,25 @@ def live() -> None:
     c[1].metric("Exchanges that can quote", f"{s['exchanges_healthy']} of {s['exchanges']}")
     c[2].metric("Open breakers", s["open_breakers"])
     c[3].metric("Fills", f"{s['fills']:,}")
+    ops = service.operations(engine)
+    if ops["ts"]:
+        c = st.columns(4)
+        c[0].metric("Fills per minute", f"{ops['fills_per_minute']:,.1f}")
+        c[1].metric("Volume (USDT)", fmt.money(ops["volume"], ccy=""), help="traded notional of every stored fill")
+        c[2].metric("Quoted spread", fmt.bps(ops["quoted_spread_bps"]),
+                    help="our best ask minus our best bid, in bps of the mid (the median over the quoted markets)")
+        c[3].metric(f"Sharpe ({ops['sharpe_window_min']} min)",
+                    "—" if ops["sharpe"] is None else f"{ops['sharpe']:,.2f}",
+                    help="of equity sampled by the metrics job over the window, annualised")
+        c = st.columns(4)
+        c[0].metric("API latency", "—" if ops["latency_ms"] is None else f"{ops['latency_ms']:,.0f} ms",
+                    help="the median of the latest requests (the slowest exchange)")
+        c[1].metric("Request success (1 min)", f"{ops['success_rate']:.1%}" if ops["success_rate"] is not None
+                    else "—", help="the lowest exchange's share of requests that succeeded in the last minute")
+        c[2].metric("API calls (1 min)", f"{ops['calls_last_minute']:,}")
+        c[3].metric("Uptime", fmt.duration(ops["uptime_s"]))
+        if ops["prometheus"]:
+            st.caption(f"Prometheus scrapes these at {ops['prometheus']}")
     if s["state"] == "STOPPED":
         st.info("The engine is stopped: nothing is quoted. Press Start in the sidebar.")
     elif s["state"] == "HALTED":

@@ -396,3 +396,8 @@ def test_the_dashboard_shows_the_pnl_parts_with_their_definitions(cdir):
     assert shown["Fees (USDT)"] == f"{s['fees']:,.4f}" or shown["Fees (USDT)"] == f"{s['fees']:,.2f}"
     assert any("Inventory PnL = realized + unrealized - spread capture" in c.value for c in at.caption)
     assert all("None" not in str(v) for v in at.dataframe[0].value.to_numpy().ravel())
+    ops = service.operations(engine)  # seed 003's operational and technical metrics, from the metrics job
+    for name in ("Fills per minute", "Volume (USDT)", "Quoted spread", "Sharpe (60 min)", "API latency",
+                 "Request success (1 min)", "API calls (1 min)", "Uptime"):
+        assert name in labels
+    assert shown["API calls (1 min)"] == f"{ops['calls_last_minute']:,}" and ops["calls_last_minute"] > 0

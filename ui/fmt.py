@@ -26,6 +26,20 @@ def pct(x: float | None) -> str:
     return "—" if x is None else fixed(x, 2, signed=True) + "%"
 
 
+def duration(seconds: float | None) -> str:
+    """``45 s``, ``12 min 05 s``, ``3 h 07 min``, ``2 d 04 h``."""
+    if seconds is None:
+        return "—"
+    s = int(seconds)
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    if s < 86_400:
+        return f"{s // 3600} h {s % 3600 // 60:02d} min"
+    return f"{s // 86_400} d {s % 86_400 // 3600:02d} h"
+
+
 def utc(ms: int | None) -> str:
     if ms is None:
         return "—"

@@ -14,6 +14,7 @@ from engine.config.models import (
     EngineSettings,
     HygieneSettings,
     LoggingSettings,
+    MetricsSettings,
     ModeSettings,
     RiskSettings,
     StrategySettings,
@@ -41,6 +42,7 @@ class AppConfig:
     alerts: AlertSettings = field(default_factory=AlertSettings)
     connections: dict[str, ConnectionSettings] = field(default_factory=dict)
     tiers: dict[str, TierSettings] = field(default_factory=lambda: dict(DEFAULT_TIERS))
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
 
     def connection(self, exchange: str) -> ConnectionSettings:
         """How to reach ``exchange`` (its defaults when the config says nothing)."""

@@ -285,6 +285,16 @@ class ConnectionSettings:
 
 
 @dataclass(frozen=True, config=RULES)
+class MetricsSettings:
+    """The metrics job's exports (seed 003 "Métricas y monitoreo"): Prometheus is off unless ``prometheus_port``
+    is set; it listens on ``prometheus_host`` (127.0.0.1: this machine only)."""
+
+    prometheus_port: between(Whole, ge=1, le=65_535) | None = None
+    prometheus_host: Text = "127.0.0.1"
+    sharpe_window_min: between(Whole, ge=5, le=10_080) = 60  # the rolling Sharpe's window
+
+
+@dataclass(frozen=True, config=RULES)
 class LoggingSettings:
     level: one_of("DEBUG", "INFO", "WARNING", "ERROR") = "INFO"
     dir: Text = "data/logs"
@@ -347,3 +357,4 @@ class ConfigFile:
     tiers: Annotated[dict[str, TierSettings], BeforeValidator(named(lambda: DEFAULT_TIERS, TIERS, "tier"))] = \
         field(default_factory=lambda: dict(DEFAULT_TIERS))
     connections: section(dict[str, section(ConnectionSettings)]) = field(default_factory=dict)
+    metrics: section(MetricsSettings) = field(default_factory=MetricsSettings)
