@@ -41,6 +41,7 @@ class Jobs:
         return [("risk", self.risk_cycle, e.risk_interval_s), ("hygiene", self.hygiene_cycle, e.hygiene_interval_s),
                 ("health", self.health_cycle, e.health_interval_s),
                 ("metrics", self.metrics_cycle, e.metrics_interval_s),
+                ("funding", self.funding_cycle, self.config.funding.funding_check_interval),
                 ("quote", self.quote_cycle, e.quote_interval_ms / 1000)]
 
     def _make_scheduler(self) -> BackgroundScheduler:

@@ -95,3 +95,20 @@ def quoted_spread_bps(orders: Any, mids: dict[str, float]) -> dict[str, float]:
         else:
             b[1] = o.price if b[1] is None else min(b[1], o.price)
     return {s: (a - b) / mids[s] * 1e4 for s, (b, a) in best.items() if a and b and mids.get(s)}
+
+
+def operations(engine: Any) -> dict:
+    """The metrics job's operational and technical figures (:mod:`engine.metrics_board`), over every venue: fills per
+    minute, volume, median quoted spread, the slowest venue's latency, the lowest success rate, API calls in the last
+    minute, uptime, the rolling Sharpe; and where Prometheus scrapes them (empty when off)."""
+    b = engine.board_keeper.board
+    vs = list(b.venues.values())
+    spreads = sorted(x for v in vs for x in v.quoted_spread_bps.values())
+    latencies = [v.latency_ms for v in vs if v.latency_ms is not None]
+    rates = [v.success_rate for v in vs if v.success_rate is not None]
+    return {"ts": b.ts, "fills_per_minute": sum(v.fills_per_minute for v in vs), "volume": sum(v.volume for v in vs),
+            "quoted_spread_bps": spreads[len(spreads) // 2] if spreads else None,
+            "latency_ms": max(latencies) if latencies else None, "success_rate": min(rates) if rates else None,
+            "calls_last_minute": sum(v.calls_last_minute for v in vs), "uptime_s": b.uptime_s, "sharpe": b.sharpe,
+            "sharpe_window_min": b.sharpe_window_min,
+            "prometheus": engine.exporter.url if engine.exporter is not None else ""}

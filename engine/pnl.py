@@ -7,7 +7,8 @@ the trade history (its CSV sums to the same): what the quotes earned, what holdi
 - **Trading PnL net of fees** = spread capture - fees.
 - **Inventory PnL** = realized + unrealized - spread capture: what price moves did to the inventory the fills built
   (adverse selection shows here).
-- **Net PnL** = trading PnL net of fees + inventory PnL = realized + unrealized - fees.
+- **Funding**: funding received minus paid on perpetual positions (``funding_payments``, :mod:`engine.funding`).
+- **Net PnL** = trading PnL net of fees + inventory PnL + funding = realized + unrealized - fees + funding.
 
 The dashboard's **equity change today** is another figure: it also moves with the price of holdings the account had
 before the engine traded (a spot account's starting BTC), so it differs from net PnL by that revaluation.
@@ -30,7 +31,8 @@ DEFINITIONS = {
     "fees": "fees paid to the exchange",
     "trading_net": "spread capture minus fees: the market-making result itself",
     "inventory_pnl": "realized + unrealized minus spread capture: price moves on the inventory the fills built",
-    "net_pnl": "trading PnL net of fees + inventory PnL (= realized + unrealized - fees)",
+    "funding": "funding received minus paid on perpetual positions",
+    "net_pnl": "trading PnL net of fees + inventory PnL + funding (= realized + unrealized - fees + funding)",
 }
 
 
@@ -44,6 +46,7 @@ class PnlLine:
     unrealized: float
     spread_capture: float
     fees: float
+    funding: float = 0.0
 
     @property
     def trading_net(self) -> float:
@@ -55,12 +58,13 @@ class PnlLine:
 
     @property
     def net_pnl(self) -> float:
-        return self.realized + self.unrealized - self.fees
+        return self.realized + self.unrealized - self.fees + self.funding
 
     def row(self) -> dict:
         return {"exchange": self.exchange, "symbol": self.symbol, "spread_capture": self.spread_capture,
                 "fees": self.fees, "trading_net": self.trading_net, "inventory_pnl": self.inventory_pnl,
-                "net_pnl": self.net_pnl, "realized": self.realized, "unrealized": self.unrealized}
+                "funding": self.funding, "net_pnl": self.net_pnl, "realized": self.realized,
+                "unrealized": self.unrealized}
 
 
 _sums: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # db -> (last trade id, sums): gone with the db
@@ -102,12 +106,15 @@ def fill_sums(db: Any) -> dict[tuple[str, str], tuple[float, float, float]]:
 def breakdown(db: Any, unrealized: dict[tuple[str, str], float]) -> tuple[list[PnlLine], PnlLine]:
     """Per (exchange, symbol) lines, the busiest first, and their total; ``unrealized`` comes from the live
     positions at the current marks."""
-    sums = fill_sums(db)
-    keys = sorted(set(sums) | set(unrealized))
+    from engine.funding import funding_sums
+
+    sums, funding = fill_sums(db), funding_sums(db)
+    keys = sorted(set(sums) | set(unrealized) | set(funding))
     lines = []
     for e, sym in keys:
         realized, capture, fees = sums.get((e, sym), (0.0, 0.0, 0.0))
-        lines.append(PnlLine(e, sym, realized, unrealized.get((e, sym), 0.0), capture, fees))
+        lines.append(PnlLine(e, sym, realized, unrealized.get((e, sym), 0.0), capture, fees,
+                             funding.get((e, sym), 0.0)))
     total = PnlLine("all", "total", sum(x.realized for x in lines), sum(x.unrealized for x in lines),
-                    sum(x.spread_capture for x in lines), sum(x.fees for x in lines))
+                    sum(x.spread_capture for x in lines), sum(x.fees for x in lines), sum(x.funding for x in lines))
     return lines, total

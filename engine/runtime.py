@@ -24,6 +24,7 @@ from engine.clock import Clock, WallClock
 from engine.config import AppConfig, changes_between
 from engine.equity import EquityMarks
 from engine.exchanges.errors import retry_transient
+from engine.funding import FundingChecks
 from engine.health import HealthRouting
 from engine.jobs import Jobs
 from engine.metering import MeteredExchange
@@ -54,7 +55,7 @@ STOP_CANCEL_S = 20.0  # stop() keeps cancelling this long before it gives up and
 
 
 
-class Engine(Jobs, EquityMarks, HealthRouting, Streams):
+class Engine(Jobs, EquityMarks, HealthRouting, Streams, FundingChecks):
     """The market maker: a Trader on one exchange, driven by scheduled jobs, watched by the risk manager."""
 
     def __init__(self, config: AppConfig, exchange: ccxt.Exchange | None = None, clock: Clock | None = None,

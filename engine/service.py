@@ -40,6 +40,8 @@ from engine.desk_commands import (  # re-exported: pages call engine.service onl
     resume_symbol,
     steps,
 )
+from engine.funding import funding_rows  # noqa: F401 - re-exported: pages call engine.service only
+from engine.metrics_board import operations  # noqa: F401 - re-exported
 from engine.pnl import DEFINITIONS as PNL_DEFINITIONS
 from engine.pnl import PnlLine, breakdown
 from engine.runtime import Engine
@@ -222,23 +224,6 @@ def trade_rows(engine: Engine, flt: TradeFilter, page: int, size: int) -> list[d
         tr = venues.get(r["exchange"])
         r["tick"], r["lot"] = steps(tr, r["symbol"]) if tr else (None, None)
     return rows
-
-
-def operations(engine: Engine) -> dict:
-    """The metrics job's operational and technical figures (:mod:`engine.metrics_board`), over every venue: fills per
-    minute, volume, median quoted spread, the slowest venue's latency, the lowest success rate, API calls in the last
-    minute, uptime, the rolling Sharpe; and where Prometheus scrapes them (empty when off)."""
-    b = engine.board_keeper.board
-    vs = list(b.venues.values())
-    spreads = sorted(x for v in vs for x in v.quoted_spread_bps.values())
-    latencies = [v.latency_ms for v in vs if v.latency_ms is not None]
-    rates = [v.success_rate for v in vs if v.success_rate is not None]
-    return {"ts": b.ts, "fills_per_minute": sum(v.fills_per_minute for v in vs), "volume": sum(v.volume for v in vs),
-            "quoted_spread_bps": spreads[len(spreads) // 2] if spreads else None,
-            "latency_ms": max(latencies) if latencies else None, "success_rate": min(rates) if rates else None,
-            "calls_last_minute": sum(v.calls_last_minute for v in vs), "uptime_s": b.uptime_s, "sharpe": b.sharpe,
-            "sharpe_window_min": b.sharpe_window_min,
-            "prometheus": engine.exporter.url if engine.exporter is not None else ""}
 
 
 def markouts(engine: Engine) -> list[dict]:

@@ -128,6 +128,9 @@ class Trader(OrderDesk, FillIntake, Reconciler, DirectionalDesk):
         self.snapshot = TraderSnapshot()  # what other threads read (see publish)
         self.publishing = True  # False in a backtest: no other thread reads the snapshot, it is taken once at the end
         self.mids: dict[str, deque[tuple[int, float]]] = {}  # a mid a second, an hour deep: live markouts
+        self.inventory_targets_usd: dict[str, float] = {}  # the funding job's signed inventory target per symbol
+        self.funding_bps: dict[str, float] = {}  # the last funding rate read per perpetual (bps per interval)
+        self.funding_lean_bps: dict[str, float] = {}  # how far the funding job moves the symbol's ladder (- down)
         self._init_directional()
         self.configure(config)
 
@@ -333,8 +336,10 @@ class Trader(OrderDesk, FillIntake, Reconciler, DirectionalDesk):
         state = MarketState(symbol=symbol, now_ms=now, view=view,
                             candles=self._frozen_candles.get(symbol, ()), volatility_bps=vol,
                             position=self.ledger.position(symbol).qty,
-                            orders=tuple(live),
-                            risk=verdict, capital_usd=self.capital_usd)
+                            orders=tuple(live), risk=verdict, capital_usd=self.capital_usd,
+                            inventory_target=self.inventory_targets_usd.get(symbol, 0.0) / (view.mid *
+                                                                                              view.contract_size),
+                            lean_bps=self.funding_lean_bps.get(symbol, 0.0))
         intent = self.strategies[symbol].decide(state)
         for order in intent.orders:
             self._send_intent(symbol, order)

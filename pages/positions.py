@@ -73,7 +73,18 @@ def positions_panel() -> None:
         table(rows, {**({"exchange": ("Exchange", None)} if many else {}), "symbol": ("Symbol", None),
                      "spread_capture": ("Spread capture", signed), "fees": ("Fees", lambda v, r: fmt.money(v, "")),
                      "trading_net": ("Trading PnL net of fees", signed), "inventory_pnl": ("Inventory PnL", signed),
-                     "net_pnl": ("Net PnL", signed)})
+                     "funding": ("Funding", signed), "net_pnl": ("Net PnL", signed)})
+    funding = service.funding_rows(engine)
+    if funding:
+        st.subheader("Funding")
+        table(funding, {**({"exchange": ("Exchange", None)} if many else {}), "symbol": ("Symbol", None),
+                        "rate_bps": ("Funding rate (bps)", lambda v, r: fmt.fixed(v, 3, signed=True)),
+                        "lean": ("Quotes lean", None),
+                        "target_usd": ("Inventory target (USD)", lambda v, r: fmt.fixed(v, 0, signed=True)),
+                        "funding": ("Received - paid (USDT)", signed)})
+        st.caption(f"Read every {engine.config.funding.funding_check_interval:g} s; beyond "
+                   f"{engine.config.funding.funding_threshold_bps:g} bps the quotes and the inventory target lean to "
+                   "the side that receives funding (funding.* in the config).")
         st.caption("USDT. " + " · ".join(f"**{k.replace('_', ' ')}**: {v}" for k, v in service.PNL_DEFINITIONS.items()))
     else:
         st.caption("No fills yet.")

@@ -12,6 +12,7 @@ from engine.config.models import (
     AlertSettings,
     ConnectionSettings,
     EngineSettings,
+    FundingSettings,
     HygieneSettings,
     LoggingSettings,
     MetricsSettings,
@@ -43,6 +44,7 @@ class AppConfig:
     connections: dict[str, ConnectionSettings] = field(default_factory=dict)
     tiers: dict[str, TierSettings] = field(default_factory=lambda: dict(DEFAULT_TIERS))
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    funding: FundingSettings = field(default_factory=FundingSettings)
 
     def connection(self, exchange: str) -> ConnectionSettings:
         """How to reach ``exchange`` (its defaults when the config says nothing)."""

@@ -285,6 +285,19 @@ class ConnectionSettings:
 
 
 @dataclass(frozen=True, config=RULES)
+class FundingSettings:
+    """Seed 000 ``funding``: the perpetuals' funding rates, read every ``funding_check_interval`` seconds; beyond
+    ``funding_threshold_bps`` (per funding interval) market making leans its quotes and its inventory target
+    (``inventory_target_pct`` of the symbol's inventory cap) toward the side that receives funding."""
+
+    enabled: Flag = True
+    funding_check_interval: between(ge=10, le=86_400) = 300.0
+    funding_threshold_bps: between(ge=0, le=1_000) = 1.0  # the seed's 0.01%
+    inventory_target_pct: between(ge=0, le=100) = 25.0
+    lean_bps: between(ge=0, le=100) = 1.0  # ... and the whole ladder moves this far toward that side
+
+
+@dataclass(frozen=True, config=RULES)
 class MetricsSettings:
     """The metrics job's exports (seed 003 "Métricas y monitoreo"): Prometheus is off unless ``prometheus_port``
     is set; it listens on ``prometheus_host`` (127.0.0.1: this machine only)."""
@@ -358,3 +371,4 @@ class ConfigFile:
         field(default_factory=lambda: dict(DEFAULT_TIERS))
     connections: section(dict[str, section(ConnectionSettings)]) = field(default_factory=dict)
     metrics: section(MetricsSettings) = field(default_factory=MetricsSettings)
+    funding: section(FundingSettings) = field(default_factory=FundingSettings)

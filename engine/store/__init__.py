@@ -20,6 +20,7 @@ from engine.store.tables import (
                                  CircuitBreakerEvent,
                                  EngineState,
                                  ExchangeHealth,
+                                 FundingPayment,
                                  OrderRecord,
                                  PositionRecord,
     SignalRecord,
@@ -30,7 +31,7 @@ from engine.store.writes import StoreUnavailable, get_state, save_orders, set_st
 
 __all__ = [
     "ADDED_COLUMNS", "Alert", "BacktestRun", "BacktestSeries",
-    "BalanceSnapshot", "CircuitBreakerEvent", "EngineState", "ExchangeHealth", "OrderRecord",
+    "BalanceSnapshot", "CircuitBreakerEvent", "EngineState", "ExchangeHealth", "FundingPayment", "OrderRecord",
     "PositionRecord", "SignalRecord", "SQLAlchemyError", "Session", "StoreOpenError", "StoreUnavailable",
     "SystemMetric",
     "TradeRecord", "TradingLock", "TradingLockError", "get_state", "make_engine", "save_orders", "select",

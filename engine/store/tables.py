@@ -232,3 +232,19 @@ class BacktestSeries(SQLModel, table=True):
     run_id: int = Field(index=True)
     kind: str
     payload: str = "[]"
+
+
+class FundingPayment(SQLModel, table=True):
+    """Funding settled on a perpetual position (seed 000 ``funding``): + received, - paid, in ``currency``."""
+
+    __tablename__ = "funding_payments"
+    __table_args__ = (UniqueConstraint("exchange", "payment_id", name="uq_funding_exchange_payment"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    exchange: str
+    symbol: str = Field(index=True)
+    payment_id: str
+    amount: float
+    currency: str | None = None
+    rate: float | None = None
+    ts: int = _ms(index=True)

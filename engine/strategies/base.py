@@ -54,6 +54,8 @@ class MarketState:
     exposure_fraction: float = 0.0  # the portfolio's gross exposure over capital (0-1+)
     daily_pnl: float = 0.0  # the portfolio's PnL since the UTC day began
     correlation: float = 0.0  # the strongest correlation of this symbol's returns with another traded symbol's
+    inventory_target: float = 0.0  # the signed position to lean toward (amount units): the funding job's, else flat
+    lean_bps: float = 0.0  # move the quotes this far (bps of the mid; - down, toward selling): the funding job's
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,20 @@ def _positive(x: float) -> bool:
     return x > 0
 
 
+def _moved(quotes: list, m: object, lean_bps: float) -> list:
+    """Every quote moved ``lean_bps`` of the mid (to the tick, never crossing the book: a buy stays under the best
+    ask, a sell over the best bid)."""
+    shift = m.mid * lean_bps / 1e4
+    out = []
+    for q in quotes:
+        if q.side == "buy":
+            price = min(math.floor((q.price + shift) / m.tick + 1e-9) * m.tick, m.best_ask - m.tick)
+        else:
+            price = max(math.ceil((q.price + shift) / m.tick - 1e-9) * m.tick, m.best_bid + m.tick)
+        out.append(replace(q, price=round(price, 12)))
+    return out
+
+
 @register("market_making")
 class MarketMakingStrategy(Strategy):
     """Two-sided ladder quoting; its params are :class:`engine.quoting.QuoteParams`' (levels, spread_bps, ...).
@@ -39,6 +53,13 @@ class MarketMakingStrategy(Strategy):
         p = replace(self.quote_params, capital_usd=state.capital_usd if state.capital_usd > 0 else math.inf)
         if state.risk.size_factor is not None:
             p = replace(p, size_factor=state.risk.size_factor)
-        quotes = [q for q in build_ladder(state.view, state.position, state.volatility_bps, p)
+        quotes = [q for q in build_ladder(state.view, state.position - state.inventory_target, state.volatility_bps, p)
                   if q.side not in state.risk.blocked_sides]
-        return Intent(quotes=tuple(quotes), reason="ladder")
+        if state.inventory_target:  # the ladder leans around the target; the cap still binds on the real position
+            held_usd = state.position * state.view.mid * state.view.contract_size
+            quotes = [q for q in quotes if not (q.side == "buy" and held_usd >= p.max_inventory_usd)
+                      and not (q.side == "sell" and held_usd <= -p.max_inventory_usd)]
+        if state.lean_bps:
+            quotes = _moved(quotes, state.view, state.lean_bps)
+        return Intent(quotes=tuple(quotes), reason="ladder" if not state.inventory_target else
+                      f"ladder leaning {'short' if state.inventory_target < 0 else 'long'} (funding)")

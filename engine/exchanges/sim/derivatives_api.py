@@ -111,6 +111,16 @@ class DerivativesApi:
         return {"info": {"dualSidePosition": self._hedged}, "hedged": self._hedged}
 
     @_api
+    def fetch_funding_history(self, symbol: str | None = None, since: int | None = None, limit: int | None = None,
+                              params: dict | None = None) -> list[dict]:
+        """Funding settled on our positions (ccxt's funding-history structure): + received, - paid."""
+        if symbol is not None:
+            self._contract(symbol, "fetch_funding_history")
+        rows = [r for r in self._funding_history if (symbol is None or r["symbol"] == symbol)
+                and (since is None or r["timestamp"] >= since)]
+        return rows[: int(limit)] if limit is not None else rows
+
+    @_api
     def fetch_funding_rate(self, symbol: str, params: dict | None = None) -> dict:
         spec = self._contract(symbol, "fetch_funding_rate")
         now = self.clock.now_ms()

@@ -6,6 +6,7 @@ import logging
 
 import ccxt
 
+from engine.clock import iso8601
 from engine.exchanges.sim.markets import (
     MarketSpec,
 )
@@ -64,8 +65,12 @@ class MarginAndFunding:
                 continue
             rate = self._funding_rate(s)
             self._last_funding[s] = (rate, ts_ms)
-            if self.account.pay_funding(spec, mark, rate):
+            paid = self.account.pay_funding(spec, mark, rate)
+            if paid:
                 self._dirty_account = True
+                self._funding_history.append({
+                    "info": {"symbol": spec.id, "rate": rate, "mark": mark}, "symbol": s, "code": spec.settle,
+                    "timestamp": ts_ms, "datetime": iso8601(ts_ms), "id": f"{spec.id}-{ts_ms}", "amount": paid})
 
     def _funding_rate(self, symbol: str) -> float:
         base_rate = self.sim_config.funding_rate

@@ -73,7 +73,7 @@ class SimExchange(MarketDataApi, OrdersApi, DerivativesApi, Matching, MarginAndF
                 "fetchOrder": True, "fetchOrderBook": True, "fetchPositions": True, "fetchStatus": True,
                 "fetchTicker": True, "fetchTickers": True, "fetchTime": True, "fetchTrades": True,
                 "setLeverage": True, "setMarginMode": True, "setPositionMode": True, "fetchPositionMode": True,
-                "fetchLeverage": True, "fetchMarginMode": True,
+                "fetchLeverage": True, "fetchMarginMode": True, "fetchFundingHistory": True,
             },
             "timeframes": {k: k for k in TIMEFRAMES_MS},
             "urls": {"www": "https://localhost/sim", "api": {}},
@@ -150,6 +150,7 @@ class SimExchange(MarketDataApi, OrdersApi, DerivativesApi, Matching, MarginAndF
         self._next_trade = 1
         self._next_funding_ms = self._funding_after(self.clock.now_ms())
         self._last_funding: dict[str, tuple[float, int]] = {}
+        self._funding_history: deque[dict] = deque(maxlen=MY_TRADES_KEPT)  # funding paid (-) and received (+)
         self._dirty_orders: set[str] = set()
         self._new_trades: list[dict] = []
         self._dirty_account = True
