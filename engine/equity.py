@@ -81,13 +81,24 @@ class EquityMarks:
                           drawdown_bps=(peak - total) / peak * 1e4 if peak > 0 else 0.0,
                           daily_pnl=total - float(day_start), quote_cycle_ms=self.trader.stats.last_cycle_ms,
                           **sums)
+            board = self._publish_board(now, rows, metric)
+            metric.update(self._stored_figures(board))
             if len(rows) == 1:
                 s.add(SystemMetric(exchange=self.trader.name, **metric))
             s.add(SystemMetric(exchange="ALL", **metric))
             s.commit()
-        self._publish_board(now, rows, metric)
 
-    def _publish_board(self, now: int, rows: list, metric: dict) -> None:
+    @staticmethod
+    def _stored_figures(board: Any) -> dict:
+        """The board's operational and technical figures, as the ``system_metrics`` row keeps them."""
+        from engine.metrics_board import operations_of
+
+        ops = operations_of(board)
+        return {"fills_per_minute": ops["fills_per_minute"], "volume_usd": ops["volume"],
+                "quoted_spread_bps": ops["quoted_spread_bps"], "latency_ms": ops["latency_ms"],
+                "success_rate": ops["success_rate"], "api_calls": ops["calls_last_minute"], "sharpe": board.sharpe}
+
+    def _publish_board(self, now: int, rows: list, metric: dict) -> Any:
         """The in-memory board the dashboard and the Prometheus exporter read (:mod:`engine.metrics_board`)."""
         from engine.metrics_board import VenueFigures, quoted_spread_bps
         from engine.pnl import fill_totals
@@ -116,7 +127,7 @@ class EquityMarks:
                 volume_by_symbol={sym: v[3] for sym, v in mine.items()},
                 fills_by_symbol={sym: v[4] for sym, v in mine.items()},
                 fees_by_symbol={sym: v[2] for sym, v in mine.items()})
-        self.board_keeper.publish(
+        return self.board_keeper.publish(
             now, self.config.engine.metrics_interval_s, state=self.state, equity=metric["equity"],
             daily_pnl=metric["daily_pnl"], net_pnl=sum(v.net_pnl for v in venues.values()),
             fees=sum(v.fees for v in venues.values()), drawdown_bps=metric["drawdown_bps"],

@@ -101,7 +101,13 @@ def operations(engine: Any) -> dict:
     """The metrics job's operational and technical figures (:mod:`engine.metrics_board`), over every venue: fills per
     minute, volume, median quoted spread, the slowest venue's latency, the lowest success rate, API calls in the last
     minute, uptime, the rolling Sharpe; and where Prometheus scrapes them (empty when off)."""
-    b = engine.board_keeper.board
+    out = operations_of(engine.board_keeper.board)
+    out["prometheus"] = engine.exporter.url if engine.exporter is not None else ""
+    return out
+
+
+def operations_of(b: Board) -> dict:
+    """:func:`operations` of one board (without the exporter's address)."""
     vs = list(b.venues.values())
     spreads = sorted(x for v in vs for x in v.quoted_spread_bps.values())
     latencies = [v.latency_ms for v in vs if v.latency_ms is not None]
@@ -110,5 +116,4 @@ def operations(engine: Any) -> dict:
             "quoted_spread_bps": spreads[len(spreads) // 2] if spreads else None,
             "latency_ms": max(latencies) if latencies else None, "success_rate": min(rates) if rates else None,
             "calls_last_minute": sum(v.calls_last_minute for v in vs), "uptime_s": b.uptime_s, "sharpe": b.sharpe,
-            "sharpe_window_min": b.sharpe_window_min,
-            "prometheus": engine.exporter.url if engine.exporter is not None else ""}
+            "sharpe_window_min": b.sharpe_window_min}

@@ -115,7 +115,10 @@ def _make_engine(url: str) -> Engine:
 
 
 # columns added since the first release, for older stores
-ADDED_COLUMNS = {"orders": {"ref_mid": "FLOAT"}, "trades": {"edge": "FLOAT"}}
+ADDED_COLUMNS = {"orders": {"ref_mid": "FLOAT"}, "trades": {"edge": "FLOAT"},
+                 "system_metrics": {"fills_per_minute": "FLOAT", "volume_usd": "FLOAT", "quoted_spread_bps": "FLOAT",
+                                    "latency_ms": "FLOAT", "success_rate": "FLOAT", "api_calls": "INTEGER",
+                                    "sharpe": "FLOAT"}}
 
 
 def _add_missing_columns(engine: Engine) -> None:

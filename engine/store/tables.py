@@ -106,6 +106,14 @@ class SystemMetric(SQLModel, table=True):
     open_orders: int = 0
     fills: int = 0
     quote_cycle_ms: float = 0.0
+    # seed 003's operational and technical figures (engine/metrics_board.py); older stores get the columns at start
+    fills_per_minute: float | None = None
+    volume_usd: float | None = None
+    quoted_spread_bps: float | None = None
+    latency_ms: float | None = None
+    success_rate: float | None = None
+    api_calls: int | None = None
+    sharpe: float | None = None
 
 
 class CircuitBreakerEvent(SQLModel, table=True):

@@ -15,7 +15,7 @@ from engine.config import load_config
 from engine.exchanges import create_exchange
 from engine.prometheus import NAMES
 from engine.runtime import Engine
-from engine.store import Alert
+from engine.store import Alert, SystemMetric
 from tests.engine.test_runtime import make_config_dir
 
 
@@ -67,6 +67,11 @@ def test_metrics_are_scraped_over_http_and_hold_the_documented_names(tmp_path):
         spreads = [s.value for s in families["mm_quoted_spread_bps"].samples]
         assert spreads and all(0 < v < 100 for v in spreads)
         assert 0 <= families["mm_request_success_ratio"].samples[0].value <= 1
+        with Session(engine.db) as s:  # the same figures are stored with the metrics job's row
+            row = s.exec(select(SystemMetric).where(SystemMetric.exchange == "ALL")
+                         .order_by(SystemMetric.id.desc())).first()
+        assert row.api_calls == board.venues["sim"].calls_last_minute > 0 and row.latency_ms is not None
+        assert row.volume_usd == pytest.approx(board.venues["sim"].volume) and row.fills_per_minute is not None
     finally:
         engine.stop()
     with pytest.raises(requests.ConnectionError):
