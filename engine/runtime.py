@@ -29,6 +29,7 @@ from engine.health import HealthRouting
 from engine.jobs import Jobs
 from engine.metering import MeteredExchange
 from engine.metrics_board import BoardKeeper
+from engine.netting import wire_netting
 from engine.prometheus import PrometheusExporter
 from engine.risk.manager import RiskManager
 from engine.states import HALT_KEY, HALTED, KILL_REQUEST_KEY, PAUSED, REARM_REQUEST_KEY, RUNNING, STOPPED
@@ -78,6 +79,7 @@ class Engine(Jobs, EquityMarks, HealthRouting, Streams, FundingChecks):
                                        self.clock, self.db, exchange_name=name))
         for t in self.traders:
             t.on_event = self.alert
+        wire_netting(self)
         self.routes: dict[str, str | None] = {}
         self.risk = RiskManager(self)
         self.state = STOPPED

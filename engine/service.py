@@ -42,6 +42,7 @@ from engine.desk_commands import (  # re-exported: pages call engine.service onl
 )
 from engine.funding import funding_rows  # noqa: F401 - re-exported: pages call engine.service only
 from engine.metrics_board import operations  # noqa: F401 - re-exported
+from engine.netting import netting_rows  # noqa: F401 - re-exported
 from engine.pnl import DEFINITIONS as PNL_DEFINITIONS
 from engine.pnl import PnlLine, breakdown
 from engine.runtime import Engine

@@ -44,6 +44,7 @@ from engine.quoting import MarketView, volatility_bps
 from engine.risk.gate import RiskGate, RollingRange
 from engine.store import OrderRecord, TradeRecord
 from engine.strategies import MarketState, OrderIntent, RiskVerdict, Strategy, create
+from engine.strategies.harvest import harvest_params
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +132,7 @@ class Trader(OrderDesk, FillIntake, Reconciler, DirectionalDesk):
         self.inventory_targets_usd: dict[str, float] = {}  # the funding job's signed inventory target per symbol
         self.funding_bps: dict[str, float] = {}  # the last funding rate read per perpetual (bps per interval)
         self.funding_lean_bps: dict[str, float] = {}  # how far the funding job moves the symbol's ladder (- down)
+        self.peers: Callable[[str], float] | None = None  # the other exchanges' position in a symbol (netting)
         self._init_directional()
         self.configure(config)
 
@@ -194,7 +196,7 @@ class Trader(OrderDesk, FillIntake, Reconciler, DirectionalDesk):
                     usd_per_order=st.usd_per_order, min_order_usd=st.min_order_usd, max_order_usd=st.max_order_usd,
                     skew=st.skew.enabled, gamma=st.skew.gamma, tau_s=st.skew.tau_s, size_shrink=st.skew.size_shrink,
                     max_inventory_usd=min(mode.max_inventory_usd, cap), margin_pct=mode.margin_pct, leverage=leverage,
-                    atr_multiplier=tier.atr_multiplier if tier else 1.5)
+                    atr_multiplier=tier.atr_multiplier if tier else 1.5, **harvest_params(self.config.pnl_harvest))
 
     # ----------------------------------------------------------------------------- set-up
     def startup(self) -> dict:
@@ -333,9 +335,11 @@ class Trader(OrderDesk, FillIntake, Reconciler, DirectionalDesk):
                               blocked_sides=frozenset(gate.side_blocks.get(symbol, set())),
                               size_factor=gate.size_factors.get(symbol))
         vol = self.volatility(symbol) if not verdict.blocked else self.vol.get(symbol, (0, 0.0))[1]
+        own = self.ledger.position(symbol)
         state = MarketState(symbol=symbol, now_ms=now, view=view,
                             candles=self._frozen_candles.get(symbol, ()), volatility_bps=vol,
-                            position=self.ledger.position(symbol).qty,
+                            position=own.qty + (self.peers(symbol) if self.peers is not None else 0.0),
+                            own_position=own.qty, entry_price=own.avg_price,
                             orders=tuple(live), risk=verdict, capital_usd=self.capital_usd,
                             inventory_target=self.inventory_targets_usd.get(symbol, 0.0) / (view.mid *
                                                                                               view.contract_size),

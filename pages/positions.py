@@ -74,6 +74,14 @@ def positions_panel() -> None:
                      "spread_capture": ("Spread capture", signed), "fees": ("Fees", lambda v, r: fmt.money(v, "")),
                      "trading_net": ("Trading PnL net of fees", signed), "inventory_pnl": ("Inventory PnL", signed),
                      "funding": ("Funding", signed), "net_pnl": ("Net PnL", signed)})
+    netted = service.netting_rows(engine)
+    if netted:
+        st.subheader("Across exchanges")
+        table(netted, {"symbol": ("Symbol", None), "positions": ("Positions", None),
+                       "net": ("Net", lambda v, r: fmt.amount(v))})
+        st.caption("With pnl_harvest.cross_exchange_netting on, the net is what the inventory caps, the skew and the "
+                   "take profit see: long on one exchange and short on another counts as flat." if netted[0]["netted"]
+                   else "Netting is off (pnl_harvest.cross_exchange_netting): each exchange's caps see its own.")
     funding = service.funding_rows(engine)
     if funding:
         st.subheader("Funding")

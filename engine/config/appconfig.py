@@ -17,6 +17,7 @@ from engine.config.models import (
     LoggingSettings,
     MetricsSettings,
     ModeSettings,
+    PnlHarvestSettings,
     RiskSettings,
     StrategySettings,
     SymbolConfig,
@@ -45,6 +46,7 @@ class AppConfig:
     tiers: dict[str, TierSettings] = field(default_factory=lambda: dict(DEFAULT_TIERS))
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     funding: FundingSettings = field(default_factory=FundingSettings)
+    pnl_harvest: PnlHarvestSettings = field(default_factory=PnlHarvestSettings)
 
     def connection(self, exchange: str) -> ConnectionSettings:
         """How to reach ``exchange`` (its defaults when the config says nothing)."""

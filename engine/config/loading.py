@@ -56,7 +56,7 @@ def load_config(config_dir: str | Path | None = None, env: dict[str, str] | None
         config_dir=cdir, sources=tuple(sources), risk=parsed.risk,
         alerts=AlertSettings(**{k: getattr(alerts, k) for k in AlertSettings.__pydantic_fields__}),
         connections=parsed.connections, tiers=parsed.tiers, metrics=parsed.metrics,
-        funding=parsed.funding,
+        funding=parsed.funding, pnl_harvest=parsed.pnl_harvest,
     )
     if cfg.engine.exchange not in cfg.symbols or not cfg.active_symbols():
         raise ConfigError(message(origin, "engine.exchange", cfg.engine.exchange,

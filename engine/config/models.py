@@ -285,6 +285,21 @@ class ConnectionSettings:
 
 
 @dataclass(frozen=True, config=RULES)
+class PnlHarvestSettings:
+    """Seed 000 ``pnl_harvest`` (market making): take profit on inventory past ``rebalance_inventory_threshold_bps``
+    (requoted every ``tp_requote_sec``), widen spreads by ``widen_on_wick_bps`` after a wick, and net a symbol's
+    exposure across exchanges before caps and harvesting."""
+
+    rebalance_inventory_threshold_bps: between(ge=0, le=10_000) = 30.0  # 0: no take profit
+    tp_requote_sec: between(gt=0, le=3_600) = 10.0
+    widen_on_wick_bps: between(ge=0, le=1_000) = 10.0  # 0: no widening
+    wick_threshold_bps: between(gt=0, le=10_000) = 30.0  # a move this far and half way back is a wick
+    wick_window_sec: between(gt=0, le=3_600) = 60.0
+    wick_widen_sec: between(ge=0, le=86_400) = 120.0
+    cross_exchange_netting: Flag = True
+
+
+@dataclass(frozen=True, config=RULES)
 class FundingSettings:
     """Seed 000 ``funding``: the perpetuals' funding rates, read every ``funding_check_interval`` seconds; beyond
     ``funding_threshold_bps`` (per funding interval) market making leans its quotes and its inventory target
@@ -372,3 +387,4 @@ class ConfigFile:
     connections: section(dict[str, section(ConnectionSettings)]) = field(default_factory=dict)
     metrics: section(MetricsSettings) = field(default_factory=MetricsSettings)
     funding: section(FundingSettings) = field(default_factory=FundingSettings)
+    pnl_harvest: section(PnlHarvestSettings) = field(default_factory=PnlHarvestSettings)

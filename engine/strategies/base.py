@@ -56,6 +56,8 @@ class MarketState:
     correlation: float = 0.0  # the strongest correlation of this symbol's returns with another traded symbol's
     inventory_target: float = 0.0  # the signed position to lean toward (amount units): the funding job's, else flat
     lean_bps: float = 0.0  # move the quotes this far (bps of the mid; - down, toward selling): the funding job's
+    entry_price: float = 0.0  # the average entry price of this exchange's position
+    own_position: float = 0.0  # this exchange's own position (``position`` is netted across exchanges when asked)
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,11 @@ from dataclasses import fields, replace
 
 from engine.quoting import QuoteParams, build_ladder
 from engine.strategies.base import Intent, MarketState, Strategy
+from engine.strategies.harvest import HARVEST_DEFAULTS, Harvester, HarvestParams, WickWatch
 from engine.strategies.registry import register
 
-_PARAMS = {f.name: f.default for f in fields(QuoteParams) if f.name not in ("capital_usd", "size_factor")}
+_QUOTE_PARAMS = {f.name: f.default for f in fields(QuoteParams) if f.name not in ("capital_usd", "size_factor")}
+_PARAMS = {**_QUOTE_PARAMS, **HARVEST_DEFAULTS}
 
 
 def _positive(x: float) -> bool:
@@ -39,13 +41,18 @@ class MarketMakingStrategy(Strategy):
     own ``params`` override them for that symbol (``params: {spread_bps: 12}``)."""
 
     defaults = _PARAMS
-    rules = {k: (_positive, "must be greater than 0") for k in ("spread_bps", "usd_per_order", "min_order_usd",
-                                                                  "max_order_usd", "max_inventory_usd", "leverage",
-                                                                  "volume_factor", "levels")}
+    rules = {**{k: (_positive, "must be greater than 0") for k in ("spread_bps", "usd_per_order", "min_order_usd",
+                                                                     "max_order_usd", "max_inventory_usd", "leverage",
+                                                                     "volume_factor", "levels", "tp_requote_s",
+                                                                     "wick_window_s")},
+             **{k: (lambda v: v >= 0, "must be 0 or more") for k in ("harvest_bps", "widen_on_wick_bps", "wick_bps",
+                                                                     "wick_widen_s")}}
 
     def __init__(self, params: dict | None = None) -> None:
         super().__init__(params)
-        self.quote_params = QuoteParams(**self.params)
+        self.quote_params = QuoteParams(**{k: v for k, v in self.params.items() if k in _QUOTE_PARAMS})
+        harvest = HarvestParams(**{k: v for k, v in self.params.items() if k in HARVEST_DEFAULTS})
+        self.harvester, self.wicks = Harvester(harvest), WickWatch(harvest)
 
     def decide(self, state: MarketState) -> Intent:
         if state.risk.blocked:
@@ -53,6 +60,9 @@ class MarketMakingStrategy(Strategy):
         p = replace(self.quote_params, capital_usd=state.capital_usd if state.capital_usd > 0 else math.inf)
         if state.risk.size_factor is not None:
             p = replace(p, size_factor=state.risk.size_factor)
+        widen = self.wicks.widen_bps(state.now_ms, state.view.mid)
+        if widen:  # after a wick: wider for a while
+            p = replace(p, spread_bps=max(p.spread_bps, p.min_spread_bps) + widen)
         quotes = [q for q in build_ladder(state.view, state.position - state.inventory_target, state.volatility_bps, p)
                   if q.side not in state.risk.blocked_sides]
         if state.inventory_target:  # the ladder leans around the target; the cap still binds on the real position
@@ -61,5 +71,15 @@ class MarketMakingStrategy(Strategy):
                       and not (q.side == "sell" and held_usd <= -p.max_inventory_usd)]
         if state.lean_bps:
             quotes = _moved(quotes, state.view, state.lean_bps)
-        return Intent(quotes=tuple(quotes), reason="ladder" if not state.inventory_target else
-                      f"ladder leaning {'short' if state.inventory_target < 0 else 'long'} (funding)")
+        reasons = ["ladder"]
+        if state.inventory_target:
+            reasons.append(f"leaning {'short' if state.inventory_target < 0 else 'long'} (funding)")
+        if widen:
+            reasons.append(f"{widen:g} bps wider after a wick")
+        own, net = state.own_position, state.position  # the exposure netted across exchanges is what is harvested
+        exposed = math.copysign(min(abs(own), abs(net)), own) if own * net > 0 else 0.0
+        tp = self.harvester.quote(state.view, exposed, state.entry_price, state.now_ms)
+        if tp is not None and tp.side not in state.risk.blocked_sides:
+            quotes.append(tp)
+            reasons.append(f"take profit {tp.side} {tp.amount:g} at {tp.price:g}")
+        return Intent(quotes=tuple(quotes), reason=", ".join(reasons))
