@@ -85,3 +85,38 @@ def test_netting_across_two_sim_exchanges_counts_long_and_short_as_flat(tmp_path
         assert view is not None
     finally:
         engine.stop()
+
+
+def test_on_the_simulated_exchange_a_take_profit_closes_a_short_that_a_crash_put_in_profit(tmp_path):
+    from engine.clock import SimClock
+    from engine.config import load_config
+    from engine.exchanges import create_exchange
+    from engine.runtime import Engine
+    from tests.engine.test_runtime import make_config_dir
+
+    d = make_config_dir(tmp_path, sim={"events": [{"type": "flash_crash", "symbol": "BTC/USDT", "after_s": 20,
+                                                   "duration_s": 10, "pct": 1.0}]},
+                        strategy={"spread_bps": 400})  # the ladder rests far away: the crash does not fill it
+    cfg = load_config(d, env={})
+    clock = SimClock()
+    engine = Engine(cfg, exchange=create_exchange("sim", cfg.sim, clock=clock), clock=clock)
+    engine.start(schedule=False)
+    try:
+        trader = engine.trader
+        trader.market_order("BTC/USDT", "sell", 0.02)  # short 0.02 against the inventory the account holds
+        trader.poll_fills(force=True)
+        assert trader.ledger.position("BTC/USDT").qty == pytest.approx(-0.02)
+        engine.run_simulated(60)  # the crash at 20 s puts the short up about 100 bps
+        from sqlmodel import Session, select
+
+        from engine.store import OrderRecord
+
+        with Session(engine.db) as s:
+            harvest = s.exec(select(OrderRecord).where(OrderRecord.level == HARVEST_LEVEL)).all()
+        assert harvest and {o.side for o in harvest} == {"buy"}  # offered back: buys close the short
+        assert min(o.created_ms for o in harvest) >= clock.now_ms() - 40_000  # not before the crash
+        assert sum(o.filled for o in harvest) == pytest.approx(0.02)
+        assert trader.ledger.position("BTC/USDT").qty == pytest.approx(0.0, abs=1e-9)  # harvested
+        assert trader.ledger.position("BTC/USDT").realized_pnl > 0
+    finally:
+        engine.stop()
