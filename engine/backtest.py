@@ -107,9 +107,10 @@ def run_backtest(files: list[str], symbols: list[str] | None = None, config: App
         now = clock.now_ms()
         charts["equity"].append((now, round(venue.account_summary()["equity"], 6)))
         for s in chosen:
-            view = trader.market_view(s)
-            if view is None:
+            seen = trader.views.get(s)  # the last cycle's view: no extra book request
+            if seen is None:
                 continue
+            view = seen[1]
             charts["inventory"][s].append((now, round(trader.ledger.position(s).qty * view.mid, 4)))
             mine = [o for o in trader.orders.values() if o.symbol == s and o.status == "open" and o.price]
             bids = [o.price for o in mine if o.side == "buy"]

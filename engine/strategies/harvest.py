@@ -68,27 +68,40 @@ class Harvester:
 
 
 class WickWatch:
-    """Mids over the wick window; :meth:`widen_bps` says how much to widen now."""
+    """Mids over the wick window (the first, and the running high and low in monotonic queues: O(1) a cycle);
+    :meth:`widen_bps` says how much to widen now."""
 
     def __init__(self, p: HarvestParams) -> None:
         self.p = p
         self._mids: deque[tuple[int, float]] = deque()
+        self._highs: deque[tuple[int, float]] = deque()
+        self._lows: deque[tuple[int, float]] = deque()
         self._until_ms = 0
+
+    def _add(self, now_ms: int, mid: float) -> None:
+        self._mids.append((now_ms, mid))
+        while self._highs and self._highs[-1][1] <= mid:
+            self._highs.pop()
+        self._highs.append((now_ms, mid))
+        while self._lows and self._lows[-1][1] >= mid:
+            self._lows.pop()
+        self._lows.append((now_ms, mid))
+        cutoff = now_ms - self.p.wick_window_s * 1000
+        for q in (self._mids, self._highs, self._lows):
+            while q and q[0][0] < cutoff:
+                q.popleft()
 
     def widen_bps(self, now_ms: int, mid: float) -> float:
         p = self.p
         if p.widen_on_wick_bps <= 0 or mid <= 0:
             return 0.0
-        mids = self._mids
-        mids.append((now_ms, mid))
-        while mids and mids[0][0] < now_ms - p.wick_window_s * 1000:
-            mids.popleft()
-        start = mids[0][1]
-        high, low = max(m for _, m in mids), min(m for _, m in mids)
+        self._add(now_ms, mid)
+        start, high, low = self._mids[0][1], self._highs[0][1], self._lows[0][1]
         up, down = (high - start) / start * 1e4, (start - low) / start * 1e4
         if (up >= p.wick_bps and (high - mid) >= (high - start) / 2) or \
                 (down >= p.wick_bps and (mid - low) >= (start - low) / 2):
             self._until_ms = now_ms + int(p.wick_widen_s * 1000)
-            mids.clear()
-            mids.append((now_ms, mid))
+            for q in (self._mids, self._highs, self._lows):
+                q.clear()
+            self._add(now_ms, mid)
         return p.widen_on_wick_bps if now_ms < self._until_ms else 0.0
