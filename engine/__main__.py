@@ -201,10 +201,11 @@ def main(argv: list[str] | None = None) -> int:
     bt.add_argument("--param", metavar="KEY=VALUE", action="append", default=None,
                     help="a param of --strategy (repeatable), e.g. --param rsi_period=9")
     bt.add_argument("--start", metavar="ISO", default=None,
-                    help="with candle --data: where to start, e.g. 2022-01-21T19:30:00Z (default: three hours into "
-                         "the files, which the strategies see as history)")
+                    help="where to start, e.g. 2022-01-21T19:30:00Z (default: a capture's beginning; three hours "
+                         "into candle files, which the strategies see as history)")
     bt.add_argument("--hours", metavar="H", type=float, default=None,
-                    help="with candle --data: how many hours to run (default: to the files' end; 3 with --scenario)")
+                    help="how many hours to run, e.g. 0.05 for three minutes (default: to the files' end; 3 with "
+                         "--scenario)")
     bt.add_argument("--symbol", metavar="S", action="append", default=None,
                     help="symbol to quote (repeatable; default: every market in the data)")
     bt.add_argument("--config", metavar="DIR", default=None,

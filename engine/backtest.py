@@ -44,7 +44,8 @@ def run_backtest(files: list[str], symbols: list[str] | None = None, config: App
     """Run ``files`` through the trader every ``quote_ms`` of simulated time; returns a summary dict.
 
     Candle files trade ``strategy`` (default: each symbol's configured one) from ``start`` (ISO; default three
-    hours into the files) for ``hours`` (default: to the files' end), quoting every 5 s unless told otherwise.
+    hours into the files) for ``hours`` (default: to the files' end), quoting every 5 s unless told otherwise;
+    captures too take ``start`` (default: their beginning) and ``hours`` (default: to their end).
     ``venue`` sets the simulated venue's ``latency``, ``queue`` model and ``fees`` (see ``SimConfig``); the summary
     names the models used. ``progress(share)`` is told how far the run is (0 to 1) about every simulated second;
     ``cancelled()`` True stops it (:class:`BacktestCancelled`). A dict given as ``series`` is filled with the run's
@@ -72,6 +73,15 @@ def run_backtest(files: list[str], symbols: list[str] | None = None, config: App
         if balances is not None:
             sim_cfg["balances"] = balances
         venue = create_exchange("sim", sim_cfg)
+        first, last = venue.source.start_ms(), venue.source.last_ms
+        if start:  # the book is rebuilt from the capture's beginning; quoting starts here
+            at = _iso_ms(start)
+            if not first <= at < last:
+                raise ValueError(f"--start {start} is outside the capture ({iso8601(first)} to {iso8601(last)})")
+            venue.clock.set_ms(at)
+            venue.fetch_time()
+        if hours:
+            end_ms = venue.clock.now_ms() + int(hours * 3_600_000)
     clock = venue.clock
     chosen = symbols or venue.symbols
     missing = [s for s in chosen if s not in venue.symbols]

@@ -91,6 +91,11 @@ with st.expander("New run", expanded=not job_id and not kept):
         if kinds == {"candles"}:
             start = st.text_input("Start (UTC, ISO)", value="", placeholder="three hours into the file") or None
             hours = st.number_input("Hours", min_value=0.5, max_value=24.0 * 31, value=24.0, step=0.5)
+        elif chosen:
+            start = st.text_input("Start (UTC, ISO)", value="", placeholder="the capture's beginning",
+                                  help="the book is rebuilt from the beginning either way; quoting starts here") or None
+            minutes = st.number_input("Minutes (0: to the end)", min_value=0.0, max_value=60.0 * 24 * 31, value=0.0)
+            hours = minutes / 60 if minutes else None
     with right:
         entry = st.number_input("Order latency, entry (ms)", min_value=0.0, max_value=10_000.0, value=10.0)
         response = st.number_input("Order latency, response (ms)", min_value=0.0, max_value=10_000.0, value=10.0)

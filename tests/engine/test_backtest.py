@@ -70,3 +70,14 @@ def test_backtest_rejects_a_missing_file_or_symbol(tmp_path):
         assert "the data has no ETH/USDT; it holds BTC/USDT" in str(exc)
     else:
         raise AssertionError("expected a clear error")
+
+
+def test_a_capture_backtest_takes_a_start_and_a_length(tmp_path):
+    from tests.exchanges.capture import T0
+
+    data = [moving_market(tmp_path)]
+    s = run_backtest(data, balances={"USDT": 100_000, "BTC": 100}, start="2024-08-09T00:01:00Z", hours=30 / 3600)
+    assert s["start"] == "2024-08-09T00:01:00.000Z" and 29.5 <= s["simulated_seconds"] <= 30.5
+    assert T0 == 1_723_161_600_000  # 2024-08-09T00:00:00Z: the capture runs two minutes from there
+    with pytest.raises(ValueError, match="outside the capture"):
+        run_backtest(data, start="2024-08-10T00:00:00Z")
