@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 
 from engine.config import load_config
-from engine.lab.cli import add_model_options, add_runs_parser, add_sweep_parser, venue_models
+from engine.lab.cli import add_model_options, add_runs_parser, add_sweep_parser, read_value, venue_models
 
 log = logging.getLogger("engine")
 
@@ -167,9 +167,7 @@ def _param(text: str) -> tuple[str, object]:
     key, sep, value = text.partition("=")
     if not sep or not key:
         raise ValueError(f"--param {text!r}: write KEY=VALUE, e.g. --param rsi_period=9")
-    import yaml
-
-    return key.strip(), yaml.safe_load(value)
+    return key.strip(), read_value(value)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -77,9 +77,9 @@ def sweep(files: list[str], points: list[dict[str, Any]], workers: int = 1, opti
     return rows  # type: ignore[return-value]
 
 
-def best(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """The row with the highest net PnL (the first of equals)."""
-    return max(rows, key=lambda r: r["net_pnl"])
+def best(rows: list[dict[str, Any]], key: str = "net_pnl") -> dict[str, Any]:
+    """The row with the highest ``key`` (the first of equals; rows without it are passed over unless all lack it)."""
+    return max((r for r in rows if r.get(key) is not None), key=lambda r: r[key], default=rows[0])
 
 
 def to_csv(rows: list[dict[str, Any]]) -> str:

@@ -13,6 +13,8 @@ import streamlit as st
 from engine import service
 from engine.lab import catalog, runs, worker
 from engine.lab.figures import equity_figure, heatmap_figure, inventory_figure, markout_figure, price_figure
+from engine.sweep import check_points
+from engine.sweep import grid as make_grid
 from ui import fmt
 from ui.numbers import parse_number, plain
 from ui.page import page, save_setting
@@ -145,8 +147,6 @@ with st.expander("New run", expanded=not job_id and not kept):
                     else:
                         read.append(part)
                 values[key] = read or [default]
-            from engine.sweep import grid as make_grid
-
             varying = {k: v for k, v in values.items() if len(v) > 1}
             params = {k: v[0] for k, v in values.items() if len(v) == 1 and v[0] != defaults[k]}
             grid = make_grid(varying) if varying else [{}]
@@ -168,16 +168,9 @@ with st.expander("New run", expanded=not job_id and not kept):
             request = runs.RunRequest([f.path for f in chosen], symbols, strategy, params, venue, int(quote_ms),
                                       start, hours, name, balances or None)
             try:
-                if mode == "Sweep":
-                    from engine.sweep import check_points
-
-                    check_points([{**params, **p} for p in grid], strategy)
-                    new = worker.start("sweep", request, engine.db_url, grid, int(workers))
-                else:
-                    from engine.sweep import check_points
-
-                    check_points([params], strategy)
-                    new = worker.start("backtest", request, engine.db_url)
+                check_points([{**params, **p} for p in grid] if mode == "Sweep" else [params], strategy)
+                new = worker.start("sweep", request, engine.db_url, grid, int(workers)) if mode == "Sweep" \
+                    else worker.start("backtest", request, engine.db_url)
             except ValueError as exc:
                 st.error(f"Not started: {exc}")
             else:

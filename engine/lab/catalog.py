@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from engine.backtest import is_candle_file
@@ -32,10 +33,18 @@ def data_folders() -> list[Path]:
 
 
 def identify_file(path: Path) -> DataFile:
-    """What ``path`` holds, by the replay's and the candle reader's own rules."""
+    """What ``path`` holds, by the replay's and the candle reader's own rules (read once per file version: the lab
+    page lists the files at every render)."""
+    stat = path.stat()
+    return _identify(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=1024)
+def _identify(name: str, _mtime_ns: int, _size: int) -> DataFile:
     from engine.exchanges.sim.candles import _symbol_of
     from engine.exchanges.sim.capture_columns import ReplayDataError, identify, spec_for
 
+    path = Path(name)
     try:
         if is_candle_file(str(path)):
             symbol, _ = _symbol_of(str(path))

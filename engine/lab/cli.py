@@ -79,7 +79,7 @@ def sweep_command(args: argparse.Namespace) -> int:
         return 2
     print(sweep.table(rows, names))
     key = args.objective if args.optimize else "net_pnl"
-    top = max((r for r in rows if r.get(key) is not None), key=lambda r: r[key], default=rows[0])
+    top = sweep.best(rows, key)
     print("best: " + ", ".join(f"{k}={top[k]}" for k in raw) + f" (net PnL {top['net_pnl']}, {top['fills']} fills"
           + (f", {key} {top[key]}" if key != "net_pnl" else "") + ")")
     if args.out:

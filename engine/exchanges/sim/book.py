@@ -42,7 +42,8 @@ class L2Book:
             _set(self.asks, self._ask_ticks, tick, qty)
 
     def update(self, sides: list[int], ticks: list[int], qtys: list[float]) -> None:
-        """Set many levels at once: ``sides[i]`` 1 for a bid, 0 for an ask; a qty of 0 removes the level."""
+        """Set many levels at once: ``sides[i]`` 1 for a bid, 0 for an ask; a qty of 0 removes the level. (:func:`_set`
+        inlined: a replay sets ~300,000 levels, and the call per level was a tenth of its time.)"""
         bids, asks, bid_ticks, ask_ticks = self.bids, self.asks, self._bid_ticks, self._ask_ticks
         for side, t, q in zip(sides, ticks, qtys, strict=True):
             levels, sorted_ticks = (bids, bid_ticks) if side else (asks, ask_ticks)

@@ -65,7 +65,6 @@ class _Stream:
     def __init__(self, spec: MarketSpec, futures: bool) -> None:
         self.spec = spec
         self.futures = futures
-        self.inv_tick = 1.0 / spec.tick
         self.book = L2Book()
         self.last_u: int | None = None
         self.snapshot_id: int | None = None
