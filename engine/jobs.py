@@ -25,6 +25,7 @@ from engine.store import (
     StoreUnavailable,
     get_state,
 )
+from engine.universe.keeper import UNIVERSE_TICK_S
 
 log = logging.getLogger("engine.runtime")
 Job = tuple[str, Callable[[], None], float]  # name, what it runs, every how many seconds
@@ -42,6 +43,7 @@ class Jobs:
                 ("health", self.health_cycle, e.health_interval_s),
                 ("metrics", self.metrics_cycle, e.metrics_interval_s),
                 ("funding", self.funding_cycle, self.config.funding.funding_check_interval),
+                ("universe", self.universe_cycle, UNIVERSE_TICK_S),
                 ("quote", self.quote_cycle, e.quote_interval_ms / 1000)]
 
     def _make_scheduler(self) -> BackgroundScheduler:

@@ -44,6 +44,7 @@ from engine.store import (
 )
 from engine.streams import Streams
 from engine.trader import Trader
+from engine.universe.keeper import UniverseKeeper
 from engine.venues import build_exchange, request_budget
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ STOP_CANCEL_S = 20.0  # stop() keeps cancelling this long before it gives up and
 
 
 
-class Engine(Jobs, EquityMarks, HealthRouting, Streams, FundingChecks):
+class Engine(Jobs, EquityMarks, HealthRouting, Streams, FundingChecks, UniverseKeeper):
     """The market maker: a Trader on one exchange, driven by scheduled jobs, watched by the risk manager."""
 
     def __init__(self, config: AppConfig, exchange: ccxt.Exchange | None = None, clock: Clock | None = None,
@@ -342,6 +343,7 @@ class Engine(Jobs, EquityMarks, HealthRouting, Streams, FundingChecks):
         from engine.risk.breakers import load_breakers
 
         with self._lock, self.work:
+            config = self.with_universe(config)  # the universe's symbols stay on top of the operator's
             changed = changes_between(self.config, config)
             self.config = config
             for t in self.traders:  # every venue, not only the first

@@ -69,6 +69,7 @@ from engine.trade_history import (  # re-exported: pages call engine.service onl
     trades_csv,
 )
 from engine.trader import Trader
+from engine.universe.view import universe_view  # noqa: F401 - re-exported
 
 log = logging.getLogger("engine.service")
 

@@ -35,6 +35,7 @@ from engine.exchanges.profiles import REFUSED, profile_for
 from engine.execution.decisions import unquoted_sides
 from engine.execution.directional import DirectionalDesk
 from engine.execution.fills import FillIntake
+from engine.execution.membership import Membership
 from engine.execution.orders import OrderDesk, _base36
 from engine.execution.reconcile import Reconciler
 from engine.execution.snapshot import TraderSnapshot, take
@@ -43,8 +44,7 @@ from engine.ledger import Ledger
 from engine.quoting import MarketView, volatility_bps
 from engine.risk.gate import RiskGate, RollingRange
 from engine.store import OrderRecord, TradeRecord
-from engine.strategies import MarketState, OrderIntent, RiskVerdict, Strategy, create
-from engine.strategies.harvest import harvest_params
+from engine.strategies import MarketState, OrderIntent, RiskVerdict, Strategy
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ class TraderStats:
     cycle_ms: list[float] = field(default_factory=list)
 
 
-class Trader(OrderDesk, FillIntake, Reconciler, DirectionalDesk):
+class Trader(OrderDesk, FillIntake, Reconciler, DirectionalDesk, Membership):
     """Runs each configured symbol's strategy on one exchange and keeps the store in step with it."""
 
     def __init__(self, config: AppConfig, exchange: ccxt.Exchange, clock: Clock, db: DbEngine,
@@ -134,6 +134,7 @@ class Trader(OrderDesk, FillIntake, Reconciler, DirectionalDesk):
         self.funding_lean_bps: dict[str, float] = {}  # how far the funding job moves the symbol's ladder (- down)
         self.peers: Callable[[str], float] | None = None  # the other exchanges' position in a symbol (netting)
         self._init_directional()
+        self._init_membership()
         self.configure(config)
 
     def publish(self) -> None:
@@ -155,48 +156,6 @@ class Trader(OrderDesk, FillIntake, Reconciler, DirectionalDesk):
         if book is None:
             book = self.ex.fetch_order_book(symbol, 5)
         return self._view_of(symbol, book)
-
-    def configure(self, config: AppConfig) -> None:
-        """Take a (re)loaded config: each symbol's strategy is built again from its settings; a symbol disabled
-        stops trading (its orders are cancelled, its position stays) and one enabled starts."""
-        self.config = config
-        table = config.symbols.get(self.name, {})
-        wanted = config.active_symbols(self.name)
-        if self.ex.markets:  # running: follow the safe list
-            for symbol in [s for s in self.symbols if s not in wanted]:
-                for rec in [o for o in self.orders.values() if o.symbol == symbol]:
-                    self.cancel(rec, "symbol disabled")
-                self.flush()
-                log.info("%s %s: disabled; its orders are cancelled%s", self.name, symbol,
-                         "; its position stays (close it on Positions)" if self.ledger.position(symbol).qty else "")
-            for symbol in [s for s in wanted if s not in self.symbols]:
-                if symbol not in self.ex.markets:
-                    log.error("%s does not list %s; not enabled", self.name, symbol)
-                    wanted.remove(symbol)
-                    continue
-                self.ranges[symbol] = RollingRange(config.risk.volatility_window_min * 60_000)
-                log.info("%s %s: enabled", self.name, symbol)
-            self.symbols = wanted
-        self.strategies = {}
-        for symbol in self.symbols:
-            sc = table.get(symbol)
-            self.strategies[symbol] = create(sc.strategy if sc else "market_making", sc.params if sc else {},
-                                             self._strategy_base(symbol))
-
-    def _strategy_base(self, symbol: str) -> dict:
-        """The engine-wide settings a strategy starts from (``strategy.*``, the risk mode, the symbol's caps)."""
-        st, mode = self.config.strategy, self.config.mode()
-        table = self.config.symbols.get(self.name, {})
-        leverage = table[symbol].leverage if symbol in table else 1
-        cap = table[symbol].max_position_size_usd if symbol in table else mode.max_inventory_usd
-        tier = self.config.tiers[table[symbol].tier] if symbol in table else None
-        widen = tier.spread_multiplier if tier else 1.0
-        return dict(levels=mode.levels, spread_bps=st.spread_bps * widen, step_bps=st.step_bps,
-                    min_spread_bps=st.min_spread_bps, fee_aware=st.fee_aware, volume_factor=st.volume_factor,
-                    usd_per_order=st.usd_per_order, min_order_usd=st.min_order_usd, max_order_usd=st.max_order_usd,
-                    skew=st.skew.enabled, gamma=st.skew.gamma, tau_s=st.skew.tau_s, size_shrink=st.skew.size_shrink,
-                    max_inventory_usd=min(mode.max_inventory_usd, cap), margin_pct=mode.margin_pct, leverage=leverage,
-                    atr_multiplier=tier.atr_multiplier if tier else 1.5, **harvest_params(self.config.pnl_harvest))
 
     # ----------------------------------------------------------------------------- set-up
     def startup(self) -> dict:
@@ -308,6 +267,8 @@ class Trader(OrderDesk, FillIntake, Reconciler, DirectionalDesk):
         if self.is_directional(symbol):
             self.run_directional(symbol, view, now)
             return 0
+        if (self.warming or self.leaving) and self.held_back(symbol, view.mid, now):
+            return 0
         live = [self._live(o) for o in mine if o.client_order_id in self.orders]
         desired = self._desired(symbol, view, now, live)
         plan = plan_orders(desired, live, view.mid, now, self.last_requote.get(symbol), self._rules(), budget)
@@ -331,8 +292,10 @@ class Trader(OrderDesk, FillIntake, Reconciler, DirectionalDesk):
         """The symbol's strategy decides on the market state; its quotes pass the gate's remaining checks (resting
         slots, portfolio limits, the per-symbol order cap); its orders to send are sent."""
         gate = self.gate
+        sides = gate.side_blocks.get(symbol, set())
+        leaving = self.leaving_side(symbol) if self.leaving else None
         verdict = RiskVerdict(blocked=gate.blocked(symbol) or None,
-                              blocked_sides=frozenset(gate.side_blocks.get(symbol, set())),
+                              blocked_sides=frozenset(sides | {leaving} if leaving else sides),
                               size_factor=gate.size_factors.get(symbol))
         vol = self.volatility(symbol) if not verdict.blocked else self.vol.get(symbol, (0, 0.0))[1]
         own = self.ledger.position(symbol)
@@ -357,6 +320,8 @@ class Trader(OrderDesk, FillIntake, Reconciler, DirectionalDesk):
                     self._warn(symbol, q.side, "portfolio", f"quote not placed: {reason}")
                     continue
             out.append(q)
+        if self.leaving:
+            out = self.quote_out(symbol, out, view.lot)
         cap = gate.max_orders_per_symbol
         if cap is not None and len(out) > cap:
             out = sorted(out, key=lambda q: (q.level, q.side))[:cap]

@@ -96,6 +96,7 @@ def live() -> None:
         if len(engine.traders) > 1:
             cols = {"exchange": ("Exchange", None), **cols}
         table(rows, cols)
+    universe()
     left, right = st.columns(2)
     curve = service.equity_curve(engine.db, engine.clock.now_ms() - 24 * 3_600_000)
     if curve:
@@ -107,6 +108,32 @@ def live() -> None:
     title = symbol if len(engine.traders) == 1 else f"{symbol} on {exchange}"
     right.plotly_chart(ladder_figure(candles, service.ladder(engine, symbol, exchange), title), width="stretch")
     st.caption(f"Updated {fmt.utc(engine.clock.now_ms())}")
+
+
+def universe() -> None:
+    """The symbol universe (seed 000): every symbol in it, its state and why it is in, and the next ranked."""
+    u = service.universe_view(engine)
+    if not u["enabled"] and not any(r["state"] == "leaving" for r in u["rows"]):
+        return
+    st.subheader("Symbol universe")
+    if not u["refreshed_ms"]:
+        st.info("The first scan runs within 10 s of the start; until then the safe list quotes alone.")
+        return
+    st.caption(f"{u['count']} symbols (min {u['min']}, max {u['max']}) · {u['passing']} of {u['scanned']} markets "
+               f"pass the filters · last scan {fmt.utc(u['refreshed_ms'])} · ranked 50% 24 h volume, 30% depth, "
+               "20% spread" + ("" if u["enabled"] else " · the universe is off: its symbols are leaving"))
+    if u["shortfall"]:
+        st.warning(u["shortfall"])
+    for venue, error in u["errors"].items():
+        st.warning(f"{venue} was not scanned ({error}); its universe stays as it is")
+    cols = {
+        "symbol": ("Symbol", None), "state": ("State", None), "why": ("Why", None),
+        "score": ("Score", lambda v, r: fmt.fixed(v, 3)), "volume_24h": ("24h volume", None),
+        "spread_bps": ("Spread (bps)", lambda v, r: fmt.fixed(v, 2)), "depth": ("Depth", None),
+    }
+    if len(engine.traders) > 1:
+        cols = {"exchange": ("Exchange", None), **cols}
+    table(u["rows"], cols, key="universe")
 
 
 markets = [(t.name, s) for t in engine.traders for s in t.symbols]

@@ -22,6 +22,7 @@ from engine.config.models import (
     StrategySettings,
     SymbolConfig,
     TierSettings,
+    UniverseSettings,
 )
 
 
@@ -47,6 +48,7 @@ class AppConfig:
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     funding: FundingSettings = field(default_factory=FundingSettings)
     pnl_harvest: PnlHarvestSettings = field(default_factory=PnlHarvestSettings)
+    symbol_universe: UniverseSettings = field(default_factory=UniverseSettings)
 
     def connection(self, exchange: str) -> ConnectionSettings:
         """How to reach ``exchange`` (its defaults when the config says nothing)."""

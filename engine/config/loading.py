@@ -56,7 +56,7 @@ def load_config(config_dir: str | Path | None = None, env: dict[str, str] | None
         config_dir=cdir, sources=tuple(sources), risk=parsed.risk,
         alerts=AlertSettings(**{k: getattr(alerts, k) for k in AlertSettings.__pydantic_fields__}),
         connections=parsed.connections, tiers=parsed.tiers, metrics=parsed.metrics,
-        funding=parsed.funding, pnl_harvest=parsed.pnl_harvest,
+        funding=parsed.funding, pnl_harvest=parsed.pnl_harvest, symbol_universe=parsed.symbol_universe,
     )
     if cfg.engine.exchange not in cfg.symbols or not cfg.active_symbols():
         raise ConfigError(message(origin, "engine.exchange", cfg.engine.exchange,
@@ -66,6 +66,10 @@ def load_config(config_dir: str | Path | None = None, env: dict[str, str] | None
     if s.min_order_usd > s.max_order_usd:
         raise ConfigError(message(origin, "strategy.min_order_usd", s.min_order_usd,
                                   f"must be <= strategy.max_order_usd ({s.max_order_usd})"))
+    u = cfg.symbol_universe
+    if u.min_symbols > u.max_symbols:
+        raise ConfigError(message(origin, "symbol_universe.min_symbols", u.min_symbols,
+                                  f"must be <= symbol_universe.max_symbols ({u.max_symbols})"))
     return cfg
 
 

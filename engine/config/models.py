@@ -313,6 +313,30 @@ class FundingSettings:
 
 
 @dataclass(frozen=True, config=RULES)
+class UniverseSettings:
+    """Seed 000 ``symbol_universe``: every ``refresh_sec`` each exchange's active ``quote`` markets are ranked by
+    liquidity (24 h volume, spread, depth within ``depth_bps`` of the mid) after the filters; the safe list stays and
+    the best-ranked fill the universe up to ``max_symbols`` (see :mod:`engine.universe`)."""
+
+    enabled: Flag = False  # the seed's default is true: off here, the default simulated venue lists six markets
+    min_symbols: between(Whole, ge=1, le=500) = 20
+    max_symbols: between(Whole, ge=1, le=500) = 40
+    refresh_sec: between(ge=30, le=86_400) = 300.0
+    quote: Text = "USDT"
+    per_exchange_scan: Flag = True
+    merge_strategy: one_of("union", "intersection") = "union"
+    market: one_of("spot", "swap", "any") = "spot"
+    min_volume_usd: between(ge=0) = 1_000_000.0  # 24 h volume in the quote currency
+    max_spread_bps: between(gt=0, le=10_000) = 15.0
+    min_depth_usd: between(ge=0) = 5_000.0  # both sides within depth_bps of the mid
+    depth_bps: between(gt=0, le=1_000) = 10.0
+    exclude_bases: tuple[Text, ...] = ("USDC", "FDUSD", "TUSD", "DAI", "BUSD", "USDP", "EUR", "PAXG", "WBTC")
+    tier: one_of(*TIERS) = "VOLATILE"  # the tier of the symbols the universe adds (their spreads and caps)
+    warmup_candles: between(Whole, ge=0, le=1_440) = 15  # closed 1-minute candles a joining symbol needs first
+    flatten_timeout_sec: between(ge=0, le=604_800) = 3_600.0  # a leaving symbol still holding then: a warning
+
+
+@dataclass(frozen=True, config=RULES)
 class MetricsSettings:
     """The metrics job's exports (seed 003 "Métricas y monitoreo"): Prometheus is off unless ``prometheus_port``
     is set; it listens on ``prometheus_host`` (127.0.0.1: this machine only)."""
@@ -388,3 +412,4 @@ class ConfigFile:
     metrics: section(MetricsSettings) = field(default_factory=MetricsSettings)
     funding: section(FundingSettings) = field(default_factory=FundingSettings)
     pnl_harvest: section(PnlHarvestSettings) = field(default_factory=PnlHarvestSettings)
+    symbol_universe: section(UniverseSettings) = field(default_factory=UniverseSettings)

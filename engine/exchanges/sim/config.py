@@ -109,6 +109,7 @@ class SimConfig:
     seed: int = 7
     source: SourceConfig = SourceConfig()
     markets: tuple[str, ...] | None = None
+    more_markets: int = 0  # this many more spot markets from the listed bases (a venue for the symbol universe)
     maker_fee: float = 0.0002
     taker_fee: float = 0.0006
     balances: dict[str, float] = field(
@@ -130,7 +131,7 @@ class SimConfig:
 
 
 _TOP_KEYS = {
-    "seed", "source", "markets", "fees", "balances", "step_ms", "max_catchup_s", "leverage",
+    "seed", "source", "markets", "more_markets", "fees", "balances", "step_ms", "max_catchup_s", "leverage",
     "margin_mode", "position_mode", "funding_interval_h", "funding_rate", "faults", "events", "state_path",
     "answers_with_fills", "latency", "queue",
 }
@@ -158,6 +159,7 @@ def parse_sim_config(raw: dict[str, Any] | None) -> SimConfig:
         seed=int(_number("seed", raw.get("seed", d.seed), integer=True)),
         source=source,
         markets=markets,
+        more_markets=int(_number("more_markets", raw.get("more_markets", 0), integer=True, minimum=0, maximum=60)),
         maker_fee=_number("fees.maker", fees.get("maker", d.maker_fee), minimum=-0.01, maximum=0.01),
         taker_fee=_number("fees.taker", fees.get("taker", d.taker_fee), minimum=0.0, maximum=0.01),
         balances={str(k): float(v) for k, v in balances.items()},

@@ -11,51 +11,25 @@ mid down, a spread blow-out pulls liquidity away from the mid.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import random
-from dataclasses import dataclass, replace
 
 from engine.exchanges.sim.book import L2Book
 from engine.exchanges.sim.config import ScriptedEvent
 from engine.exchanges.sim.markets import MarketSpec
 from engine.exchanges.sim.source import MarketSink
+from engine.exchanges.sim.underlyings import (  # noqa: F401 - re-exported
+    DEFAULT_PROFILE,
+    PROFILES,
+    Profile,
+    generic_profile,
+    profile_of,
+)
 
 YEAR_MS = 365 * 24 * 3600 * 1000
 MINUTE_MS = 60_000
 LEVELS = 25  # levels kept per side (the venue shows at least 20)
 TOP_LEVELS = 5  # levels refreshed on every step
-
-
-@dataclass(frozen=True)
-class Profile:
-    """How an underlying trades: price level, volatility, liquidity and taker activity."""
-
-    price: float
-    vol: float  # annualised volatility in the calm regime
-    beta: float  # loading on the common factor (correlation with the market)
-    half_spread_bps: float
-    level_bps: float  # distance between book levels
-    top_usd: float  # displayed notional at the first level
-    taker_rate: float  # taker orders per second
-    taker_usd: float  # mean taker order notional
-
-
-PROFILES: dict[str, Profile] = {
-    "BTC": Profile(65_000.0, 0.50, 0.90, 0.08, 0.40, 60_000.0, 6.0, 3_000.0),
-    "ETH": Profile(3_200.0, 0.65, 0.85, 0.15, 0.60, 40_000.0, 4.0, 2_000.0),
-    "SOL": Profile(150.0, 0.85, 0.75, 0.35, 1.00, 15_000.0, 2.5, 1_000.0),
-    "BNB": Profile(580.0, 0.55, 0.70, 0.30, 1.00, 10_000.0, 1.5, 800.0),
-    "XRP": Profile(0.60, 0.80, 0.70, 0.60, 1.50, 8_000.0, 1.5, 600.0),
-}
-DEFAULT_PROFILE = Profile(100.0, 0.80, 0.60, 0.50, 1.20, 5_000.0, 1.0, 500.0)
-
-def generic_profile(underlying: str) -> Profile:
-    """A stable, name-derived profile for an underlying without a built-in one (price 1..1000, vol 60..120%)."""
-    h = int(hashlib.sha256(underlying.encode()).hexdigest()[:8], 16)
-    price = 10 ** ((h % 4) - 0) * (1.0 + (h >> 4) % 900 / 100.0)
-    vol = 0.6 + ((h >> 12) % 61) / 100.0
-    return replace(DEFAULT_PROFILE, price=price, vol=vol)
 
 
 STRESS_VOL_MULT = 2.5
@@ -175,7 +149,7 @@ class SyntheticSource:
         self.rng = random.Random(seed)
         self.events = events
         self.underlyings = sorted({s.base for s in specs.values()})
-        self.profiles = {u: PROFILES.get(u) or generic_profile(u) for u in self.underlyings}
+        self.profiles = {u: profile_of(u) for u in self.underlyings}
         self.log_mid = {u: math.log(self.profiles[u].price * self.rng.uniform(0.97, 1.03)) for u in self.underlyings}
         self.stressed = {u: False for u in self.underlyings}
         self.basis = {s: 0.0 for s in self.symbols}

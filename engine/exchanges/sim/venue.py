@@ -43,6 +43,7 @@ from engine.exchanges.sim.records import TIMEFRAMES_MS, CandleSeries, SimOrder
 from engine.exchanges.sim.replay import BinanceReplaySource
 from engine.exchanges.sim.state import StateKeeping
 from engine.exchanges.sim.synthetic import SyntheticSource
+from engine.exchanges.sim.underlyings import LISTED_BASES, listed_market, more_markets
 
 log = logging.getLogger(__name__)
 
@@ -294,8 +295,12 @@ def marks_needed(specs: dict[str, MarketSpec]) -> set[str]:
 
 def _synthetic_specs(cfg: SimConfig) -> dict[str, MarketSpec]:
     specs = {}
-    for name in cfg.markets or tuple(DEFAULT_MARKETS):
-        spec = known_market(name) or generic_market(name)
+    names = list(cfg.markets or DEFAULT_MARKETS)
+    names += more_markets(cfg.more_markets, set(names))
+    for name in names:
+        base = name.split("/")[0]
+        listed = listed_market(base) if base in LISTED_BASES and name == f"{base}/USDT" else None
+        spec = known_market(name) or listed or generic_market(name)
         if spec is None:
             raise SimConfigError(f"sim.markets: unknown market {name!r}: list BASE/USDT or BASE/USDT:USDT "
                                  f"(built-in: {', '.join([*DEFAULT_MARKETS, *EXTRA_MARKETS])})")
