@@ -1,6 +1,6 @@
 """Engine speed and memory, on one core: quoting cycle for 1/10/40 symbols, backtest speed, an hour's footprint.
 
-Run: PYTHONPATH=. python benchmarks/bench_engine.py [--hour-only | --no-hour]
+Run: PYTHONPATH=. python benchmarks/bench_engine.py [--hour-only | --universe-hour | --no-hour]
 """
 
 from __future__ import annotations
@@ -71,12 +71,17 @@ def backtest() -> None:
           f"{s['cycles']} cycles, {s['fills']} fills")
 
 
-def one_hour() -> None:
+def one_hour(universe: bool = False) -> None:
+    """One simulated hour of the default config; ``universe``: the symbol universe on, 40 symbols of 66 markets."""
     cfg = load_config(env={})
+    sim: dict = {"seed": 3}
+    if universe:
+        cfg = replace(cfg, symbol_universe=replace(cfg.symbol_universe, enabled=True))
+        sim["more_markets"] = 60
     clock = SimClock()
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "hour.db"
-        venue = create_exchange("sim", {"seed": 3, "state_path": f"{tmp}/sim_state.sqlite"}, clock=clock)
+        venue = create_exchange("sim", {**sim, "state_path": f"{tmp}/sim_state.sqlite"}, clock=clock)
         engine = Engine(cfg, exchange=venue, clock=clock, db_url=f"sqlite:///{db}")
         engine.start(schedule=False)
         size0 = _db_bytes(db)
@@ -85,9 +90,12 @@ def one_hour() -> None:
         wall = time.perf_counter() - t
         rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         grew = (_db_bytes(db) - size0) / 1e6
+        quoted = len(engine.trader.symbols)
         summary = engine.stop()
-    print(f"one simulated hour headless (3 symbols, CONSERVATIVE): {wall:.0f} s wall, peak RSS {rss_mb:.0f} MB, "
-          f"database +{grew:.1f} MB/hour ({summary['fills']} fills, {summary['orders_placed']} orders)")
+    what = f"universe on, {quoted} of {len(venue.markets)} markets" if universe else "3 symbols"
+    print(f"one simulated hour headless ({what}, CONSERVATIVE): {wall:.0f} s wall, peak RSS {rss_mb:.0f} MB, "
+          f"database +{grew:.1f} MB/hour ({summary['fills']} fills, {summary['orders_placed']} orders), quoting "
+          f"cycle median {summary['quote_cycle_ms_median']:.1f} ms")
 
 
 def _db_bytes(db: Path) -> int:
@@ -141,8 +149,11 @@ if __name__ == "__main__":
     ap.add_argument("--hour-only", action="store_true")
     ap.add_argument("--no-hour", action="store_true")
     ap.add_argument("--risk-only", action="store_true")
+    ap.add_argument("--universe-hour", action="store_true", help="one simulated hour with the symbol universe on")
     args = ap.parse_args()
-    if args.hour_only:
+    if args.universe_hour:
+        one_hour(universe=True)
+    elif args.hour_only:
         one_hour()
     elif args.risk_only:
         risk_cycle()

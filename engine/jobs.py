@@ -44,6 +44,7 @@ class Jobs:
                 ("metrics", self.metrics_cycle, e.metrics_interval_s),
                 ("funding", self.funding_cycle, self.config.funding.funding_check_interval),
                 ("universe", self.universe_cycle, UNIVERSE_TICK_S),
+                ("arbitrage", self.arbitrage_cycle, self.config.cross_exchange_arbitrage.check_interval_s),
                 ("quote", self.quote_cycle, e.quote_interval_ms / 1000)]
 
     def _make_scheduler(self) -> BackgroundScheduler:

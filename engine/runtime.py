@@ -20,6 +20,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlmodel import Session
 
 from engine.alerts import AlertService
+from engine.arbitrage.desk import ArbitrageDesk
 from engine.clock import Clock, WallClock
 from engine.config import AppConfig, changes_between
 from engine.equity import EquityMarks
@@ -57,7 +58,7 @@ STOP_CANCEL_S = 20.0  # stop() keeps cancelling this long before it gives up and
 
 
 
-class Engine(Jobs, EquityMarks, HealthRouting, Streams, FundingChecks, UniverseKeeper):
+class Engine(Jobs, EquityMarks, HealthRouting, Streams, FundingChecks, UniverseKeeper, ArbitrageDesk):
     """The market maker: a Trader on one exchange, driven by scheduled jobs, watched by the risk manager."""
 
     def __init__(self, config: AppConfig, exchange: ccxt.Exchange | None = None, clock: Clock | None = None,

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from engine.arbitrage.desk import arbitrage_rows  # noqa: F401 - re-exported
 from engine.clock import iso8601
 from engine.config import ConfigError, load_config, save_overrides
 from engine.connections import (  # re-exported: pages call engine.service only

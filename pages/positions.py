@@ -74,6 +74,9 @@ def positions_panel() -> None:
                      "spread_capture": ("Spread capture", signed), "fees": ("Fees", lambda v, r: fmt.money(v, "")),
                      "trading_net": ("Trading PnL net of fees", signed), "inventory_pnl": ("Inventory PnL", signed),
                      "funding": ("Funding", signed), "net_pnl": ("Net PnL", signed)})
+        st.caption("USDT. " + " · ".join(f"**{k.replace('_', ' ')}**: {v}" for k, v in service.PNL_DEFINITIONS.items()))
+    else:
+        st.caption("No fills yet.")
     netted = service.netting_rows(engine)
     if netted:
         st.subheader("Across exchanges")
@@ -93,9 +96,17 @@ def positions_panel() -> None:
         st.caption(f"Read every {engine.config.funding.funding_check_interval:g} s; beyond "
                    f"{engine.config.funding.funding_threshold_bps:g} bps the quotes and the inventory target lean to "
                    "the side that receives funding (funding.* in the config).")
-        st.caption("USDT. " + " · ".join(f"**{k.replace('_', ' ')}**: {v}" for k, v in service.PNL_DEFINITIONS.items()))
-    else:
-        st.caption("No fills yet.")
+    arbitrage = service.arbitrage_rows(engine)
+    if arbitrage or engine.config.cross_exchange_arbitrage.enabled:
+        st.subheader("Cross-exchange arbitrage")
+        table(arbitrage, {"id": ("#", None), "time": ("Time", None), "symbol": ("Symbol", None),
+                          "route": ("Bought -> sold", None), "amount": ("Amount", lambda v, r: fmt.amount(v)),
+                          "edge_bps": ("Edge after fees (bps)", lambda v, r: fmt.fixed(v, 1)),
+                          "status": ("State", None), "pnl": ("PnL (quote)", signed), "note": ("What happened", None)})
+        a = engine.config.cross_exchange_arbitrage
+        st.caption(("On" if a.enabled else "Off") + f" (cross_exchange_arbitrage): beyond both taker fees plus "
+                   f"{a.min_profit_bps:g} bps, up to {a.max_trade_usd:,.0f} USD a trade and {a.max_position_usd:,.0f} "
+                   "USD of position per exchange; a leg that fails is sold back where it was bought. The last 20.")
 
 
 @st.fragment(run_every=2)

@@ -7,22 +7,25 @@ from pathlib import Path
 from typing import Any
 
 from engine.config.credentials import Credentials, TelegramSettings
+from engine.config.features import (
+    ArbitrageSettings,
+    FundingSettings,
+    MetricsSettings,
+    PnlHarvestSettings,
+    UniverseSettings,
+)
 from engine.config.models import (
     DEFAULT_TIERS,
     AlertSettings,
     ConnectionSettings,
     EngineSettings,
-    FundingSettings,
     HygieneSettings,
     LoggingSettings,
-    MetricsSettings,
     ModeSettings,
-    PnlHarvestSettings,
     RiskSettings,
     StrategySettings,
     SymbolConfig,
     TierSettings,
-    UniverseSettings,
 )
 
 
@@ -49,6 +52,7 @@ class AppConfig:
     funding: FundingSettings = field(default_factory=FundingSettings)
     pnl_harvest: PnlHarvestSettings = field(default_factory=PnlHarvestSettings)
     symbol_universe: UniverseSettings = field(default_factory=UniverseSettings)
+    cross_exchange_arbitrage: ArbitrageSettings = field(default_factory=ArbitrageSettings)
 
     def connection(self, exchange: str) -> ConnectionSettings:
         """How to reach ``exchange`` (its defaults when the config says nothing)."""

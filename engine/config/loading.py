@@ -13,9 +13,10 @@ from pydantic import TypeAdapter, ValidationError
 
 from engine.config.appconfig import AppConfig
 from engine.config.credentials import Credentials, Secret, TelegramSettings
+from engine.config.file import ConfigFile
 from engine.config.layers import deep_merge, read_json, read_layers
 from engine.config.messages import ConfigError, from_validation, message, where
-from engine.config.models import AlertSettings, ConfigFile, SymbolConfig
+from engine.config.models import AlertSettings, SymbolConfig
 from engine.exchanges.sim.config import SimConfigError, parse_sim_config
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -57,6 +58,7 @@ def load_config(config_dir: str | Path | None = None, env: dict[str, str] | None
         alerts=AlertSettings(**{k: getattr(alerts, k) for k in AlertSettings.__pydantic_fields__}),
         connections=parsed.connections, tiers=parsed.tiers, metrics=parsed.metrics,
         funding=parsed.funding, pnl_harvest=parsed.pnl_harvest, symbol_universe=parsed.symbol_universe,
+        cross_exchange_arbitrage=parsed.cross_exchange_arbitrage,
     )
     if cfg.engine.exchange not in cfg.symbols or not cfg.active_symbols():
         raise ConfigError(message(origin, "engine.exchange", cfg.engine.exchange,

@@ -134,6 +134,11 @@ class OrderDesk:
         params: dict[str, Any] = {"reduceOnly": True} if reduce_only else {}
         return self._send_market(symbol, side, amount, "market", -1, None, reason, params)
 
+    def ioc_order(self, symbol: str, side: str, amount: float, price: float, level: int, reason: str) -> OrderRecord:
+        """A limit order that takes what is there at ``price`` or better and cancels the rest at once (type ``ioc``;
+        an arbitrage leg), written ahead like any other. Returns its record: ``filled`` says what it took."""
+        return self._send_market(symbol, side, amount, "ioc", level, price, reason, {"timeInForce": "IOC"})
+
     def trigger_order(self, symbol: str, side: str, amount: float, kind: str, trigger: float,
                       reason: str) -> OrderRecord:
         """A reduce-only stop-loss or take-profit order resting on the exchange (``kind``: ccxt's ``stopLossPrice``
@@ -155,7 +160,8 @@ class OrderDesk:
         self.write_ahead([rec])
         params = self.order_params(symbol, side, amount, {"clientOrderId": rec.client_order_id, **extra})
         try:  # retried at once (a close must go through), never twice: each retry first looks it up by client id
-            res = place_order_safely(self.ex, symbol, "market", side, amount, None, params, retries=2, base_s=0.2,
+            res = place_order_safely(self.ex, symbol, "limit" if kind == "ioc" else "market", side, amount,
+                                     price if kind == "ioc" else None, params, retries=2, base_s=0.2,
                                      sleep=self.clock.sleep)
         except TransientError as exc:
             rec.status, rec.updated_ms = "unknown", self.clock.now_ms()

@@ -14,6 +14,7 @@ from engine.store.lock import TradingLock, TradingLockError
 from engine.store.opening import ADDED_COLUMNS, StoreOpenError, make_engine, shown_url
 from engine.store.tables import (
                                  Alert,
+                                 ArbitrageTrade,
                                  BacktestRun,
                                  BacktestSeries,
                                  BalanceSnapshot,
@@ -30,7 +31,7 @@ from engine.store.tables import (
 from engine.store.writes import StoreUnavailable, get_state, save_orders, set_state
 
 __all__ = [
-    "ADDED_COLUMNS", "Alert", "BacktestRun", "BacktestSeries",
+    "ADDED_COLUMNS", "Alert", "ArbitrageTrade", "BacktestRun", "BacktestSeries",
     "BalanceSnapshot", "CircuitBreakerEvent", "EngineState", "ExchangeHealth", "FundingPayment", "OrderRecord",
     "PositionRecord", "SignalRecord", "SQLAlchemyError", "Session", "StoreOpenError", "StoreUnavailable",
     "SystemMetric",

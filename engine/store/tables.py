@@ -256,3 +256,31 @@ class FundingPayment(SQLModel, table=True):
     currency: str | None = None
     rate: float | None = None
     ts: int = _ms(index=True)
+
+
+class ArbitrageTrade(SQLModel, table=True):
+    """One cross-exchange arbitrage (seed 000 ``cross_exchange_arbitrage``): both legs' client ids and fills, the
+    unwind of a leg left unhedged, and how it ended (``status``: buying, selling, unwinding, done, missed, unwound,
+    unhedged)."""
+
+    __tablename__ = "arbitrage_trades"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ts: int = _ms(index=True)
+    symbol: str = Field(index=True)
+    buy_exchange: str
+    sell_exchange: str
+    amount: float
+    buy_price: float
+    sell_price: float
+    edge_bps: float
+    status: str = "buying"
+    buy_client_id: str | None = None
+    buy_filled: float = 0.0
+    sell_client_id: str | None = None
+    sell_filled: float = 0.0
+    unwind_client_id: str | None = None
+    unwind_filled: float = 0.0
+    pnl: float | None = None  # sold minus bought at the fill prices, less fees (quote currency)
+    note: str = ""
+    updated_ms: int = _ms()
