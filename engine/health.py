@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import ccxt
 from sqlmodel import Session
 
+from engine.metering import BudgetExceeded
 from engine.store import (
     ExchangeHealth,
 )
@@ -23,17 +25,10 @@ class HealthRouting:
         time where no key is configured), connected, errors, success rate, calls used in the last minute against
         the budget; one ``exchange_health`` row each."""
         for t in self.traders:
-            connected, detail = True, ""
-            try:
-                if getattr(t.ex, "apiKey", None) or t.profile.balance_without_key:
-                    t.ex.fetch_balance()  # signed: a revoked key or a lost IP whitelist shows here
-                else:
-                    t.ex.fetch_time()
-            except ccxt.BaseError as exc:
-                connected, detail = False, f"{type(exc).__name__}: {exc}"[:500]
-                self.alert("error", "exchange disconnected", f"{t.name}: {detail}", key=f"disconnected:{t.name}")
-            meter = t.ex.meter
+            connected, detail = self._probe(t)
             now = self.clock.now_ms()
+            self._note_reachability(t, connected, detail, now)
+            meter = t.ex.meter
             window = meter.window(now)
             latency = window[-1][1] if window else None
             budget = getattr(t.ex, "budget_per_min", None)
@@ -75,3 +70,42 @@ class HealthRouting:
                                f"({self.config.engine.selection})")
                     log.warning("routing: %s", message)
                     self.alert("warning", "routing", message, key=f"route:{symbol}:{choice}")
+
+    @staticmethod
+    def _probe(t: Any) -> tuple[bool, str]:
+        """One cheap request (tried twice on a network error: a passing one does not make an outage)."""
+        ex = t.ex
+        for _ in range(2):
+            try:
+                if getattr(ex, "apiKey", None) or t.profile.balance_without_key:
+                    ex.fetch_balance()  # signed: a revoked key or a lost IP whitelist shows here
+                else:
+                    ex.fetch_time()
+                return True, ""
+            except BudgetExceeded:  # refused here, not by the exchange: the probe goes past our own budget
+                ex = getattr(t.ex, "raw", t.ex)
+                detail = "the request budget is used up"
+            except ccxt.RateLimitExceeded:
+                return True, ""  # it answered: busy, not down
+            except ccxt.NetworkError as exc:
+                detail = f"{type(exc).__name__}: {exc}"[:500]
+            except ccxt.BaseError as exc:
+                return False, f"{type(exc).__name__}: {exc}"[:500]
+        return False, detail
+
+    def _note_reachability(self, t: Any, connected: bool, detail: str, now: int) -> None:
+        """An exchange that stops answering: quoting there holds until a reconciliation succeeds (alerted once);
+        back: alerted once, and it reconciles with the store before it quotes again."""
+        down = self.__dict__.setdefault("_down_since", {})
+        if not connected and t.name not in down:
+            down[t.name] = now
+            t.reconciled = False  # the quoting cycle retries the reconciliation every few seconds, quoting nothing
+            log.error("%s is unreachable (%s): quoting there holds until it answers and is reconciled", t.name, detail)
+            self.alert("error", "exchange unreachable", f"{t.name}: {detail}; quoting there holds until it answers "
+                       "again and the store is reconciled with it", key=f"disconnected:{t.name}:{now}")
+        elif connected and t.name in down:
+            since = down.pop(t.name)
+            t.reconciled = False
+            log.warning("%s answers again after %.0f s: reconciling before quoting", t.name, (now - since) / 1000)
+            self.alert("info", "exchange back", f"{t.name} answers again after {(now - since) / 1000:.0f} s; the store "
+                       "is reconciled with it before it quotes", key=f"back:{t.name}:{now}")

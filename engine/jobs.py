@@ -75,6 +75,7 @@ class Jobs:
                 return
             except Exception:
                 self.job_errors[name] += 1
+                self.job_crashes[name] += 1
                 log.exception("job %s failed", name)
                 return
             finally:

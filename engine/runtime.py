@@ -90,6 +90,7 @@ class Engine(Jobs, EquityMarks, HealthRouting, Streams, FundingChecks, UniverseK
         self.started_ms: int | None = None
         self.job_errors: Counter[str] = Counter()
         self.job_runs: Counter[str] = Counter()
+        self.job_crashes: Counter[str] = Counter()  # jobs that raised something unexpected (a bug)
         self.last_success: dict[str, int] = {}
         self.equity: float | None = None
         self.peak_equity: float | None = None
@@ -312,6 +313,8 @@ class Engine(Jobs, EquityMarks, HealthRouting, Streams, FundingChecks, UniverseK
                     t.quoting_enabled = False
                     try:
                         left += t.cancel_all(STOP_CANCEL_S)
+                        t.poll_fills(force=True)  # the fills since the last poll, so the store ends complete
+                        t.try_flush()
                     except Exception as exc:  # noqa: BLE001 - the other venues are still cancelled
                         left += max(1, len(t.orders))
                         log.error("engine stop: %s: cancelling failed (%s: %s)", t.name, type(exc).__name__, exc)

@@ -104,6 +104,7 @@ class Trader(OrderDesk, FillIntake, Reconciler, DirectionalDesk, Membership):
         self.quoting_enabled = True
         self.reconciled = False  # quoting waits for one successful reconciliation with the exchange
         self._last_reconcile_try_ms = 0
+        self._resume_at = 0  # where the next quoting cycle starts after one was cut short by slow requests
         self.symbols = config.active_symbols(self.name)
         self.profile = profile_for(self.ex.id)
         self._venue_hedged: bool | None = None  # the venue's own word on hedge mode, where it gives one
@@ -201,12 +202,20 @@ class Trader(OrderDesk, FillIntake, Reconciler, DirectionalDesk, Membership):
             by_symbol: dict[str, list[OrderRecord]] = {}  # one pass over the live orders, not one per symbol
             for o in self.orders.values():
                 by_symbol.setdefault(o.symbol, []).append(o)
-            for symbol in self.symbols:
+            began, limit = self.clock.now_ms(), max(1_000, 4 * self.config.engine.quote_interval_ms)
+            first = self._resume_at % len(self.symbols) if self.symbols else 0
+            self._resume_at = 0
+            for i, symbol in enumerate(self.symbols[first:] + self.symbols[:first]):
+                if i and self.clock.now_ms() - began > limit:  # slow requests: let the other jobs run, go on next
+                    self._resume_at = (first + i) % len(self.symbols)
+                    self._warn(symbol, "-", "slow cycle", f"quoting cycle cut short after {limit} ms of requests; "
+                               "the symbols left are quoted first next cycle")
+                    break
                 try:
                     left -= self._quote_symbol(symbol, left, by_symbol.get(symbol, []))
                 except TRANSIENT as exc:
                     self.stats.errors += 1
-                    log.warning("%s %s: market data unavailable this cycle (%s)", self.name, symbol, exc)
+                    self._warn(symbol, "-", "market data", f"market data unavailable this cycle ({exc})")
         self._record_fills([])  # an order resolved this cycle may own fills kept back
         self.flush()
         if self.publishing:

@@ -137,7 +137,10 @@ class RiskManager:
         for tr in self.traders:
             paused = [s for s in active if s.action in (PAUSE_EXCHANGE, DISABLE_EXCHANGE)
                       and s.scope.exchange == tr.name]
-            tr.gate.exchange_block = "; ".join(f"{s.breaker} breaker {s.state}" for s in paused) or None
+            block = "; ".join(f"{s.breaker} breaker {s.state}" for s in paused) or None
+            if tr.gate.exchange_block and not block:
+                tr.reconciled = False  # the exchange's breaker closed: the store is reconciled before it quotes
+            tr.gate.exchange_block = block
             tr.gate.symbol_blocks = {s.scope.symbol: f"spread breaker {s.state}" for s in active
                                      if s.action == CANCEL_SYMBOL and s.scope.exchange == tr.name}
             tr.gate.size_factors = {s.scope.symbol: self.settings.volatility_size_factor for s in active

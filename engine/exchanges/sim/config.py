@@ -14,7 +14,7 @@ from typing import Any
 
 SOURCE_TYPES = ("synthetic", "replay", "candles")
 ERROR_TYPES = ("NetworkError", "RequestTimeout", "RateLimitExceeded", "ExchangeNotAvailable")
-EVENT_TYPES = ("flash_crash", "spread_blowout", "halt", "latency_spike", "error_burst")
+EVENT_TYPES = ("flash_crash", "spread_blowout", "halt", "latency_spike", "error_burst", "outage")
 POSITION_MODES = ("oneway", "hedge")
 MARGIN_MODES = ("cross", "isolated")
 QUEUE_MODELS = ("risk_averse", "probabilistic")
@@ -34,8 +34,9 @@ class SourceConfig:
 @dataclass(frozen=True)
 class ScriptedEvent:
     """An event on purpose: ``flash_crash`` (``pct`` down over ``duration_s``), ``spread_blowout`` (spread widened
-    to ``bps``), ``halt`` (no new orders, no fills), ``latency_spike`` (every request ``ms`` slower) or
-    ``error_burst`` (a share ``rate`` of requests fail with network errors). ``at_ms`` is absolute; configs may
+    to ``bps``), ``halt`` (no new orders, no fills), ``latency_spike`` (every request ``ms`` slower),
+    ``error_burst`` (a share ``rate`` of requests fail with network errors) or ``outage`` (every request fails with
+    ExchangeNotAvailable). ``at_ms`` is absolute; configs may
     give ``after_s`` (seconds after the venue is created) instead."""
 
     type: str

@@ -102,7 +102,7 @@ class SimExchange(MarketDataApi, OrdersApi, DerivativesApi, Matching, MarginAndF
         self.quote = "USDT"
         self._created_ms = self.clock.now_ms()
         self._events = self._resolve_events()
-        timed_faults = any(e.type in ("latency_spike", "error_burst") for e in self._events)
+        timed_faults = any(e.type in ("latency_spike", "error_burst", "outage") for e in self._events)
         self._faults = FaultInjector(cfg.faults, cfg.seed, self.clock) if cfg.faults.active or timed_faults else None
         self._latency = OrderLatency(cfg.latency, cfg.seed) if cfg.latency.active else None
         self._probabilistic_queue = cfg.queue.model == "probabilistic"
@@ -203,7 +203,7 @@ class SimExchange(MarketDataApi, OrdersApi, DerivativesApi, Matching, MarginAndF
         """The network heals (a rehearsal's second act): no more injected latency or errors, and the timed latency
         spikes and error bursts still to come are dropped. Market events (crashes, halts) still happen."""
         self._faults = None
-        self._events = [e for e in self._events if e.type not in ("latency_spike", "error_burst")]
+        self._events = [e for e in self._events if e.type not in ("latency_spike", "error_burst", "outage")]
 
     def _spike_s(self, ts_ms: int) -> float:
         return sum(e.ms for e in self._events if e.type == "latency_spike" and e.active(ts_ms)) / 1000.0
@@ -211,6 +211,9 @@ class SimExchange(MarketDataApi, OrdersApi, DerivativesApi, Matching, MarginAndF
     def _burst_error(self, method: str) -> type[ccxt.BaseError] | None:
         now = self.clock.now_ms()
         for e in self._events:
+            if e.type == "outage" and e.active(now):
+                self._faults.injected["outage"] = self._faults.injected.get("outage", 0) + 1
+                return ccxt.ExchangeNotAvailable
             if e.type == "error_burst" and e.active(now):
                 return self._faults.draw_burst(method, e.rate)
         return None
