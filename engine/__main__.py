@@ -126,6 +126,7 @@ def _check(args: argparse.Namespace) -> int:
 def _backtest(args: argparse.Namespace) -> int:
     from engine.backtest import run_backtest
     from engine.lab.runs import RunRequest
+    from engine.sweep import Progress
 
     config = load_config(args.config) if args.config else load_config(env={})
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
@@ -148,7 +149,9 @@ def _backtest(args: argparse.Namespace) -> int:
         request = RunRequest(list(args.data), args.symbol, args.strategy, params, venue_models(args), args.quote_ms,
                              args.start, args.hours, args.name)
         series: dict = {}
-        summary = run_backtest(request.files, config=config, **request.backtest_kwargs(), series=series)
+        bar = Progress("backtest") if sys.stderr.isatty() else None
+        summary = run_backtest(request.files, config=config, **request.backtest_kwargs(), series=series,
+                               progress=(lambda share: bar(round(share * 1000), 1000)) if bar else None)
     except ValueError as exc:  # a bad option, param or data file: one line
         print(f"error: {exc}", file=sys.stderr)
         return 2

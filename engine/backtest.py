@@ -57,6 +57,10 @@ def run_backtest(files: list[str], symbols: list[str] | None = None, config: App
         raise ValueError(f"venue setting {unknown[0]!r} is not one a backtest takes; use {', '.join(VENUE_KEYS)}")
     cfg = config or load_config(env={})
     candles = any(is_candle_file(f) for f in files)
+    if candles and not all(is_candle_file(f) for f in files):
+        captures = [Path(f).name for f in files if not is_candle_file(f)]
+        raise ValueError(f"--data mixes candle files and Binance captures ({', '.join(captures)}): a backtest reads "
+                         "one kind; run each kind on its own")
     end_ms = None
     if candles:
         first = min(load_candles(f)[0][0] for f in files)

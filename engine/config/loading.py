@@ -34,6 +34,12 @@ def load_config(config_dir: str | Path | None = None, env: dict[str, str] | None
     key, the value and the rule.
     """
     cdir = Path(config_dir) if config_dir else DEFAULT_CONFIG_DIR
+    if config_dir and not cdir.is_dir():
+        raise ConfigError(f"config folder {cdir}: no such folder; give --config the folder that holds config.yaml "
+                          f"(the default is {DEFAULT_CONFIG_DIR})")
+    if config_dir and not any((cdir / name).is_file() for name in ("config.yaml", "config.json")):
+        raise ConfigError(f"config folder {cdir} holds no config.yaml (nor config.json); copy "
+                          f"{DEFAULT_CONFIG_DIR / 'config.yaml'} there or point --config at the right folder")
     root = Path(root) if root else cdir.parent
     raw, origin, sources = read_layers(cdir, root, dict(os.environ if env is None else env))
     try:
