@@ -73,9 +73,9 @@ class HealthRouting:
 
     @staticmethod
     def _probe(t: Any) -> tuple[bool, str]:
-        """One cheap request (tried twice on a network error: a passing one does not make an outage)."""
+        """One cheap request (tried three times on a network error: passing ones do not make an outage)."""
         ex = t.ex
-        for _ in range(2):
+        for _ in range(3):
             try:
                 if getattr(ex, "apiKey", None) or t.profile.balance_without_key:
                     ex.fetch_balance()  # signed: a revoked key or a lost IP whitelist shows here

@@ -85,7 +85,7 @@ def run_soak(hours: float = 1.0, n_symbols: int = 3, seed: int = 7, config: AppC
     p = plan(run_s)
     extra = [f"{b}/USDT" for b in LISTED_BASES if f"{b}/USDT" not in BASE_SYMBOLS]
     symbols = (BASE_SYMBOLS + extra)[:max(1, n_symbols)]
-    balances = {"USDT": 100_000.0, **{s.split("/")[0]: round(5_000 / profile_of(s.split("/")[0]).price, 6)
+    balances = {"USDT": 100_000.0, **{s.split("/")[0]: round(2_000 / profile_of(s.split("/")[0]).price, 6)
                                       for s in symbols}}
     own_tmp = tempfile.TemporaryDirectory() if workdir is None else None
     folder = Path(workdir or own_tmp.name)
