@@ -127,8 +127,10 @@ class RiskManager:
         if own is None:
             own = self._ranges[(tr.name, symbol)] = RollingRange(self.settings.volatility_window_min * 60_000)
         own.add(now, mid)
-        candle = tr.candle_range.get(symbol)  # refreshed with the candles, once a minute
-        known = [x for x in (own.range_pct(now), tr.snapshot.ranges.get(symbol), candle) if x is not None]
+        fresh = now - tr.vol.get(symbol, (0, 0.0))[0] <= 2 * 60_000  # a trader that stopped quoting stops updating
+        candle = tr.candle_range.get(symbol) if fresh else None  # refreshed with the candles, once a minute
+        live = tr.snapshot.ranges.get(symbol) if now - tr.snapshot.taken_ms <= 30_000 else None
+        known = [x for x in (own.range_pct(now), live, candle) if x is not None]
         return max(known) if known else None
 
     # ------------------------------------------------------------------------------ actions

@@ -15,9 +15,23 @@ class StoreUnavailable(RuntimeError):
 
     def __init__(self, what: str, cause: BaseException) -> None:
         reason = str(getattr(cause, "orig", None) or cause).splitlines()[0][:200]
-        super().__init__(f"the store could not be written ({what}): {reason}; check the disk space, that the "
-                         "database file is writable and not locked by another program, or that PostgreSQL is up")
+        super().__init__(f"the store could not be written ({what}): {reason}; {advice(reason)}")
         self.cause = cause
+
+
+def advice(reason: str) -> str:
+    """What to do about a failed write, from the database's own words."""
+    low = reason.lower()
+    if "full" in low or "no space" in low:
+        return ("the disk holding the store is full: free space there (data/logs and old backups are the usual "
+                "suspects; the retention job keeps the store itself small)")
+    if "readonly" in low or "read-only" in low or "permission" in low:
+        return ("the store file or its folder is read-only: make data/ (or the folder in database.url) writable by "
+                "this user, or point database.url at a writable place")
+    if "locked" in low:
+        return "another program holds the database locked: close it (a DB browser, a second engine)"
+    return ("check the disk space, that the database file is writable and not locked by another program, or that "
+            "PostgreSQL is up")
 
 
 def save_orders(session: Session, records: list[OrderRecord], check_existing: bool = False) -> list[int]:
