@@ -18,6 +18,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlmodel import Session
 
 from engine.clock import Clock
+from engine.retention import prune
 from engine.states import HALTED, KILL_REQUEST_KEY, PAUSED, REARM_REQUEST_KEY, RUNNING, STOPPED
 from engine.store import EngineState as EngineStateRow
 from engine.store import (
@@ -45,6 +46,7 @@ class Jobs:
                 ("funding", self.funding_cycle, self.config.funding.funding_check_interval),
                 ("universe", self.universe_cycle, UNIVERSE_TICK_S),
                 ("arbitrage", self.arbitrage_cycle, self.config.cross_exchange_arbitrage.check_interval_s),
+                ("retention", self.retention_cycle, self.config.retention.every_min * 60),
                 ("quote", self.quote_cycle, e.quote_interval_ms / 1000)]
 
     def _make_scheduler(self) -> BackgroundScheduler:
@@ -150,6 +152,11 @@ class Jobs:
                 self.pause(f"store unavailable: {error}"[:300])
             except Exception:  # noqa: BLE001 - the sweep job carries on cancelling
                 log.exception("store fail-safe: pausing failed")
+
+    def retention_cycle(self) -> None:
+        """The store's retention policy (:mod:`engine.retention`): metric rows thinned, then deleted."""
+        if self.config.retention.enabled:
+            prune(self.db, self.clock.now_ms(), self.config.retention)
 
     def quote_cycle(self) -> None:
         """One quoting cycle on every venue (each quotes the symbols routed to it)."""

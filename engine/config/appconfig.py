@@ -12,6 +12,7 @@ from engine.config.features import (
     FundingSettings,
     MetricsSettings,
     PnlHarvestSettings,
+    RetentionSettings,
     UniverseSettings,
 )
 from engine.config.models import (
@@ -53,6 +54,7 @@ class AppConfig:
     pnl_harvest: PnlHarvestSettings = field(default_factory=PnlHarvestSettings)
     symbol_universe: UniverseSettings = field(default_factory=UniverseSettings)
     cross_exchange_arbitrage: ArbitrageSettings = field(default_factory=ArbitrageSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
 
     def connection(self, exchange: str) -> ConnectionSettings:
         """How to reach ``exchange`` (its defaults when the config says nothing)."""

@@ -89,3 +89,16 @@ class MetricsSettings:
     prometheus_port: between(Whole, ge=1, le=65_535) | None = None
     prometheus_host: Text = "127.0.0.1"
     sharpe_window_min: between(Whole, ge=5, le=10_080) = 60  # the rolling Sharpe's window
+
+
+@dataclass(frozen=True, config=RULES)
+class RetentionSettings:
+    """How long the raw metric rows are kept (``system_metrics``, ``exchange_health``, ``balance_snapshots``):
+    raw for ``raw_hours``, then thinned to the last row of each minute until ``minute_days``, then of each hour
+    until ``hour_days``, then deleted. Orders, trades, alerts and breaker events are kept."""
+
+    enabled: Flag = True
+    raw_hours: between(gt=0, le=8_760) = 24.0
+    minute_days: between(gt=0, le=3_650) = 7.0
+    hour_days: between(gt=0, le=36_500) = 365.0
+    every_min: between(ge=1, le=10_080) = 60.0  # how often the retention job runs

@@ -13,6 +13,7 @@ from engine.config.features import (
     FundingSettings,
     MetricsSettings,
     PnlHarvestSettings,
+    RetentionSettings,
     UniverseSettings,
     _switch_or_section,
 )
@@ -97,3 +98,4 @@ class ConfigFile:
     symbol_universe: section(UniverseSettings) = field(default_factory=UniverseSettings)
     cross_exchange_arbitrage: Annotated[ArbitrageSettings, BeforeValidator(_switch_or_section)] = \
         field(default_factory=ArbitrageSettings)
+    retention: section(RetentionSettings) = field(default_factory=RetentionSettings)

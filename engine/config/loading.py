@@ -64,7 +64,7 @@ def load_config(config_dir: str | Path | None = None, env: dict[str, str] | None
         alerts=AlertSettings(**{k: getattr(alerts, k) for k in AlertSettings.__pydantic_fields__}),
         connections=parsed.connections, tiers=parsed.tiers, metrics=parsed.metrics,
         funding=parsed.funding, pnl_harvest=parsed.pnl_harvest, symbol_universe=parsed.symbol_universe,
-        cross_exchange_arbitrage=parsed.cross_exchange_arbitrage,
+        cross_exchange_arbitrage=parsed.cross_exchange_arbitrage, retention=parsed.retention,
     )
     if cfg.engine.exchange not in cfg.symbols or not cfg.active_symbols():
         raise ConfigError(message(origin, "engine.exchange", cfg.engine.exchange,
