@@ -100,10 +100,11 @@ def _make_engine(url: str) -> Engine:
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
             cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA auto_vacuum=INCREMENTAL")  # takes effect on a new file (an old one: engine.retention)
+            cur.execute("PRAGMA busy_timeout=10000")
+            if cur.execute("PRAGMA page_count").fetchone()[0] == 0:  # a new file (an old one: engine.retention)
+                cur.execute("PRAGMA auto_vacuum=INCREMENTAL")
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA busy_timeout=10000")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
     else:
