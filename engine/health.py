@@ -101,7 +101,7 @@ class HealthRouting:
             down[t.name] = now
             t.reconciled = False  # the quoting cycle retries the reconciliation every few seconds, quoting nothing
             log.error("%s is unreachable (%s): quoting there holds until it answers and is reconciled", t.name, detail)
-            self.alert("error", "exchange unreachable", f"{t.name}: {detail}; quoting there holds until it answers "
+            self.alert("error", "exchange disconnected", f"{t.name}: {detail}; quoting there holds until it answers "
                        "again and the store is reconciled with it", key=f"disconnected:{t.name}:{now}")
         elif connected and t.name in down:
             since = down.pop(t.name)

@@ -191,7 +191,7 @@ def check(engine: Engine, venue: Any, watch: Watch, before_stop: tuple[set[str],
         marks = {c: m for c, m in venue._asset_marks().items()}
         start = dict(venue.sim_config.balances)
         eq_store = store_equity(s, "sim", start, marks, set())
-        alerts = s.exec(select(Alert).where(Alert.kind == "exchange unreachable")).all()
+        alerts = s.exec(select(Alert).where(Alert.kind == "exchange disconnected")).all()
     net: Counter[str] = Counter()
     for tr in stored.values():
         net[tr.symbol.split("/")[0]] += tr.amount if tr.side == "buy" else -tr.amount
@@ -216,7 +216,7 @@ def check(engine: Engine, venue: Any, watch: Watch, before_stop: tuple[set[str],
     start_s, length = p["outage"]
     lo, hi = t0 + start_s * 1000, t0 + (start_s + length) * 1000
     during = [a for a in alerts if lo <= a.ts <= hi + 60_000]
-    out.append(Check("the outage alerted once", len(during) == 1, f"{len(during)} 'exchange unreachable' alerts in "
+    out.append(Check("the outage alerted once", len(during) == 1, f"{len(during)} 'exchange disconnected' alerts in "
                      f"the outage; {len(alerts)} in the whole run"))
     return out
 

@@ -51,12 +51,12 @@ def test_kill_9_at_random_moments_loses_and_doubles_nothing(tmp_path):
         while placed(cfg.database_url) <= before and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.05)  # quoting has begun: the next moments have orders in flight
         assert proc.poll() is None, proc.communicate()[1][-2000:]
-        time.sleep(rng.uniform(0.05, 1.5))
+        time.sleep(rng.uniform(0.05, 2.5))
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
         kills += 1
-    last = start(cdir, 4)
-    out, err = last.communicate(timeout=90)
+    last = start(cdir, 12)
+    out, err = last.communicate(timeout=120)
     assert last.returncode == 0, err[-2000:]
     summary = json.loads(out[out.index("{"):])
     assert summary["open_orders"] == 0
@@ -68,7 +68,8 @@ def test_kill_9_at_random_moments_loses_and_doubles_nothing(tmp_path):
     with Session(db) as s:
         stored = [t.trade_id for t in s.exec(select(TradeRecord)).all()]
         orders = s.exec(select(OrderRecord)).all()
-    assert venue_trades and len(stored) == len(set(stored)) and set(stored) == venue_trades
+    assert venue_trades, "no fill in five runs: the test proves nothing"
+    assert len(stored) == len(set(stored)) and set(stored) == venue_trades
     assert not [o for o in orders if o.status in ("open", "pending", "unknown")]
     cids = Counter(o.client_order_id for o in orders)
     assert max(cids.values()) == 1
