@@ -41,7 +41,7 @@ class HealthRouting:
 
     def route(self) -> None:
         """Assign each symbol to one venue by ``engine.selection``; a move cancels there and quotes here."""
-        if len(self.traders) == 1 and self.config.engine.selection == "SINGLE":
+        if len(self.traders) == 1:  # one exchange: every strategy is SINGLE
             return
         from engine.exchanges.selection import VenueHealth, choose
 
@@ -51,8 +51,10 @@ class HealthRouting:
             ex = snap.exchanges.get(t.name) if snap else None
             error_rate = ex.error_rate if ex and ex.error_rate is not None else 0.0
             healthy = (ex.connected if ex else True) and not t.gate.exchange_block and not t.gate.operator_block
-            venues.append(VenueHealth(t.name, healthy,
-                                      ex.latency_ms if ex else None, 1.0 - error_rate, frozenset(t.symbols)))
+            budget = getattr(t.ex, "budget_per_min", None)
+            load = t.ex.meter.count(self.clock.now_ms()) / budget if budget else 0.0
+            venues.append(VenueHealth(t.name, healthy, ex.latency_ms if ex else None, 1.0 - error_rate,
+                                      frozenset(t.symbols), min(load, 1.0)))
         symbols = sorted({s for t in self.traders for s in t.symbols})
         for symbol in symbols:
             choice = choose(symbol, venues, self.config.engine.selection, self.config.engine.weights)

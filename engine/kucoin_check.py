@@ -20,6 +20,7 @@ import os
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -125,7 +126,7 @@ class KucoinClient:
                               f"KuCoin did not answer within {self.timeout_s:.0f} s: check the network, or "
                               f"{'KUCOIN_FUTURES_API_URL' if base == 'futures' else 'KUCOIN_API_URL'}.")
         except requests.RequestException as exc:
-            return self._fail(result, t0, None, None, f"cannot reach {url.split('/api')[0]} ({type(exc).__name__})",
+            return self._fail(result, t0, None, None, f"cannot reach {_host(url)} ({type(exc).__name__})",
                               "Check the network, or the base URL "
                               f"({'KUCOIN_FUTURES_API_URL' if base == 'futures' else 'KUCOIN_API_URL'}).")
         result.latency_ms = (time.perf_counter() - t0) * 1000
@@ -211,3 +212,9 @@ def format_report(report: CheckReport) -> str:
 
 
 __all__ = ["check_kucoin", "format_report", "sign", "sign_passphrase"]
+
+
+def _host(url: str) -> str:
+    """``https://api.kucoin.com`` from a full request URL (the scheme and host, never a path)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else url

@@ -149,6 +149,7 @@ class Engine(Jobs, EquityMarks, HealthRouting, Streams, FundingChecks, UniverseK
                 self._scheduler = self._make_scheduler()
                 self._scheduler.start()
             self._start_feeds()
+            self._start_commands()
             port = self.config.metrics.prometheus_port
             if port and self.exporter is None:  # /metrics for Prometheus, while the engine runs
                 self.exporter = PrometheusExporter(self)
@@ -325,6 +326,7 @@ class Engine(Jobs, EquityMarks, HealthRouting, Streams, FundingChecks, UniverseK
                 except Exception as exc:  # noqa: BLE001 - a last metric is not worth failing the stop
                     log.warning("engine stop: last metrics not recorded (%s)", type(exc).__name__)
             self._stop_feeds()
+            self._stop_commands()
             if self.exporter is not None:
                 self.exporter.stop()
                 self.exporter = None

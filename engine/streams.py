@@ -46,6 +46,19 @@ class Streams:
                 t.account_feed = None
                 log.warning("%s: account not streamed (%s); polling fills and orders over REST", t.name, exc)
 
+    def _start_commands(self) -> None:
+        """Telegram commands from the configured chat (``alerts.commands``), while the engine runs."""
+        from engine.telegram_commands import TelegramCommands
+
+        if self.config.alerts.commands and self.alerts.telegram.configured and getattr(self, "commands", None) is None:
+            self.commands = TelegramCommands(self)
+            self.commands.start()
+
+    def _stop_commands(self) -> None:
+        commands, self.commands = getattr(self, "commands", None), None
+        if commands is not None:
+            commands.stop()
+
     def _stop_feeds(self) -> None:
         for t in self.traders:
             for attr in ("feed", "account_feed"):

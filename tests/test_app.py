@@ -335,8 +335,8 @@ def test_exchange_connections_page_disconnects_tests_and_switches_selection(cdir
     [b for b in at.button if b.label == "Connect"][0].click().run()
     engine.quote_cycle()
     assert engine.exchange.fetch_open_orders()
-    at.radio[0].set_value("FAILOVER").run()
-    assert engine.config.engine.selection == "FAILOVER" and load_config(cdir).engine.selection == "FAILOVER"
+    at.radio[0].set_value("LOAD_BALANCE").run()
+    assert engine.config.engine.selection == "LOAD_BALANCE" and load_config(cdir).engine.selection == "LOAD_BALANCE"
 
 
 def test_dashboard_and_positions_cover_every_exchange(tmp_path, monkeypatch):

@@ -99,7 +99,7 @@ def save_overrides(changes: dict[str, Any], config_dir: str | Path | None = None
         if isinstance(holder, dict):
             holder.pop(replace[-1], None)
     updated = deep_merge(current, changes, str(path), {})
-    if any(k in updated for k in ("exchanges", "alerts")):
+    if "exchanges" in updated or "telegram" in (updated.get("alerts") or {}):  # alert settings are fine there
         raise ConfigError(f"{path}: credentials belong in secrets.json or the environment, not in config.json")
     tmp_dir = tempfile.mkdtemp(prefix=".check-", dir=cdir)
     try:  # validate the whole hierarchy with the new file in place before replacing it

@@ -98,7 +98,7 @@ class EngineSettings:
     client_id_prefix: Text = "mm"
     autostart: Flag = True
     venues: list[Text] = field(default_factory=list)  # more exchanges to quote on besides `exchange`
-    selection: one_of("FAILOVER", "LOAD_BALANCE", "BEST_EXECUTION", "SINGLE") = "SINGLE"
+    selection: one_of("FAILOVER", "LOAD_BALANCE", "BEST_EXECUTION", "SINGLE") = "FAILOVER"  # seed 000's default
     weights: dict[str, Num] = field(default_factory=dict)  # LOAD_BALANCE weights per exchange
     feed: one_of("auto", "on", "off") = "auto"  # websocket books: auto = real exchanges only
 
@@ -270,6 +270,8 @@ class AlertSettings:
     retries: between(Whole, ge=0, le=10) = 3
     backoff_s: between(ge=0) = 1.0
     api_url: Text = "https://api.telegram.org"
+    commands: Flag = True  # obey /status, /pause, /kill, ... from TELEGRAM_CHAT_ID (engine/telegram_commands.py)
+    poll_timeout_s: between(ge=0, le=50) = 25.0  # getUpdates long-poll timeout
 
 
 @dataclass(frozen=True, config=RULES)

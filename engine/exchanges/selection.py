@@ -3,7 +3,9 @@
 - FAILOVER: the first healthy exchange, in priority order, that lists the symbol.
 - LOAD_BALANCE: among healthy exchanges that list it, by configured weights. A symbol keeps its exchange while that
   stays healthy (the choice is a stable hash of the symbol over the weights), so quoting does not hop each cycle.
-- BEST_EXECUTION: the healthy exchange with the best score = success_rate * 100 - latency_ms / 10.
+- BEST_EXECUTION: the healthy exchange with the best score = success_rate * 100 - latency_ms / 10 - load * 50, where
+  load is the share of the exchange's request budget used in the last minute (seed 000: latency, success rate and
+  load; an exchange at its budget loses as much as one 500 ms slower).
 - SINGLE: the primary exchange only; when it is unhealthy the symbol is not quoted.
 """
 
@@ -22,10 +24,11 @@ class VenueHealth:
     latency_ms: float | None
     success_rate: float
     symbols: frozenset[str]
+    load: float = 0.0  # requests in the last minute / the request budget (0: no budget)
 
     @property
     def score(self) -> float:
-        return self.success_rate * 100 - (self.latency_ms or 0.0) / 10
+        return self.success_rate * 100 - (self.latency_ms or 0.0) / 10 - self.load * 50
 
 
 def choose(symbol: str, venues: list[VenueHealth], strategy: str,

@@ -19,11 +19,28 @@ class FakeTelegram:
         self.messages: list[dict] = []
         self.requests = 0
         self.fail_next: list[int] = []
+        self.updates: list[dict] = []  # what getUpdates serves: the operator's (and strangers') messages
+        self._arrived = threading.Condition()
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args: object) -> None:  # quiet
                 pass
+
+            def do_GET(self) -> None:  # noqa: N802 - getUpdates, long-polled (at most 1 s here)
+                fake.requests += 1
+                path, _, query = self.path.partition("?")
+                parts = path.strip("/").split("/")
+                if len(parts) != 2 or parts[1] != "getUpdates":
+                    return self._reply(404, {"ok": False, "error_code": 404, "description": "Not Found"})
+                if parts[0][3:] != GOOD_TOKEN:
+                    return self._reply(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
+                args = dict(p.split("=", 1) for p in query.split("&") if "=" in p)
+                offset, wait = int(args.get("offset", 0)), min(float(args.get("timeout", 0)), 1.0)
+                with fake._arrived:
+                    fake._arrived.wait_for(lambda: any(u["update_id"] >= offset for u in fake.updates), timeout=wait)
+                    result = [u for u in fake.updates if u["update_id"] >= offset]
+                self._reply(200, {"ok": True, "result": result})
 
             def do_POST(self) -> None:  # noqa: N802 - the http.server API
                 fake.requests += 1
@@ -54,6 +71,14 @@ class FakeTelegram:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def say(self, text: str, chat_id: str = GOOD_CHAT) -> None:
+        """A message to the bot from ``chat_id`` (the operator's chat unless given)."""
+        with self._arrived:
+            uid = len(self.updates) + 1000
+            self.updates.append({"update_id": uid, "message": {"message_id": uid, "chat": {"id": int(chat_id)},
+                                                               "date": 1_700_000_000, "text": text}})
+            self._arrived.notify_all()
 
     def __enter__(self) -> FakeTelegram:
         self._thread.start()
