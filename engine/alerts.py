@@ -5,8 +5,10 @@ Levels: critical, error, warning, info. The same alert (``key``) again within ``
 the Bot API ``sendMessage`` through ``requests`` with retries and exponential backoff (429 honours ``retry_after``).
 A bad token or chat id is not retried. When Telegram is unreachable or misconfigured, alerts are kept with status
 ``failed`` and one clear warning is logged; trading never waits on an alert. Without credentials alerts are stored
-with status ``skipped``. Position opened / closed alerts are stored only (``stored``). The bot token never appears
-in the database, the logs or exceptions.
+with status ``skipped``. Each kind is ``on``, ``silent`` (sent with Telegram's ``disable_notification``) or ``off``
+(stored only, status ``stored``) by ``alerts.kinds``; position opened / closed are off unless set, an hourly summary
+(``alerts.summary_every_min``) tells the fills and PnL instead. The bot token never appears in the database, the logs
+or exceptions.
 """
 
 from __future__ import annotations
@@ -32,6 +34,13 @@ LEVELS = ("info", "warning", "error", "critical")
 # Kinds kept in the alerts table only (status ``stored``): a market maker's inventory flips many times an hour, and a
 # message for each is noise. (Which kinds go out is the operator's choice once alert kinds are configurable.)
 STORE_ONLY_KINDS = frozenset({"position opened", "position closed"})
+# Every kind the engine raises, as the Alerts page offers them (alerts.kinds takes these names)
+KINDS = ("engine started", "engine started halted", "engine stopped", "engine re-armed", "kill switch",
+         "breaker opened", "breaker closed", "cap hit", "cap cleared", "risk checks stale", "risk checks back",
+         "orders still live", "store unavailable", "store back", "exchange disconnected", "exchange back", "routing",
+         "large loss", "position opened", "position closed", "position closed by the operator", "funding skew",
+         "universe changed", "universe short", "universe scan failed", "universe leaver slow", "arbitrage",
+         "arbitrage unhedged", "metrics not exported", "summary")
 ICONS = {"info": "ℹ️", "warning": "⚠️", "error": "❌", "critical": "🚨"}
 TIMEOUT_S = 10
 
@@ -67,8 +76,9 @@ class AlertService:
             last = self._last_sent.get(key)
             while self._recent and self._recent[0] <= now - 60_000:
                 self._recent.popleft()
-            if kind in STORE_ONLY_KINDS:
-                status, error = "stored", "kept in the store only: inventory flips are not sent"
+            mode = self.settings.kinds.get(kind, "off" if kind in STORE_ONLY_KINDS else "on")
+            if mode == "off":
+                status, error = "stored", f"kept in the store only (alerts.kinds: {kind!r} is off)"
             elif LEVELS.index(level) < LEVELS.index(self.settings.min_level):
                 status, error = "suppressed", f"below alerts.min_level ({self.settings.min_level})"
             elif last is not None and now - last < self.settings.dedupe_s * 1000:
@@ -95,7 +105,7 @@ class AlertService:
         if status == "pending":
             self._ensure_worker()
             text = f"{ICONS[level]} {level.upper()} · {kind}\n{message[:2000]}\n{iso8601(now)}"
-            self._queue.put((alert_id, text))
+            self._queue.put((alert_id, text, mode == "silent"))
         elif status == "suppressed":
             self.suppressed += 1
         return alert_id
@@ -118,12 +128,12 @@ class AlertService:
             finally:
                 self._queue.task_done()
 
-    def _deliver(self, alert_id: int | None, text: str) -> None:
+    def _deliver(self, alert_id: int | None, text: str, silent: bool = False) -> None:
         status, error, attempts = "failed", "", 0
         delay = self.settings.backoff_s
         for attempt in range(self.settings.retries + 1):
             attempts = attempt + 1
-            outcome, error, retry_after = self._send(text)
+            outcome, error, retry_after = self._send(text, silent)
             if outcome == "sent":
                 status, error = "sent", ""
                 break
@@ -147,13 +157,15 @@ class AlertService:
             self.failed += 1
             self._warn_once(error)
 
-    def _send(self, text: str) -> tuple[str, str, float | None]:
-        """One sendMessage call: ('sent' | 'retry' | 'fatal', error, retry_after seconds)."""
+    def _send(self, text: str, silent: bool = False) -> tuple[str, str, float | None]:
+        """One sendMessage call: ('sent' | 'retry' | 'fatal', error, retry_after seconds); ``silent``: delivered
+        without a sound (``disable_notification``)."""
         token = self.telegram.bot_token.reveal()
         url = f"{self.settings.api_url.rstrip('/')}/bot{token}/sendMessage"
         try:
             r = self.http.post(url, json={"chat_id": self.telegram.chat_id, "text": text,
-                                          "disable_web_page_preview": True}, timeout=TIMEOUT_S)
+                                          "disable_web_page_preview": True, "disable_notification": silent},
+                               timeout=TIMEOUT_S)
         except requests.RequestException as exc:
             return "retry", self._clean(f"Telegram unreachable: {type(exc).__name__}: {exc}"), None
         try:

@@ -17,6 +17,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlmodel import Session
 
+from engine.alert_summary import summary_message
 from engine.clock import Clock
 from engine.retention import prune
 from engine.states import HALTED, KILL_REQUEST_KEY, PAUSED, REARM_REQUEST_KEY, RUNNING, STOPPED
@@ -47,6 +48,7 @@ class Jobs:
                 ("universe", self.universe_cycle, UNIVERSE_TICK_S),
                 ("arbitrage", self.arbitrage_cycle, self.config.cross_exchange_arbitrage.check_interval_s),
                 ("retention", self.retention_cycle, self.config.retention.every_min * 60),
+                ("summary", self.summary_cycle, self.config.alerts.summary_every_min * 60 or 3600),
                 ("quote", self.quote_cycle, e.quote_interval_ms / 1000)]
 
     def _make_scheduler(self) -> BackgroundScheduler:
@@ -157,6 +159,17 @@ class Jobs:
         """The store's retention policy (:mod:`engine.retention`): metric rows thinned, then deleted."""
         if self.config.retention.enabled:
             prune(self.db, self.clock.now_ms(), self.config.retention)
+
+    def summary_cycle(self) -> None:
+        """The periodic summary alert: fills and PnL per symbol since the last one (none without a fill)."""
+        every = self.config.alerts.summary_every_min * 60_000
+        now = self.clock.now_ms()
+        since = getattr(self, "_summary_since", None) or now - int(every)
+        self._summary_since = now
+        if every and self.state != "STOPPED":
+            text = summary_message(self.db, since, now)
+            if text:
+                self.alert("info", "summary", text, key=f"summary:{now}")
 
     def quote_cycle(self) -> None:
         """One quoting cycle on every venue (each quotes the symbols routed to it)."""

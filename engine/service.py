@@ -273,6 +273,20 @@ def set_risk_mode(engine: Engine, mode: str) -> None:
     apply_changes(engine, {"strategy": {"risk_mode": mode}})
 
 
+def alert_kinds(engine: Engine) -> dict[str, str]:
+    """Each alert kind's delivery (on | silent | off), as configured (``alerts.kinds``) or by default."""
+    from engine.alerts import KINDS, STORE_ONLY_KINDS
+
+    kinds = engine.config.alerts.kinds
+    names = (*KINDS, *sorted(set(kinds) - set(KINDS)))
+    return {k: kinds.get(k, "off" if k in STORE_ONLY_KINDS else "on") for k in names}
+
+
+def set_alert_kinds(engine: Engine, kinds: dict[str, str]) -> None:
+    """Save and apply each kind's delivery (on | silent | off)."""
+    apply_changes(engine, {"alerts": {"kinds": kinds}})
+
+
 def apply_changes(engine: Engine, changes: dict) -> None:
     """Validate and save ``changes`` (config.json, atomically), then reload the config into the running engine.
 

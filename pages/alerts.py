@@ -9,7 +9,7 @@ import streamlit as st
 
 from engine import service
 from engine.config import PROJECT_ROOT
-from ui.page import page
+from ui.page import page, save_setting
 from ui.tables import table
 
 engine = page("Alerts & logs")
@@ -28,6 +28,22 @@ else:
 if not engine.config.telegram.configured:
     st.caption("Telegram is not configured: alerts are stored here with status skipped. Set TELEGRAM_BOT_TOKEN and "
                "TELEGRAM_CHAT_ID (or secrets.json) to receive them.")
+
+st.subheader("Which alerts go out")
+current = service.alert_kinds(engine)
+with st.form("alert_kinds"):
+    cols = st.columns(3)
+    chosen = {kind: cols[i % 3].selectbox(kind, ["on", "silent", "off"], index=["on", "silent", "off"].index(mode),
+                                           key=f"kind_{kind}") for i, (kind, mode) in enumerate(current.items())}
+    saved = st.form_submit_button("Save")
+st.caption("on: sent to Telegram · silent: sent without a sound (Telegram's disable_notification) · off: kept here "
+           f"only. Every {engine.config.alerts.summary_every_min:g} min a summary of the fills and PnL per symbol is "
+           "sent instead of position opened / closed (alerts.summary_every_min; 0: none).")
+if saved:
+    changed = {k: v for k, v in chosen.items() if v != current[k]}
+    if changed:
+        save_setting(lambda: service.set_alert_kinds(engine, changed),
+                     "Saved: " + ", ".join(f"{k} {v}" for k, v in changed.items()))
 
 st.subheader("Log")
 levels = st.multiselect("Levels", ["CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"],

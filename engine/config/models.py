@@ -262,6 +262,11 @@ class RiskSettings:
     stale_after_intervals: between(Whole, ge=1) = 3
 
 
+def _yaml_switch(value: Any) -> Any:
+    """YAML reads a bare ``on`` / ``off`` as true / false: take them back as the words."""
+    return {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else value
+
+
 @dataclass(frozen=True, config=RULES)
 class AlertSettings:
     min_level: one_of("info", "warning", "error", "critical") = "info"
@@ -270,6 +275,9 @@ class AlertSettings:
     retries: between(Whole, ge=0, le=10) = 3
     backoff_s: between(ge=0) = 1.0
     api_url: Text = "https://api.telegram.org"
+    kinds: dict[Text, Annotated[one_of("on", "silent", "off"), BeforeValidator(_yaml_switch)]] = field(  # per kind
+        default_factory=lambda: {"position opened": "off", "position closed": "off"})
+    summary_every_min: between(ge=0, le=10_080) = 60.0  # a summary of fills and PnL per symbol; 0: none
     commands: Flag = True  # obey /status, /pause, /kill, ... from TELEGRAM_CHAT_ID (engine/telegram_commands.py)
     poll_timeout_s: between(ge=0, le=50) = 25.0  # getUpdates long-poll timeout
 
