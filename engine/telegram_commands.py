@@ -19,8 +19,10 @@ from collections.abc import Callable
 from typing import Any
 
 import requests
+from sqlmodel import Session, select
 
-from engine.config import mask_secret
+from engine.config import RISK_MODES, load_config, mask_secret, save_overrides
+from engine.store import SystemMetric
 
 log = logging.getLogger("engine.telegram")
 KILL_CONFIRM_S = 30.0
@@ -134,40 +136,46 @@ class TelegramCommands:
 
     # ------------------------------------------------------------------------------ the commands
     def _status(self, _args: list[str]) -> str:
-        from engine import service
-
-        e, s = self.engine, service.summary(self.engine)
+        e = self.engine
         breakers = [f"{b.breaker} {b.state} on {b.scope.exchange or 'all'}"
                     + (f":{b.scope.symbol}" if b.scope.symbol else "") for b in e.risk.board.active()]
-        return (f"{s['state']}{': ' + s['reason'] if s['reason'] else ''}\n"
-                f"exchanges: {', '.join(t.name for t in e.traders)} ({s['exchanges_healthy']} of {s['exchanges']} "
-                f"can quote)\nrisk mode: {s['risk_mode']}\nbreakers open: {', '.join(breakers) or 'none'}\n"
-                f"open orders: {s['open_orders']}, fills: {s['fills']:,}")
+        able = sum(1 for t in e.traders if not (t.gate.exchange_block or t.gate.operator_block))
+        orders = sum(len(t.snapshot.orders) for t in e.traders)
+        fills = sum(t.ledger.fills for t in e.traders)
+        return (f"{e.state}{': ' + e.reason if e.reason else ''}\n"
+                f"exchanges: {', '.join(t.name for t in e.traders)} ({able} of {len(e.traders)} can quote)\n"
+                f"risk mode: {e.config.strategy.risk_mode}\nbreakers open: {', '.join(breakers) or 'none'}\n"
+                f"open orders: {orders}, fills: {fills:,}")
 
     def _pnl(self, _args: list[str]) -> str:
-        from engine import service
-
-        s = service.summary(self.engine)
-        return (f"equity {_money(s['equity'])} USDT\ntoday {_money(s['daily_pnl'], signed=True)}\n"
-                f"net PnL {_money(s.get('net_pnl'), signed=True)} (trading {_money(s.get('trading_net'), signed=True)}"
-                f", inventory {_money(s.get('inventory_pnl'), signed=True)})\nfees {_money(s.get('fees'))}")
+        with Session(self.engine.db) as s:  # the metrics job's last reading, over every exchange
+            m = s.exec(select(SystemMetric).where(SystemMetric.exchange == "ALL")
+                       .order_by(SystemMetric.ts.desc()).limit(1)).first()
+        if m is None:
+            return "no PnL yet: the metrics job has not run"
+        net = m.realized_pnl + m.unrealized_pnl - m.fees
+        return (f"equity {_money(m.equity)} USDT\ntoday {_money(m.daily_pnl, signed=True)}\n"
+                f"net PnL {_money(net, signed=True)} (realized {_money(m.realized_pnl, signed=True)}, unrealized "
+                f"{_money(m.unrealized_pnl, signed=True)})\nfees {_money(m.fees)}")
 
     def _positions(self, _args: list[str]) -> str:
-        from engine import service
-
-        rows = service.positions(self.engine)
-        if not rows:
-            return "no open position"
-        return "\n".join(f"{r['symbol']} {r['side']} {r['size']:g} at {r['entry']:g} on {r['exchange']}, unrealized "
-                         f"{_money(r['unrealized_pnl'], signed=True)}" for r in rows[:20])
+        lines = []
+        for t in self.engine.traders:
+            snap = t.snapshot
+            for symbol, pos in sorted(snap.positions.items()):
+                if pos.qty:
+                    seen = snap.views.get(symbol)
+                    upnl = pos.unrealized(seen[1].mid) if seen else None
+                    lines.append(f"{symbol} {'long' if pos.qty > 0 else 'short'} {abs(pos.qty):g} at "
+                                 f"{pos.avg_price:g} on {t.name}, unrealized {_money(upnl, signed=True)}")
+        return "\n".join(lines[:20]) or "no open position"
 
     def _orders(self, _args: list[str]) -> str:
-        from engine import service
-
-        rows = service.open_orders(self.engine)
+        rows = [(t.name, o) for t in self.engine.traders for o in t.snapshot.orders]
         head = f"{len(rows)} open orders"
-        return "\n".join([head, *(f"{r['symbol']} {r['side']} {r['amount']:g} @ {r['price']:g} ({r['exchange']})"
-                                  for r in rows[:15] if r["price"])])
+        return "\n".join([head, *(f"{o.symbol} {o.side} {o.amount:g} @ {o.price:g} ({name})"
+                                  for name, o in sorted(rows, key=lambda r: (r[1].symbol, r[1].side, r[1].level))[:15]
+                                  if o.price)])
 
     def _pause(self, _args: list[str]) -> str:
         self.engine.pause("paused from Telegram")
@@ -192,15 +200,13 @@ class TelegramCommands:
         return f"{self.engine.state}: re-armed" if self.engine.state == "RUNNING" else f"{self.engine.state}"
 
     def _mode(self, args: list[str]) -> str:
-        from engine import service
-        from engine.config import RISK_MODES
-
         mode = (args[0] if args else "").upper()
         if mode not in RISK_MODES:
             return f"/mode takes one of {', '.join(m.lower() for m in RISK_MODES)}"
-        service.set_risk_mode(self.engine, mode)
+        cdir = self.engine.config.config_dir
+        save_overrides({"strategy": {"risk_mode": mode}}, cdir)  # saved like the console saves it, then applied
+        self.engine.apply_config(load_config(cdir))
         return f"risk mode {self.engine.config.strategy.risk_mode}"
-
 
 def _money(x: float | None, signed: bool = False) -> str:
     if x is None:

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "console.py")
 PASSWORD = "correct horse battery staple"
 PAGES = ["pages/dashboard.py", "pages/positions.py", "pages/trades.py", "pages/risk.py", "pages/alerts.py",
-         "pages/exchanges.py", "pages/kucoin.py", "pages/strategies.py"]
+         "pages/exchanges.py", "pages/kucoin.py", "pages/strategies.py", "pages/settings.py"]
 
 
 def console_config(tmp_path: Path, **engine: object) -> Path:
@@ -87,7 +87,7 @@ def test_every_page_renders_without_an_exception(cdir):
         assert not at.exception, (page, at.exception)
         assert at.title[0].value in ("Dashboard", "Positions & orders", "Trade history", "Risk controls",
                                      "Alerts & logs", "KuCoin connection tester", "Exchange connections",
-                                     "Strategies")
+                                     "Strategies", "Trading settings")
 
 
 def test_risk_mode_change_reaches_the_engine_and_survives_a_restart(cdir):

@@ -24,7 +24,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 PASSWORD = "browser-test-password"
 PAGES = [("Dashboard", "dashboard"), ("Positions & orders", "positions"), ("Trade history", "trades"),
          ("Risk controls", "risk"), ("Alerts & logs", "alerts"), ("Exchange connections", "exchanges"),
-         ("KuCoin tester", "kucoin"), ("Strategies", "strategies"), ("Backtest lab", "lab")]
+         ("KuCoin tester", "kucoin"), ("Strategies", "strategies"), ("Backtest lab", "lab"),
+         ("Trading settings", "settings")]
 
 
 @pytest.fixture(scope="module")

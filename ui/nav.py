@@ -15,6 +15,7 @@ PAGES = (  # file, title, icon
     ("pages/trades.py", "Trade history", ":material/receipt_long:"),
     ("pages/strategies.py", "Strategies", ":material/insights:"),
     ("pages/lab.py", "Backtest lab", ":material/science:"),
+    ("pages/settings.py", "Trading settings", ":material/tune:"),
     ("pages/risk.py", "Risk controls", ":material/shield:"),
     ("pages/alerts.py", "Alerts & logs", ":material/notifications:"),
     ("pages/exchanges.py", "Exchange connections", ":material/hub:"),

@@ -62,3 +62,24 @@ LEVERAGE = Bound(1, 125, "x", inclusive=True)
 
 def _num(x: float) -> str:
     return f"{int(x):,}" if float(x).is_integer() else f"{x:,g}"
+
+# market making's knobs as the Trading settings page offers them (the config itself takes any positive value)
+QUOTING: dict[str, Bound] = {
+    "spread_bps": Bound(0, 1_000, "bps"),
+    "step_bps": Bound(0, 200, "bps", inclusive=True),
+    "min_spread_bps": Bound(0, 1_000, "bps", inclusive=True),
+    "volume_factor": Bound(0, 100, ""),
+    "usd_per_order": Bound(0, 100_000, "USDT"),
+    "min_order_usd": Bound(0, 100_000, "USDT"),
+    "max_order_usd": Bound(0, 1_000_000, "USDT"),
+    "levels": Bound(1, 20, "levels", inclusive=True),
+    "margin_pct": Bound(0, 100, "%", inclusive=True),
+    "gamma": Bound(0, 10, "", inclusive=True),
+    "tau_s": Bound(0, 3_600, "s"),
+    "size_shrink": Bound(0, 1, "", inclusive=True),
+    "max_order_age_s": Bound(0, 86_400, "s"),
+    "drift_bps": Bound(0, 1_000, "bps"),
+    "stale_depth_bps": Bound(0, 5_000, "bps"),
+    "max_replacements_per_cycle": Bound(1, 1_000, "per cycle", inclusive=True),
+    "min_requote_interval_ms": Bound(0, 60_000, "ms", inclusive=True),
+}

@@ -1,0 +1,68 @@
+"""Trading settings: market making's quoting, its levels per risk mode, the inventory skew and order hygiene, in
+validated forms (Review, then Apply): saved to config/config.json and applied to the running engine at once."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from engine import service
+from engine.config import bounds
+from ui.page import page
+from ui.settings_form import NumberField, Switch, settings_section
+
+engine = page("Trading settings")
+cfg = engine.config
+st_, hy, q = cfg.strategy, cfg.hygiene, bounds.QUOTING
+
+
+def apply(changes: dict, lines: list[str]) -> str:
+    service.apply_changes(engine, changes)
+    return "; ".join(lines) + " — saved to config/config.json and applied"
+
+
+st.subheader("Quoting")
+st.caption("For every market-making symbol; a symbol's own params (Strategies) override these. A tier's spread "
+           "multiplier widens the spread (tiers.*).")
+settings_section("quoting", [
+    NumberField("Spread (bps, full, around the mid)", "strategy.spread_bps", st_.spread_bps, q["spread_bps"]),
+    NumberField("Step between levels (bps)", "strategy.step_bps", st_.step_bps, q["step_bps"]),
+    NumberField("Minimum spread after skew (bps)", "strategy.min_spread_bps", st_.min_spread_bps,
+                q["min_spread_bps"]),
+    NumberField("Order size (USDT before the volume factor)", "strategy.usd_per_order", st_.usd_per_order,
+                q["usd_per_order"]),
+    NumberField("Smallest order (USDT)", "strategy.min_order_usd", st_.min_order_usd, q["min_order_usd"]),
+    NumberField("Largest order (USDT)", "strategy.max_order_usd", st_.max_order_usd, q["max_order_usd"]),
+    NumberField("Volume factor", "strategy.volume_factor", st_.volume_factor, q["volume_factor"]),
+], apply, switches=[Switch("Fee-aware spread", "strategy.fee_aware", st_.fee_aware)])
+
+st.subheader("Levels per risk mode")
+st.caption(f"The mode in force is {st_.risk_mode} (Risk controls switches it). Each mode's inventory limit is set on "
+           "Risk controls, where the limit in force and the setting that binds are shown.")
+fields = []
+for mode, m in st_.modes.items():
+    fields.append(NumberField(f"{mode}: levels a side", f"strategy.modes.{mode}.levels", m.levels, q["levels"],
+                              whole=True))
+    fields.append(NumberField(f"{mode}: margin (%)", f"strategy.modes.{mode}.margin_pct", m.margin_pct,
+                              q["margin_pct"]))
+settings_section("modes", fields, apply, columns=2)
+
+st.subheader("Inventory skew (Avellaneda-Stoikov)")
+sk = st_.skew
+settings_section("skew", [
+    NumberField("Risk aversion (gamma)", "strategy.skew.gamma", sk.gamma, q["gamma"]),
+    NumberField("Horizon (s)", "strategy.skew.tau_s", sk.tau_s, q["tau_s"]),
+    NumberField("Size shrink at full inventory", "strategy.skew.size_shrink", sk.size_shrink, q["size_shrink"]),
+], apply, switches=[Switch("Skew on", "strategy.skew.enabled", sk.enabled,
+                           warn_off="quotes stop leaning against the inventory: it can build up on one side")])
+
+st.subheader("Order hygiene")
+settings_section("hygiene", [
+    NumberField("Replace orders older than (s)", "hygiene.max_order_age_s", hy.max_order_age_s, q["max_order_age_s"]),
+    NumberField("Requote when the price drifted (bps)", "hygiene.drift_bps", hy.drift_bps, q["drift_bps"]),
+    NumberField("Stale beyond the top of book (bps)", "hygiene.stale_depth_bps", hy.stale_depth_bps,
+                q["stale_depth_bps"]),
+    NumberField("Replacements per cycle at most", "hygiene.max_replacements_per_cycle",
+                hy.max_replacements_per_cycle, q["max_replacements_per_cycle"], whole=True),
+    NumberField("Per symbol, requote at most every (ms)", "hygiene.min_requote_interval_ms",
+                hy.min_requote_interval_ms, q["min_requote_interval_ms"], whole=True),
+], apply)
