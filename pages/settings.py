@@ -66,3 +66,33 @@ settings_section("hygiene", [
     NumberField("Per symbol, requote at most every (ms)", "hygiene.min_requote_interval_ms",
                 hy.min_requote_interval_ms, q["min_requote_interval_ms"], whole=True),
 ], apply)
+
+st.subheader("Symbols")
+st.caption("Per exchange (the safe list, symbols.<exchange>): on or off, the position cap and, on perpetuals, the "
+           "leverage (at most the tier's max_leverage). The cap in force is the smallest of the symbol's cap, the "
+           "risk mode's inventory limit and the per-symbol cap on Risk controls; which one binds is said for each. A "
+           "leverage change reaches a real exchange at its next start (Risk controls sets every perpetual's at once).")
+mode_cap, risk_cap = cfg.mode().max_inventory_usd, cfg.risk.caps.max_inventory_per_symbol_usd
+for venue, table in cfg.symbols.items():
+    if not table:
+        continue
+    st.markdown(f"**{venue}**")
+    fields, switches = [], []
+    for symbol, sc in table.items():
+        base = f"symbols.{venue}.{symbol}"
+        switches.append(Switch(f"{symbol} on", f"{base}.enabled", sc.enabled,
+                               warn_off=f"{symbol} stops quoting on {venue} (its orders are cancelled, its position "
+                                        "stays)"))
+        fields.append(NumberField(f"{symbol}: position cap (USDT)", f"{base}.max_position_size_usd",
+                                  sc.max_position_size_usd, bounds.MAX_INVENTORY_PER_SYMBOL_USD))
+        tier = cfg.tiers[sc.tier]
+        contract = bool((engine.trader.ex.markets.get(symbol) or {}).get("contract")) if venue == engine.trader.name \
+            else ":" in symbol
+        if contract:
+            fields.append(NumberField(f"{symbol}: leverage", f"{base}.leverage", sc.leverage,
+                                      bounds.Bound(1, tier.max_leverage, f"x ({sc.tier} tier's maximum)",
+                                                   inclusive=True), whole=True))
+        binds = min((sc.max_position_size_usd, "its own cap"), (mode_cap, f"the {cfg.strategy.risk_mode} mode's limit"),
+                    (risk_cap, "the per-symbol cap on Risk controls"))
+        st.caption(f"{symbol} ({sc.tier}): cap in force {binds[0]:,.0f} USDT, set by {binds[1]}")
+    settings_section(f"symbols:{venue}", fields, apply, switches=switches)

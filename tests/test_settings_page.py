@@ -63,3 +63,21 @@ def test_levels_per_mode_reach_the_ladder(cdir):  # noqa: F811
     engine.risk_cycle()
     engine.quote_cycle()
     assert engine.trader.strategies["BTC/USDT"].quote_params.levels == 3
+
+
+def test_a_symbols_cap_and_leverage_are_set_with_the_binding_limit_said(cdir):  # noqa: F811
+    engine = running_engine(cdir)
+    at = logged_in()
+    at.switch_page(PAGE).run()
+    assert any("ETH/USDT (STABLE): cap in force 10,000 USDT, set by the CONSERVATIVE mode's limit" in c.value
+               for c in at.caption)
+    field(at, "ETH/USDT: position cap (USDT)").input("1000")
+    press(at, "Review changes", nth=4)
+    press(at, "Apply")
+    assert not at.exception
+    assert engine.config.symbols["sim"]["ETH/USDT"].max_position_size_usd == 1000
+    assert engine.trader.strategies["ETH/USDT"].quote_params.max_inventory_usd == 1000  # the running ladder's cap
+    assert any("ETH/USDT (STABLE): cap in force 1,000 USDT, set by its own cap" in c.value for c in at.caption)
+    field(at, "BTC/USDT:USDT: leverage").input("50")  # above the STABLE tier's 20
+    press(at, "Review changes", nth=4)
+    assert any("Not saved" in e.value and "at most 20" in e.value for e in at.error)
