@@ -17,7 +17,7 @@ from engine.kucoin_check import check_kucoin
 from engine.registry import ensure_engine, stop_all_engines
 from tests.fakes.kucoin import KEY, PASSPHRASE, SECRET, FakeKucoin
 from tests.fakes.telegram import GOOD_CHAT, GOOD_TOKEN, FakeTelegram
-from tests.test_app import APP, PAGES, PASSWORD, console_config
+from tests.test_app import PAGES, PASSWORD, console_config, logged_in
 
 
 def credentials() -> dict[str, str]:
@@ -54,10 +54,7 @@ def test_no_secret_appears_in_logs_store_paper_account_or_pages(tmp_path, monkey
             engine.run_simulated(20)  # quoting, risk, hygiene, health, metrics: fills, alerts, logs
             report = service.run_kucoin_check(engine)
             assert report.ok  # the right credentials pass against the local KuCoin
-            at = AppTest.from_file(APP, default_timeout=30)
-            at.run()
-            at.text_input[0].input(PASSWORD)
-            at.button[0].click().run()
+            at = logged_in()
             for page in PAGES:
                 at.switch_page(page).run()
                 assert not at.exception, page

@@ -66,19 +66,15 @@ def test_a_summary_of_fills_and_pnl_replaces_the_position_alerts(tmp_path):
 
 
 def test_the_alerts_page_sets_a_kind(tmp_path, monkeypatch):
-    from streamlit.testing.v1 import AppTest
 
     from engine.registry import stop_all_engines
-    from tests.test_app import APP, PASSWORD, console_config
+    from tests.test_app import PASSWORD, console_config, logged_in
 
     cdir = console_config(tmp_path)
     monkeypatch.setenv("MM_CONFIG_DIR", str(cdir))
     monkeypatch.setenv("MM_CONSOLE_PASSWORD", PASSWORD)
     try:
-        at = AppTest.from_file(APP, default_timeout=30)
-        at.run()
-        at.text_input[0].input(PASSWORD)
-        at.button[0].click().run()
+        at = logged_in()
         at.switch_page("pages/alerts.py").run()
         assert not at.exception
         box = next(b for b in at.selectbox if b.label == "routing")

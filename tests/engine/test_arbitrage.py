@@ -129,10 +129,8 @@ def test_a_failed_sell_leg_is_unwound_where_it_was_bought(tmp_path):
 def test_the_positions_page_lists_the_arbitrage_trades(tmp_path, monkeypatch):
     import json
 
-    from streamlit.testing.v1 import AppTest
-
     from engine.registry import ensure_engine, stop_all_engines
-    from tests.test_app import APP, PASSWORD, console_config
+    from tests.test_app import PASSWORD, console_config, logged_in
 
     cdir = console_config(tmp_path)
     overrides = json.loads((cdir / "config.json").read_text())
@@ -148,10 +146,7 @@ def test_the_positions_page_lists_the_arbitrage_trades(tmp_path, monkeypatch):
                                  status="unwound", buy_filled=0.0078, unwind_filled=0.0078, pnl=-0.31,
                                  note="the sell leg took 0 of 0.0078 (rejected); unwound 0.0078 at 63010"))
             s.commit()
-        at = AppTest.from_file(APP, default_timeout=30)
-        at.run()
-        at.text_input[0].input(PASSWORD)
-        at.button[0].click().run()
+        at = logged_in()
         at.switch_page("pages/positions.py").run()
         assert not at.exception
         assert "Cross-exchange arbitrage" in [h.value for h in at.subheader]

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import event
-from streamlit.testing.v1 import AppTest
 
 from engine.clock import SimClock
 from engine.config import load_config
@@ -95,7 +94,7 @@ def test_a_read_only_store_stops_quoting_safely_and_says_what_to_fix(tmp_path, c
 
 def test_the_console_shows_a_store_that_cannot_write(tmp_path, monkeypatch):
     from engine.registry import ensure_engine, stop_all_engines
-    from tests.test_app import APP, PASSWORD, console_config
+    from tests.test_app import PASSWORD, console_config, logged_in
 
     cdir = console_config(tmp_path)
     monkeypatch.setenv("MM_CONFIG_DIR", str(cdir))
@@ -107,10 +106,7 @@ def test_the_console_shows_a_store_that_cannot_write(tmp_path, monkeypatch):
         read_only(engine.db)
         engine.run_simulated(30)
         assert engine.state == PAUSED
-        at = AppTest.from_file(APP, default_timeout=30)
-        at.run()
-        at.text_input[0].input(PASSWORD)
-        at.button[0].click().run()
+        at = logged_in()
         assert not at.exception
         shown = " ".join(w.value for w in at.warning)
         assert "store unavailable" in shown and "make data/" in shown

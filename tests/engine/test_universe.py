@@ -209,10 +209,8 @@ def test_a_restart_quotes_out_what_the_last_universe_left_behind(tmp_path):
 def test_the_dashboard_shows_the_universe_and_why_each_symbol_is_in(tmp_path, monkeypatch):
     import json
 
-    from streamlit.testing.v1 import AppTest
-
     from engine.registry import ensure_engine, stop_all_engines
-    from tests.test_app import APP, PASSWORD, console_config
+    from tests.test_app import PASSWORD, console_config, logged_in
 
     cdir = console_config(tmp_path)
     overrides = json.loads((cdir / "config.json").read_text())
@@ -227,10 +225,7 @@ def test_the_dashboard_shows_the_universe_and_why_each_symbol_is_in(tmp_path, mo
         engine.universe_cycle()
         engine.risk_cycle()
         engine.quote_cycle()
-        at = AppTest.from_file(APP, default_timeout=30)
-        at.run()
-        at.text_input[0].input(PASSWORD)
-        at.button[0].click().run()
+        at = logged_in()
         assert not at.exception
         assert "Symbol universe" in [h.value for h in at.subheader]
         shown = next(df.value for df in at.dataframe if "Why" in df.value.columns)
