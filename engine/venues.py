@@ -29,10 +29,15 @@ def build_exchange(config: AppConfig, clock: Clock | None = None, name: str | No
             sim["state_path"] = str(path)
         if name != "sim":
             sim["seed"] = sim.get("seed", 7) + zlib.crc32(name.encode()) % 1000
+        source = sim.get("source")
+        if isinstance(source, dict) and source.get("type") == "live" and "symbols" not in source:
+            # Paper trading on live data streams the symbols this venue trades, unless the source names its own.
+            sim["source"] = {**source, "symbols": config.active_symbols(name)}
         return create_exchange("sim", sim, clock=clock)
     conn = config.connection(name)
     return create_exchange(name, {"market_type": conn.market, "credentials": config.credentials.get(name),
                                   "sandbox": conn.sandbox, "api_url": conn.api_url or None})
+
 
 def request_budget(config: AppConfig, name: str) -> int | None:
     """Requests per minute the engine may send to ``name``: the connection's ``requests_per_min``, else the

@@ -7,6 +7,7 @@ import streamlit as st
 
 from engine import service
 from engine.charts import equity_figure, ladder_figure
+from engine.paper_status import paper_feeds
 from ui import fmt
 from ui.page import page
 from ui.tables import table
@@ -30,6 +31,10 @@ def pnl_metrics(s: dict) -> None:
 
 @st.fragment(run_every=2)
 def live() -> None:
+    for feed in paper_feeds(engine):
+        st.info(feed["headline"], icon="📡")
+        if feed["problem"]:
+            st.warning(feed["problem"])
     s = service.summary(engine)
     c = st.columns(4)
     c[0].metric("Total equity (USDT)", fmt.money(s["equity"], ccy=""))

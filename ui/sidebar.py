@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from engine import service
+from engine.paper_status import paper_feeds
 from engine.runtime import HALTED, PAUSED, RUNNING, STOPPED, Engine
 from ui.nav import links
 
@@ -25,6 +26,8 @@ def sidebar(engine: Engine) -> None:
                        + "See Exchange connections.")
         venues = ", ".join(t.name for t in engine.traders)
         st.caption(f"Venue **{venues}** · risk mode **{engine.config.strategy.risk_mode}**")
+        for feed in paper_feeds(engine):
+            st.caption(f"📡 **Paper trading** on {feed['exchange']} live data ({feed['venue']})")
         breakers = engine.risk.board.active()
         st.caption(f"Open breakers: **{len(breakers)}**" + (" — " + ", ".join(sorted({b.breaker for b in breakers}))
                                                              if breakers else ""))

@@ -25,6 +25,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import ccxt
 
+from tests.fakes.binance_market import ScriptedMarket
 from tests.fakes.http import json_reply
 
 KEY = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"
@@ -57,8 +58,10 @@ class FakeBinance:
     ROUTES: dict[tuple[str, str], tuple[Any, bool]] = {}  # (method, path) -> (handler, signed); filled below
 
     def __init__(self, venue: ccxt.Exchange, key: str = KEY, secret: str = SECRET, recv_window_ms: int = 5000,
-                 limit_per_min: int = 6000) -> None:
+                 limit_per_min: int = 6000, market: ScriptedMarket | None = None) -> None:
         self.venue = venue
+        self.market = market  # when given, the public books and prints come from it instead of the venue
+        self.down = False  # True: every request fails with HTTP 503, as an exchange in trouble answers
         self.key, self.secret = key, secret
         self.recv_window_ms = recv_window_ms
         self.limit_per_min = limit_per_min
@@ -131,6 +134,8 @@ class FakeBinance:
             if len(self._recent) > self.limit_per_min:
                 raise BinanceError(429, -1003, "Too many requests; current limit of IP is "
                                    f"{self.limit_per_min} requests per minute.")
+        if self.down:
+            raise BinanceError(503, -1001, "Internal error; unable to process your request. Please try again.")
         route = self.ROUTES.get((method, path))
         if route is None:
             raise BinanceError(404, -1000, f"imitation: no route {method} {path}")
@@ -261,10 +266,18 @@ class FakeBinance:
 
     def depth(self, params: dict) -> dict:
         symbol = self._symbol(params)
+        if self.market is not None:
+            return self.market.depth(params["symbol"], int(params.get("limit") or 100))
         book = self.venue.fetch_order_book(symbol, int(params.get("limit") or 100))
         return {"lastUpdateId": int(book.get("nonce") or book["timestamp"] or 0),
                 "bids": [[_num(p), _num(q)] for p, q in book["bids"]],
                 "asks": [[_num(p), _num(q)] for p, q in book["asks"]]}
+
+    def agg_trades(self, params: dict) -> list:
+        self._symbol(params)
+        if self.market is None:
+            raise BinanceError(404, -1000, "imitation: aggTrades needs a ScriptedMarket")
+        return self.market.agg_trades(params["symbol"], params)
 
     def klines(self, params: dict) -> list:
         symbol = self._symbol(params)
@@ -360,7 +373,8 @@ def _public(prefix: str) -> dict[tuple[str, str], tuple[Any, bool]]:
     """The market-data endpoints, the same under /api/v3 (spot) and /fapi/v1 (USD-M)."""
     return {("GET", f"{prefix}/{path}"): (handler, False) for path, handler in (
         ("ping", FakeBinance.ping), ("time", FakeBinance.server_time), ("exchangeInfo", FakeBinance.exchange_info),
-        ("depth", FakeBinance.depth), ("klines", FakeBinance.klines), ("ticker/24hr", FakeBinance.ticker_24hr))}
+        ("depth", FakeBinance.depth), ("aggTrades", FakeBinance.agg_trades), ("klines", FakeBinance.klines),
+        ("ticker/24hr", FakeBinance.ticker_24hr))}
 
 
 FakeBinance.ROUTES = {

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SOURCE_TYPES = ("synthetic", "replay", "candles")
+SOURCE_TYPES = ("synthetic", "replay", "candles", "live")
+TRANSPORTS = ("auto", "websocket", "rest")
 ERROR_TYPES = ("NetworkError", "RequestTimeout", "RateLimitExceeded", "ExchangeNotAvailable")
 EVENT_TYPES = ("flash_crash", "spread_blowout", "halt", "latency_spike", "error_burst", "outage")
 POSITION_MODES = ("oneway", "hedge")
@@ -26,9 +27,26 @@ class SimConfigError(ValueError):
 
 @dataclass(frozen=True)
 class SourceConfig:
+    """Where the venue's market comes from. ``live`` (paper trading on live data) streams ``exchange``'s public books
+    and trades of ``symbols`` over ``transport`` (``auto``: websocket where ccxt.pro offers it, else REST polled every
+    ``poll_ms``; no ``symbols``: the engine streams the enabled symbols it trades there); a book older than
+    ``stale_after_s`` is not served. ``api_url`` points at a gateway or a local
+    imitation instead of the exchange's own host."""
+
     type: str = "synthetic"
     files: tuple[str, ...] = ()
     warmup_minutes: int = 120
+    exchange: str | None = None
+    symbols: tuple[str, ...] = ()
+    transport: str = "auto"
+    poll_ms: int = 1000
+    depth: int = 50
+    stale_after_s: float = 10.0
+    api_url: str | None = None
+
+    def identity(self) -> str:
+        """What market a paper account was kept on: ``synthetic``, ``replay``, ``candles`` or ``live:<exchange>``."""
+        return f"live:{self.exchange}" if self.type == "live" else self.type
 
 
 @dataclass(frozen=True)
@@ -129,6 +147,7 @@ class SimConfig:
     answers_with_fills: bool = True  # False: order answers carry no trades, as Binance's and OKX's do
     latency: LatencyConfig = LatencyConfig()
     queue: QueueConfig = QueueConfig()
+    fees_given: tuple[str, ...] = ()  # which of maker / taker the config set (a live source uses the exchange's others)
 
 
 _TOP_KEYS = {
@@ -180,6 +199,7 @@ def parse_sim_config(raw: dict[str, Any] | None) -> SimConfig:
         answers_with_fills=_flag("answers_with_fills", raw.get("answers_with_fills", d.answers_with_fills)),
         latency=_latency(raw.get("latency", {}), REPLAY_LATENCY if source.type == "replay" else LatencyConfig()),
         queue=_queue(raw.get("queue", {})),
+        fees_given=tuple(sorted(fees)),
     )
 
 
@@ -212,17 +232,52 @@ def _flag(key: str, value: Any) -> bool:
 
 def _source(raw: Any) -> SourceConfig:
     _require_dict("source", raw)
-    _no_unknown("source", raw, {"type", "files", "warmup_minutes"})
+    live_keys = {"exchange", "symbols", "transport", "poll_ms", "depth", "stale_after_s", "api_url"}
+    _no_unknown("source", raw, {"type", "files", "warmup_minutes", *live_keys})
     kind = _choice("source.type", raw.get("type", "synthetic"), SOURCE_TYPES)
+    warmup = int(_number("source.warmup_minutes", raw.get("warmup_minutes", 120), integer=True, minimum=0,
+                         maximum=10_080))
+    if kind == "live":
+        return _live_source(raw, warmup)
+    stray = sorted(k for k in raw if k in live_keys)
+    if stray:
+        raise SimConfigError(f"sim.source.{stray[0]} is for paper trading on live data (source.type: live), "
+                             f"not a {kind!r} source: remove it or set type: live")
     files = tuple(str(f) for f in _list("source.files", raw.get("files", [])))
     if kind != "synthetic" and not files:
         raise SimConfigError(f"sim.source.files is empty: a {kind!r} source needs at least one data file")
     for f in files:
         if not Path(f).is_file():
             raise SimConfigError(f"sim.source.files: {f!r} does not exist or is not a file")
-    warmup = int(_number("source.warmup_minutes", raw.get("warmup_minutes", 120), integer=True, minimum=0,
-                         maximum=10_080))
     return SourceConfig(type=kind, files=files, warmup_minutes=warmup)
+
+
+def _live_source(raw: dict, warmup: int) -> SourceConfig:
+    import ccxt
+
+    if raw.get("files"):
+        raise SimConfigError("sim.source.files: a live source streams the exchange, it reads no files: remove files "
+                             "or pick type: replay")
+    exchange = raw.get("exchange")
+    if not isinstance(exchange, str) or exchange not in ccxt.exchanges:
+        raise SimConfigError(f"sim.source.exchange = {exchange!r}: name the exchange whose market to paper trade "
+                             "by its ccxt id, e.g. binance, kucoin, okx, bybit, gate")
+    symbols = tuple(_list("source.symbols", raw.get("symbols", [])))  # none: the engine streams what it trades
+    if not all(isinstance(x, str) and "/" in x for x in symbols):
+        raise SimConfigError(f"sim.source.symbols = {list(symbols)!r}: list the markets to stream as unified "
+                             "symbols, e.g. [BTC/USDT, ETH/USDT] (perpetuals: BTC/USDT:USDT)")
+    if len(set(symbols)) != len(symbols):
+        raise SimConfigError(f"sim.source.symbols = {list(symbols)!r}: a symbol is listed twice")
+    transport = _choice("source.transport", raw.get("transport", "auto"), TRANSPORTS)
+    api_url = raw.get("api_url")
+    if api_url is not None and not (isinstance(api_url, str) and api_url.startswith(("http://", "https://"))):
+        raise SimConfigError(f"sim.source.api_url = {api_url!r}: must look like https://host[:port]")
+    return SourceConfig(
+        type="live", warmup_minutes=warmup, exchange=exchange, symbols=symbols, transport=transport,
+        poll_ms=int(_number("source.poll_ms", raw.get("poll_ms", 1000), integer=True, minimum=100, maximum=60_000)),
+        depth=int(_number("source.depth", raw.get("depth", 50), integer=True, minimum=5, maximum=1000)),
+        stale_after_s=_number("source.stale_after_s", raw.get("stale_after_s", 10.0), minimum=1.0, maximum=600.0),
+        api_url=api_url)
 
 
 def _faults(raw: Any) -> FaultsConfig:

@@ -37,12 +37,14 @@ class MarketDataApi:
         finished = getattr(self.source, "finished", False)
         return {
             "status": "maintenance" if halted else "ok", "updated": now, "eta": None, "url": None,
-            "info": {"halted": halted, "replayFinished": finished, "source": self.sim_config.source.type},
+            "info": {"halted": halted, "replayFinished": finished, "source": self.sim_config.source.type,
+                     **({"live": self.source.status()} if hasattr(self.source, "stale_reason") else {})},
         }
 
     @_api
     def fetch_order_book(self, symbol: str, limit: int | None = None, params: dict | None = None) -> dict:
         spec = self._spec(symbol)
+        self._require_fresh(symbol)
         book = self.source.book(symbol)
         n = 100 if limit is None else max(1, int(limit))
         bids, asks = dict(book.levels(True, n + 50)), dict(book.levels(False, n + 50))
@@ -95,11 +97,22 @@ class MarketDataApi:
 
     @_api
     def fetch_ticker(self, symbol: str, params: dict | None = None) -> dict:
+        self._spec(symbol)
+        self._require_fresh(symbol)
         return self._ticker(symbol)
 
     @_api
     def fetch_tickers(self, symbols: list[str] | None = None, params: dict | None = None) -> dict:
-        return {s: self._ticker(s) for s in (symbols or list(self.specs))}
+        """Every asked market's ticker (a live source's markets whose book is stale are left out)."""
+        stale = getattr(self.source, "stale_reason", None)
+        return {s: self._ticker(s) for s in (symbols or list(self.specs)) if stale is None or not stale(s)}
+
+    def _require_fresh(self, symbol: str) -> None:
+        """Paper trading on live data: a market whose stream is down is not served (ExchangeNotAvailable)."""
+        stale = getattr(self.source, "stale_reason", None)
+        reason = stale(symbol) if stale is not None else None
+        if reason:
+            raise ccxt.ExchangeNotAvailable(reason)
 
     @_api
     def fetch_ohlcv(self, symbol: str, timeframe: str = "1m", since: int | None = None, limit: int | None = None,

@@ -134,6 +134,7 @@ class OrdersApi:
                      params: dict | None = None) -> dict:
         params = dict(params or {})
         spec = self._spec(symbol)
+        self._require_fresh(symbol)  # live data: no order is matched against a book we cannot see
         unknown = set(params) - ORDER_PARAMS
         if unknown:
             raise ccxt.BadRequest(f"sim: unsupported order params {sorted(unknown)}; supported: {sorted(ORDER_PARAMS)}")

@@ -29,6 +29,7 @@ class StateKeeping:
             "counters": {"order": self._next_order, "trade": self._next_trade},
             "settings": {"leverage": self._leverage, "margin_mode": self._margin_mode, "hedged": self._hedged},
             "source": self.source.state(),
+            "market": self.sim_config.source.identity(),
             "clock_ms": self.clock.now_ms(),
             "next_funding_ms": self._next_funding_ms,
         }
@@ -98,4 +99,7 @@ class StateKeeping:
                 if self._state_file is not None:
                     self._state_file.close()
                     self._state_file = None
+        source = self.__dict__.get("source")
+        if hasattr(source, "close"):
+            source.close()  # a live source's streams
         super().close()

@@ -26,6 +26,7 @@ from engine.exchanges.sim.config import ScriptedEvent, SimConfig, SimConfigError
 from engine.exchanges.sim.derivatives_api import DerivativesApi
 from engine.exchanges.sim.faults import FaultInjector
 from engine.exchanges.sim.latency import OrderLatency
+from engine.exchanges.sim.live_source import LiveSource
 from engine.exchanges.sim.margin import MarginAndFunding
 from engine.exchanges.sim.market_api import MarketDataApi
 from engine.exchanges.sim.markets import (
@@ -90,14 +91,18 @@ class SimExchange(MarketDataApi, OrdersApi, DerivativesApi, Matching, MarginAndF
             self.clock: Clock = clock or WallClock()
             self.source: Any = SyntheticSource(_synthetic_specs(cfg), cfg.seed, cfg.step_ms, self.clock.now_ms(),
                                                cfg.source.warmup_minutes)
+        elif cfg.source.type == "live":
+            self.clock = clock or WallClock()
+            self.source = LiveSource(cfg.source, self.clock, cfg.maker_fee, cfg.taker_fee, cfg.fees_given)
         else:
             self.source = (BinanceReplaySource(cfg.source.files) if cfg.source.type == "replay"
                            else CandleSource(cfg.source.files, seed=cfg.seed, step_ms=cfg.step_ms))
             self.clock = clock or SimClock(self.source.start_ms())
             if isinstance(self.source, CandleSource) and self.clock.now_ms() > (self.source.start_ms() or 0):
                 self.source.jump_to(self.clock.now_ms())  # a window later in the files
-        self.specs: dict[str, MarketSpec] = {
-            s: self.source.specs[s].with_fees(cfg.maker_fee, cfg.taker_fee) for s in self.source.symbols
+        self.specs: dict[str, MarketSpec] = {  # a live source's markets keep the exchange's fees unless configured
+            s: self.source.specs[s] if cfg.source.type == "live" else
+            self.source.specs[s].with_fees(cfg.maker_fee, cfg.taker_fee) for s in self.source.symbols
         }
         self.quote = "USDT"
         self._created_ms = self.clock.now_ms()
@@ -112,6 +117,13 @@ class SimExchange(MarketDataApi, OrdersApi, DerivativesApi, Matching, MarginAndF
         self._state_file = SimStateFile(cfg.state_path) if cfg.state_path else None
         self._reset_memory()
         restored = self._state_file.load() if self._state_file else None
+        if restored and restored.get("market", "synthetic") != cfg.source.identity():
+            kept = restored.get("market", "synthetic")
+            self.close()
+            raise SimConfigError(
+                f"sim.state_path: {cfg.state_path} holds a paper account kept on the {_market_name(kept)}; this "
+                f"venue trades the {_market_name(cfg.source.identity())}: give it its own state_path (e.g. "
+                f"data/paper_{cfg.source.exchange or cfg.source.type}.sqlite), or go back to the old source")
         if restored:
             self._restore(restored)
         else:
@@ -289,6 +301,10 @@ class SimExchange(MarketDataApi, OrdersApi, DerivativesApi, Matching, MarginAndF
 
 
 
+
+
+def _market_name(identity: str) -> str:
+    return f"{identity[5:]} live market" if identity.startswith("live:") else f"{identity} market"
 
 
 def marks_needed(specs: dict[str, MarketSpec]) -> set[str]:
