@@ -116,7 +116,9 @@ def _errors_by_path(exchange: ccxt.Exchange) -> None:
 
 def override_urls(exchange: ccxt.Exchange, api_url: str) -> None:
     """Point every API base URL at ``api_url`` (scheme and host), keeping each one's path; websocket URLs go to
-    the same host (``ws://`` for an ``http://`` override, ``wss://`` for ``https://``)."""
+    the same host (``ws://`` for an ``http://`` override, ``wss://`` for ``https://``) under the first label of
+    their own host (``wss://stream.binance.com:9443/ws`` -> ``ws://gateway/stream/ws``, ``fstream`` for USD-M), so
+    streams of different hosts stay apart on one gateway and a client that tells them by host still can."""
     target = urlsplit(api_url)
     if not target.scheme or not target.netloc:
         raise ExchangeConfigError(f"API URL {api_url!r} must look like https://host[:port]")
@@ -128,7 +130,7 @@ def override_urls(exchange: ccxt.Exchange, api_url: str) -> None:
             return f"{target.scheme}://{target.netloc}{parts.path}"
         if isinstance(value, str) and value.startswith(("ws://", "wss://")):
             parts = urlsplit(value)
-            return f"{ws_scheme}://{target.netloc}{parts.path}"
+            return f"{ws_scheme}://{target.netloc}/{(parts.hostname or 'ws').split('.')[0]}{parts.path}"
         if isinstance(value, dict):
             return {k: rewrite(v) for k, v in value.items()}
         return value

@@ -13,6 +13,7 @@ from engine.exchanges.sim import SimConfigError, SimExchange
 from engine.exchanges.sim.config import parse_sim_config
 from tests.fakes.binance import FakeBinance
 from tests.fakes.binance_market import ScriptedMarket
+from tests.fakes.binance_ws import FakeBinanceStreams
 
 BOOK = ([(100.00, 2.0), (99.99, 1.0)], [(100.10, 3.0), (100.11, 1.0)])
 
@@ -148,3 +149,36 @@ def test_a_paper_account_kept_on_another_market_is_not_reused(market, tmp_path):
                                                          "transport": "rest", "api_url": fake.url}})
         venue = paper_venue(fake.url, warmup_minutes=0)
         venue.close()
+
+
+def test_over_the_websocket_a_dropped_connection_resubscribes_and_resyncs_the_book_once(market):
+    with FakeBinanceStreams(FakeBinance(SimExchange({}), market=market), market) as fake:
+        venue = paper_venue(fake.url, transport="auto")  # ccxt.pro streams Binance: the websocket it is
+        try:
+            assert venue.source.transport == "websocket"
+            eventually(lambda: fresh_book(venue), what="the first book")
+            assert {"btcusdt@depth@100ms", "btcusdt@trade"} <= set(fake.subscriptions)
+            order = venue.create_order("BTC/USDT", "limit", "buy", 0.5, 100.0, {"clientOrderId": "mm-paper-ws"})
+            market.set_book("BTCUSDT", [(100.00, 2.5), (99.99, 1.0)], BOOK[1])  # 0.5 joins behind us: 2.0 ahead
+            eventually(lambda: venue.fetch_order_book("BTC/USDT")["bids"][0] == [100.0, 3.0],
+                       what="the diff (2.5 shown plus our 0.5)")
+            market.print_trade("BTCUSDT", 100.0, 1.5, buyer_maker=True)
+            eventually(lambda: printed(venue, 1), what="the first streamed print")
+            assert venue.fetch_order(order["id"], "BTC/USDT")["filled"] == 0.0
+
+            books_before = venue.source.status()["markets"]["BTC/USDT"]["books"]
+            fake.drop()  # the connection is cut: ccxt.pro fails the watches, the feed reconnects and resubscribes
+            eventually(lambda: fake.connections >= 2 and venue.source.status()["reconnects"] >= 1,
+                       what="the reconnect")
+            eventually(lambda: fake.subscriptions.count("btcusdt@depth@100ms") >= 2, what="the resubscription")
+            time.sleep(0.5)
+            # The fresh snapshot has the sequence already applied: it is not applied again.
+            assert venue.source.status()["markets"]["BTC/USDT"]["books"] == books_before
+            market.print_trade("BTCUSDT", 100.0, 1.0, buyer_maker=True)  # 0.5 ahead left, then 0.5 of ours
+            done = eventually(lambda: (o := venue.fetch_order(order["id"], "BTC/USDT"))["status"] == "closed" and o,
+                              what="the fill after the reconnect")
+            assert done["filled"] == 0.5
+            assert [t["amount"] for t in venue.fetch_trades("BTC/USDT")] == [1.5, 1.0]  # each print once
+            assert not [r for r in fake.rest.requests if r["method"] != "GET"]  # nothing but reads reached Binance
+        finally:
+            venue.close()
