@@ -302,24 +302,31 @@ def set_leverage(engine: Engine, leverage: int) -> str:
     limits = leverage_limits(engine)
     if not limits["perps"]:
         return "leverage not changed: no perpetual is traded"
-    apply_changes(engine, {"symbols": {name: {s: {"leverage": leverage} for s in syms}
-                                       for name, syms in limits["perps"].items()}})
+    targets = {name: {s: leverage for s in syms} for name, syms in limits["perps"].items()}
+    apply_changes(engine, {"symbols": {n: {s: {"leverage": leverage} for s in t} for n, t in targets.items()}})
+    done, failed = push_leverage(engine, targets)
+    text = f"leverage {leverage}x saved" + (f" and set on {', '.join(done)}" if done else "")
+    return text + (f"; not set on {', '.join(failed)}" if failed else "")
+
+
+def push_leverage(engine: Engine, targets: dict[str, dict[str, int]]) -> tuple[list[str], list[str]]:
+    """Set each ``{venue: {symbol: leverage}}`` on its exchange now: (what was set, what was not and why)."""
     venues = {t.name: t for t in engine.traders}
     done, failed = [], []
     with engine.work:
-        for name, syms in limits["perps"].items():
-            ex = venues[name].ex
-            for s in syms:
-                if not ex.has.get("setLeverage"):
-                    failed.append(f"{s} on {name} (the exchange sets no leverage through its API)")
+        for name, wanted in targets.items():
+            ex = venues[name].ex if name in venues else None
+            for s, leverage in wanted.items():
+                if ex is None or not ex.has.get("setLeverage"):
+                    failed.append(f"{s} on {name} (" + ("not traded now" if ex is None else
+                                                        "the exchange sets no leverage through its API") + ")")
                     continue
                 try:
                     ex.set_leverage(leverage, s)
-                    done.append(f"{s} on {name}")
+                    done.append(f"{s} {leverage}x on {name}")
                 except Exception as exc:  # noqa: BLE001 - reported to the operator
                     failed.append(f"{s} on {name} ({type(exc).__name__}: {exc})")
-    text = f"leverage {leverage}x saved" + (f" and set on {', '.join(done)}" if done else "")
-    return text + (f"; not set on {', '.join(failed)}" if failed else "")
+    return done, failed
 
 
 def set_selection(engine: Engine, strategy: str) -> None:

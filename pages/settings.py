@@ -17,7 +17,12 @@ st_, hy, q = cfg.strategy, cfg.hygiene, bounds.QUOTING
 
 def apply(changes: dict, lines: list[str]) -> str:
     service.apply_changes(engine, changes)
-    return "; ".join(lines) + " — saved to config/config.json and applied"
+    text = "; ".join(lines) + " — saved to config/config.json and applied"
+    leverage = {venue: {s: c["leverage"] for s, c in table.items() if "leverage" in c}
+                for venue, table in changes.get("symbols", {}).items()}
+    done, failed = service.push_leverage(engine, {v: t for v, t in leverage.items() if t})
+    return text + (f"; leverage set on the exchange: {', '.join(done)}" if done else "") + \
+        (f"; leverage NOT set on {', '.join(failed)}: it is saved and set at the next start" if failed else "")
 
 
 st.subheader("Quoting")
@@ -71,7 +76,7 @@ st.subheader("Symbols")
 st.caption("Per exchange (the safe list, symbols.<exchange>): on or off, the position cap and, on perpetuals, the "
            "leverage (at most the tier's max_leverage). The cap in force is the smallest of the symbol's cap, the "
            "risk mode's inventory limit and the per-symbol cap on Risk controls; which one binds is said for each. A "
-           "leverage change reaches a real exchange at its next start (Risk controls sets every perpetual's at once).")
+           "leverage change is set on the exchange at once, and the answer is shown.")
 mode_cap, risk_cap = cfg.mode().max_inventory_usd, cfg.risk.caps.max_inventory_per_symbol_usd
 for venue, table in cfg.symbols.items():
     if not table:

@@ -81,3 +81,9 @@ def test_a_symbols_cap_and_leverage_are_set_with_the_binding_limit_said(cdir):  
     field(at, "BTC/USDT:USDT: leverage").input("50")  # above the STABLE tier's 20
     press(at, "Review changes", nth=4)
     assert any("Not saved" in e.value and "at most 20" in e.value for e in at.error)
+    field(at, "BTC/USDT:USDT: leverage").input("5")  # within the tier: saved and set on the exchange at once
+    press(at, "Review changes", nth=4)
+    press(at, "Apply")
+    assert not at.exception and engine.config.symbols["sim"]["BTC/USDT:USDT"].leverage == 5
+    assert any("leverage set on the exchange: BTC/USDT:USDT 5x on sim" in s.value for s in at.success)
+    assert engine.trader.ex.fetch_leverage("BTC/USDT:USDT")["longLeverage"] == 5
