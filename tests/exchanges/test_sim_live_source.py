@@ -11,7 +11,7 @@ import pytest
 
 from engine.exchanges.sim import SimConfigError, SimExchange
 from engine.exchanges.sim.config import parse_sim_config
-from tests.fakes.binance import FakeBinance
+from tests.fakes.binance import FakeBinance, FakeBinanceFutures
 from tests.fakes.binance_market import ScriptedMarket
 from tests.fakes.binance_ws import FakeBinanceStreams
 
@@ -35,9 +35,10 @@ def paper_venue(url: str, **source: object) -> SimExchange:
                                    "stale_after_s": 1.5, **source}})
 
 
-def fresh_book(venue: SimExchange) -> dict | None:
+def fresh_book(venue: SimExchange, symbol: str = "BTC/USDT") -> dict | None:
+    """The venue's book of ``symbol``, or None while its live data is not fresh."""
     try:
-        return venue.fetch_order_book("BTC/USDT")
+        return venue.fetch_order_book(symbol)
     except ccxt.ExchangeNotAvailable:
         return None
 
@@ -182,3 +183,30 @@ def test_over_the_websocket_a_dropped_connection_resubscribes_and_resyncs_the_bo
             assert not [r for r in fake.rest.requests if r["method"] != "GET"]  # nothing but reads reached Binance
         finally:
             venue.close()
+
+
+def test_a_perpetual_is_paper_traded_on_the_exchanges_contract_and_funding_rate():
+    market = ScriptedMarket()
+    market.set_book("BTCUSDT", [(60_000.0, 3.0)], [(60_000.1, 2.0)])
+    market.funding["BTCUSDT"] = 0.00037
+    with FakeBinanceFutures(SimExchange({}), market=market) as fake:
+        venue = paper_venue(fake.url, symbols=["BTC/USDT:USDT"])
+        try:
+            spec = venue.specs["BTC/USDT:USDT"]
+            assert spec.contract and spec.settle == "USDT"  # USD-M, from /fapi/v1/exchangeInfo
+            eventually(lambda: fresh_book(venue, "BTC/USDT:USDT"), what="the book")
+            rate = eventually(lambda: venue.source.funding_rate("BTC/USDT:USDT"), what="the funding rate")
+            assert rate == 0.00037 and venue.fetch_funding_rate("BTC/USDT:USDT")["fundingRate"] == 0.00037
+            venue.set_leverage(5, "BTC/USDT:USDT")
+            order = venue.create_order("BTC/USDT:USDT", "limit", "buy", 0.01, 60_000.0, {"clientOrderId": "mm-perp"})
+            market.print_trade("BTCUSDT", 59_999.0, 1.0, buyer_maker=True)  # through our bid
+            done = eventually(lambda: (o := venue.fetch_order(order["id"], "BTC/USDT:USDT"))["status"] == "closed"
+                              and o, what="the fill")
+            assert done["filled"] == 0.01
+            position = venue.fetch_positions(["BTC/USDT:USDT"])[0]
+            assert position["contracts"] == 0.01 and position["side"] == "long" and position["leverage"] == 5
+            assert {r["path"] for r in fake.requests} <= {"/fapi/v1/exchangeInfo", "/fapi/v1/depth",
+                                                            "/fapi/v1/aggTrades", "/fapi/v1/premiumIndex"}
+        finally:
+            venue.close()
+

@@ -476,6 +476,15 @@ class FakeBinanceFutures(FakeBinance):
                 from None
         return self._order_json(o)
 
+    def premium_index(self, params: dict) -> dict:
+        symbol = self._symbol(params)
+        t = self.venue.fetch_ticker(symbol)
+        rate = (self.market.funding.get(params["symbol"]) if self.market is not None else None) or 0.0001
+        return {"symbol": params["symbol"], "markPrice": _num(t["last"]), "indexPrice": _num(t["last"]),
+                "estimatedSettlePrice": _num(t["last"]), "lastFundingRate": format(rate, ".8f"),
+                "interestRate": "0.00010000", "nextFundingTime": (int(time.time() * 1000) // 28_800_000 + 1)
+                * 28_800_000, "time": int(time.time() * 1000)}
+
     def position_side_dual(self, params: dict) -> dict:
         want = params.get("dualSidePosition") == "true"
         if want == bool(getattr(self.venue, "_hedged", False)):
@@ -539,6 +548,7 @@ class FakeBinanceFutures(FakeBinance):
 
 FakeBinanceFutures.ROUTES = {
     **_public("/fapi/v1"),
+    ("GET", "/fapi/v1/premiumIndex"): (FakeBinanceFutures.premium_index, False),
     ("POST", "/fapi/v1/positionSide/dual"): (FakeBinanceFutures.position_side_dual, True),
     ("GET", "/fapi/v1/positionSide/dual"): (FakeBinanceFutures.get_position_side_dual, True),
     ("POST", "/fapi/v1/marginType"): (FakeBinanceFutures.margin_type, True),

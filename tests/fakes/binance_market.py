@@ -26,6 +26,7 @@ class ScriptedMarket:
         self.update_id: dict[str, int] = {}
         self.trades: dict[str, list[dict]] = {}
         self._next_trade = 1000
+        self.funding: dict[str, float] = {}  # a perpetual's current funding rate (premiumIndex's lastFundingRate)
         self.listeners: list[Callable[[dict], None]] = []
 
     def set_book(self, sid: str, bids: list[tuple[float, float]], asks: list[tuple[float, float]]) -> int:

@@ -21,6 +21,7 @@ from engine.feed import FeedThread
 log = logging.getLogger(__name__)
 
 TRADES_PER_POLL = 500
+FUNDING_EVERY_S = 60.0  # a perpetual's funding rate changes slowly: read once a minute
 
 
 class RestMarketWatcher:
@@ -45,6 +46,11 @@ class RestMarketWatcher:
             self._since[symbol] = max(t["timestamp"] or 0 for t in trades)
         return trades, book
 
+    def funding_rate(self, symbol: str) -> float:
+        """The perpetual's current funding rate, read over REST (blocking)."""
+        with self._lock:
+            return float(self.client.fetch_funding_rate(symbol)["fundingRate"])
+
     async def watch_market(self, symbol: str, depth: int) -> tuple[list[dict], dict]:
         await asyncio.sleep(self.poll_s)
         return await asyncio.to_thread(self._poll, symbol, depth)
@@ -61,13 +67,19 @@ class LiveMarketFeed(FeedThread):
 
     def __init__(self, watcher: Any, symbols: list[str], depth: int,
                  on_trades: Callable[[str, list[dict]], None], on_book: Callable[[str, dict], None],
-                 backoff_base_s: float = 0.5, backoff_max_s: float = 30.0) -> None:
+                 backoff_base_s: float = 0.5, backoff_max_s: float = 30.0,
+                 funding: Callable[[str], float] | None = None, perpetuals: list[str] = (),
+                 on_funding: Callable[[str, float], None] | None = None) -> None:
         super().__init__(watcher, backoff_base_s, backoff_max_s)
+        self.funding = funding  # reads a perpetual's current funding rate (REST, blocking)
+        self.perpetuals = list(perpetuals)
+        self.on_funding = on_funding
         self.symbols = list(symbols)
         self.depth = depth
         self.on_trades = on_trades
         self.on_book = on_book
         self.websocket = not isinstance(watcher, RestMarketWatcher)
+        self._funded: set[str] = set()
 
     def streams(self) -> list[Any]:
         out = []
@@ -80,7 +92,18 @@ class LiveMarketFeed(FeedThread):
             else:
                 out.append(self._loop_watch(s, lambda s=s: self.watcher.watch_market(s, self.depth),
                                             lambda got, s=s: self._polled(s, got)))
+        if self.funding is not None and self.on_funding is not None:
+            for s in self.perpetuals:
+                out.append(self._loop_watch(f"{s} funding", lambda s=s: self._watch_funding(s),
+                                            lambda rate, s=s: self.on_funding(s, rate)))
         return out
+
+    async def _watch_funding(self, symbol: str) -> float:
+        """The funding rate now (the first at once, then once every ``FUNDING_EVERY_S``)."""
+        if symbol in self._funded:
+            await asyncio.sleep(FUNDING_EVERY_S)
+        self._funded.add(symbol)
+        return await asyncio.to_thread(self.funding, symbol)
 
     def _polled(self, symbol: str, got: tuple[list[dict], dict]) -> None:
         trades, book = got

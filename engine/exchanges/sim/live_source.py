@@ -96,8 +96,12 @@ class LiveSource:
             raise SimConfigError(f"sim.source.transport = 'websocket': ccxt.pro does not stream {self.exchange}'s "
                                  "books and trades; use transport: rest (or auto)")
         self.transport = "websocket" if watcher is not None else "rest"
-        self.feed = LiveMarketFeed(watcher or RestMarketWatcher(self.client, cfg.poll_ms / 1000), self.symbols,
-                                   cfg.depth, self._got_trades, self._got_book)
+        rest = RestMarketWatcher(self.client, cfg.poll_ms / 1000)
+        perps = [s for s, spec in self.specs.items() if spec.contract]
+        self._funding: dict[str, float] = {}
+        self.feed = LiveMarketFeed(watcher or rest, self.symbols, cfg.depth, self._got_trades, self._got_book,
+                                   funding=rest.funding_rate if self.client.has.get("fetchFundingRate") else None,
+                                   perpetuals=perps, on_funding=self._funding.__setitem__)
         self._first_books = threading.Event()
         self.feed.start()
         if not self._first_books.wait(min(cfg.stale_after_s, 5.0)):  # quote from the first cycle on, when it can
@@ -186,6 +190,10 @@ class LiveSource:
         """Live data has nothing to resume: the market is where it is now."""
 
     # -- what the venue and the console ask -------------------------------------------------------------
+    def funding_rate(self, symbol: str) -> float | None:
+        """The exchange's current funding rate of the perpetual ``symbol`` (None until it was read)."""
+        return self._funding.get(symbol)
+
     def stale_reason(self, symbol: str) -> str | None:
         """Why ``symbol``'s book cannot be served now, or None while it is fresh."""
         m = self._markets[symbol]

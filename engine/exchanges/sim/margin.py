@@ -73,6 +73,10 @@ class MarginAndFunding:
                     "timestamp": ts_ms, "datetime": iso8601(ts_ms), "id": f"{spec.id}-{ts_ms}", "amount": paid})
 
     def _funding_rate(self, symbol: str) -> float:
+        live = getattr(self.source, "funding_rate", None)  # paper trading on live data: the exchange's own rate
+        rate = live(symbol) if live is not None else None
+        if rate is not None:
+            return rate
         base_rate = self.sim_config.funding_rate
         spec = self.specs[symbol]
         spot = f"{spec.base}/{spec.quote}"
