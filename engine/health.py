@@ -17,6 +17,12 @@ from engine.store import (
 log = logging.getLogger("engine.runtime")
 
 
+
+def healthy_venues(engine: Any) -> tuple[int, int]:
+    """(venues that can quote now, venues): one disconnected or behind a latency or error breaker cannot."""
+    traders = engine.traders
+    return sum(1 for t in traders if not (t.gate.exchange_block or t.gate.operator_block)), len(traders)
+
 class HealthRouting:
     """Health checks and routing of :class:`engine.runtime.Engine`."""
 

@@ -42,6 +42,7 @@ from engine.desk_commands import (  # re-exported: pages call engine.service onl
     steps,
 )
 from engine.funding import funding_rows  # noqa: F401 - re-exported: pages call engine.service only
+from engine.health import healthy_venues  # noqa: F401 - re-exported
 from engine.metrics_board import operations  # noqa: F401 - re-exported
 from engine.netting import netting_rows  # noqa: F401 - re-exported
 from engine.pnl import DEFINITIONS as PNL_DEFINITIONS
@@ -192,12 +193,6 @@ def unquoted(engine: Engine) -> list[dict]:
     return [{"exchange": t.name, "symbol": sym, "side": side, "why": why}
             for t in engine.traders for sym, sides in sorted(t.snapshot.unquoted.items())
             for side, why in sorted(sides.items())]
-
-
-def healthy_venues(engine: Engine) -> tuple[int, int]:
-    """(venues that can quote now, venues): one disconnected or behind a latency or error breaker cannot."""
-    traders = engine.traders
-    return sum(1 for t in traders if not (t.gate.exchange_block or t.gate.operator_block)), len(traders)
 
 
 def pnl(engine: Engine) -> tuple[list[PnlLine], PnlLine]:

@@ -22,6 +22,7 @@ import requests
 from sqlmodel import Session, select
 
 from engine.config import RISK_MODES, load_config, mask_secret, save_overrides
+from engine.health import healthy_venues
 from engine.store import SystemMetric
 
 log = logging.getLogger("engine.telegram")
@@ -139,7 +140,7 @@ class TelegramCommands:
         e = self.engine
         breakers = [f"{b.breaker} {b.state} on {b.scope.exchange or 'all'}"
                     + (f":{b.scope.symbol}" if b.scope.symbol else "") for b in e.risk.board.active()]
-        able = sum(1 for t in e.traders if not (t.gate.exchange_block or t.gate.operator_block))
+        able, _ = healthy_venues(e)
         orders = sum(len(t.snapshot.orders) for t in e.traders)
         fills = sum(t.ledger.fills for t in e.traders)
         return (f"{e.state}{': ' + e.reason if e.reason else ''}\n"

@@ -146,10 +146,11 @@ class UniverseKeeper:
                 before = set(u.members.get(t.name, [])) | previous.get(t.name, set())
                 mine = wanted.get(t.name, set())
                 tier = base.tiers[cfg.tier]
+                member = SymbolConfig(tier=cfg.tier, leverage=tier.leverage,
+                                      max_position_size_usd=tier.max_position_size_usd)  # frozen: shared safely
                 overlay = u.overlay.setdefault(t.name, {})
                 for symbol in sorted(mine - set(overlay)):
-                    overlay[symbol] = SymbolConfig(tier=cfg.tier, leverage=tier.leverage,
-                                                   max_position_size_usd=tier.max_position_size_usd)
+                    overlay[symbol] = member
                     if symbol in t.leaving:  # back before it was flat: it quotes both sides again
                         t.leaving.pop(symbol)
                         t.left.discard(symbol)
@@ -164,8 +165,7 @@ class UniverseKeeper:
                         continue
                     mid = self._universe_mid(t, symbol)
                     if symbol in t.ex.markets and t.holds(symbol, mid):
-                        overlay.setdefault(symbol, SymbolConfig(tier=cfg.tier, leverage=tier.leverage,
-                                                                max_position_size_usd=tier.max_position_size_usd))
+                        overlay.setdefault(symbol, member)
                         t.leaving[symbol] = now
                         t.warming.pop(symbol, None)
                         qty = t.ledger.position(symbol).qty

@@ -140,6 +140,12 @@ def test_paper_trading_settings_are_checked_before_anything_streams(market):
             paper_venue(fake.url, symbols=[])
 
 
+def test_an_unreachable_exchange_is_named_with_the_fix():
+    with pytest.raises(ccxt.ExchangeNotAvailable, match=r"paper trading: could not reach binance for its markets "
+                                                        r"\(NetworkError\); check the network"):
+        paper_venue("http://127.0.0.1:9")  # nothing listens on the discard port
+
+
 def test_a_paper_account_kept_on_another_market_is_not_reused(market, tmp_path):
     state = str(tmp_path / "paper.sqlite")
     SimExchange({"state_path": state}).close()  # a synthetic-market account
