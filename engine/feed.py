@@ -213,13 +213,29 @@ class BookFeed(FeedThread):
         self._tickers: dict[str, tuple[float, dict]] = {}
 
     def streams(self) -> list[Any]:
-        out = [self._loop_watch(s, lambda s=s: self.watcher.watch_order_book(s, self.depth),
-                                lambda book, s=s: self._books.__setitem__(s, (time.monotonic(), book)))
-               for s in self.symbols]
+        out = [self._book_stream(s) for s in self.symbols]
         if self.ticker_symbols:
             out.append(self._loop_watch("tickers", lambda: self.watcher.watch_tickers(self.ticker_symbols),
                                         self._store_tickers))
         return out
+
+    def watch(self, symbols: list[str]) -> None:
+        """Stream the books of ``symbols`` not streamed yet, on the running feed (a symbol no longer quoted keeps its
+        stream: the trader just stops reading it)."""
+        new = [s for s in symbols if s not in self.symbols]
+        if not new:
+            return
+        self.symbols.extend(new)
+        loop = self._loop
+        if loop is None or loop.is_closed() or not self.running:
+            return  # not started yet: start() streams every symbol listed
+        for s in new:
+            asyncio.run_coroutine_threadsafe(self._book_stream(s), loop)
+        log.info("%s: websocket order books now also for %s", self.name, ", ".join(new))
+
+    def _book_stream(self, s: str) -> Any:
+        return self._loop_watch(s, lambda: self.watcher.watch_order_book(s, self.depth),
+                                lambda book: self._books.__setitem__(s, (time.monotonic(), book)))
 
     def _store_tickers(self, tickers: dict) -> None:
         now = time.monotonic()

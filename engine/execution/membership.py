@@ -61,6 +61,8 @@ class Membership:
                 log.info("%s %s: %s", self.name, symbol,
                          "joined the universe; warming up" if symbol in self.warming else "enabled")
             self.symbols = wanted
+            if self.feed is not None:
+                self.feed.watch(wanted)  # a symbol enabled or joining the universe streams its book too
         self.strategies = {}
         for symbol in self.symbols:
             sc = table.get(symbol)

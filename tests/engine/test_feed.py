@@ -52,6 +52,14 @@ def test_the_trader_reads_books_from_the_feed_not_rest(tmp_path):
             time.sleep(0.05)
         assert engine.api.by_method["fetch_order_book"] == before  # no REST book request while the feed is fresh
         assert engine.exchange.fetch_open_orders()
+        # A symbol enabled while the feed runs streams its book too (it used to be read over REST until a restart).
+        assert "BTC/USDT:USDT" not in engine.trader.symbols
+        service.apply_changes(engine, {"symbols": {"sim": {"BTC/USDT:USDT": {"enabled": True}}}})
+        assert "BTC/USDT:USDT" in engine.trader.feed.symbols
+        deadline = time.monotonic() + 10
+        while engine.trader.feed.latest("BTC/USDT:USDT") is None:
+            assert time.monotonic() < deadline, engine.trader.feed.last_error
+            time.sleep(0.05)
     finally:
         engine.stop()
     assert engine.trader.feed is None
