@@ -1,4 +1,4 @@
-"""The simulated venue: a ``ccxt.Exchange`` that trades a synthetic or replayed market.
+"""The simulated venue: a ``ccxt.Exchange`` trading a synthetic, replayed or candle market, or a live one.
 
 It speaks ccxt's synchronous unified API and returns ccxt's unified structures, so the engine trades it
 exactly as it trades a real exchange. Resting limit orders join the back of the queue at their price;
@@ -236,71 +236,6 @@ class SimExchange(MarketDataApi, OrdersApi, DerivativesApi, Matching, MarginAndF
                 if e.at_ms <= ts_ms < e.at_ms + e.duration_s * 1000:
                     return True
         return False
-
-    # ------------------------------------------------------------------ MarketSink
-
-
-    # ------------------------------------------------------------------ fills and accounting
-
-
-
-
-
-
-
-
-    # ------------------------------------------------------------------ marks
-
-
-
-    # ------------------------------------------------------------------ persistence
-
-
-
-
-
-    # ------------------------------------------------------------------ validation helpers
-
-
-
-
-    # ------------------------------------------------------------------ structures
-
-
-    # ================================================================== ccxt unified API
-
-
-
-
-
-
-
-
-
-
-
-
-    # ------------------------------------------------------------------ trading
-
-
-
-
-
-
-
-
-
-
-
-    # ------------------------------------------------------------------ derivatives
-
-
-
-
-
-
-
-
 
 
 def _market_name(identity: str) -> str:
