@@ -216,3 +216,18 @@ def test_a_perpetual_is_paper_traded_on_the_exchanges_contract_and_funding_rate(
         finally:
             venue.close()
 
+
+
+def test_an_unread_venue_keeps_its_queue_bounded(market, monkeypatch):
+    from engine.exchanges.sim import live_source
+
+    monkeypatch.setattr(live_source, "INBOX_MAX", 40)
+    with FakeBinance(SimExchange({}), market=market) as fake:
+        venue = paper_venue(fake.url)
+        try:
+            eventually(lambda: venue.source.compacted > 0, what="the queue to be compacted")  # books every 100 ms
+            assert len(venue.source._inbox) <= 41
+            book = fresh_book(venue)  # the newest book is still there
+            assert book is not None and book["bids"][0] == [100.0, 2.0]
+        finally:
+            venue.close()

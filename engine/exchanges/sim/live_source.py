@@ -32,6 +32,8 @@ from engine.exchanges.sim.source import MarketSink
 log = logging.getLogger(__name__)
 
 SEEN_TRADES_KEPT = 5_000  # trade ids remembered per market, to drop repeats
+INBOX_MAX = 200_000  # updates queued for the venue at most (it reads them every quoting cycle while the engine runs)
+TRADE_FIELDS = ("id", "timestamp", "price", "amount", "side")
 HISTORY_LIMIT = 1_000  # one-minute candles fetched for the warm-up (one request)
 
 
@@ -89,6 +91,7 @@ class LiveSource:
         self._inbox: deque[tuple] = deque()
         self._lock = threading.Lock()
         self._booked: set[str] = set()
+        self.compacted = 0  # updates dropped while nobody read the venue
         self._started_ms = clock.now_ms()
         self._history = self._fetch_history()
         watcher = websocket_watcher(self.client) if cfg.transport != "rest" else None
@@ -113,16 +116,38 @@ class LiveSource:
     # -- the feed's thread ------------------------------------------------------------------------
     def _got_trades(self, symbol: str, trades: list[dict]) -> None:
         now = self.clock.now_ms()
-        rows = [("trade", symbol, now, t) for t in sorted(trades, key=lambda t: t.get("timestamp") or 0)]
+        rows = [("trade", symbol, now, {k: t.get(k) for k in TRADE_FIELDS})  # not ccxt's raw `info`
+                for t in sorted(trades, key=lambda t: t.get("timestamp") or 0)]
         with self._lock:
             self._inbox.extend(rows)
+            if len(self._inbox) > INBOX_MAX:
+                self._compact()
 
     def _got_book(self, symbol: str, book: dict) -> None:
         with self._lock:
             self._inbox.append(("book", symbol, self.clock.now_ms(), book))
+            if len(self._inbox) > INBOX_MAX:
+                self._compact()
             self._booked.add(symbol)
             if len(self._booked) == len(self._markets):
                 self._first_books.set()
+
+    def _compact(self) -> None:
+        """Nobody has read the venue for a long while (an idle console): keep each market's newest book and the
+        newest prints only, so the queue stays bounded (with the lock held)."""
+        newest = {}
+        for i, row in enumerate(self._inbox):
+            if row[0] == "book":
+                newest[row[1]] = i
+        kept = [row for i, row in enumerate(self._inbox) if row[0] == "trade" or newest.get(row[1]) == i]
+        dropped = len(self._inbox) - len(kept)
+        if len(kept) > INBOX_MAX // 2:
+            dropped += len(kept) - INBOX_MAX // 2
+            kept = kept[-(INBOX_MAX // 2):]
+        self._inbox = deque(kept)
+        self.compacted += dropped
+        log.info("sim: the paper venue was not read for a while; %d superseded book and old print updates dropped",
+                 dropped)
 
     # -- MarketSource ---------------------------------------------------------------------------------
     def start_ms(self) -> int | None:
