@@ -318,7 +318,7 @@ def push_leverage(engine: Engine, targets: dict[str, dict[str, int]]) -> tuple[l
                     continue
                 try:
                     ex.set_leverage(leverage, s)
-                    done.append(f"{s} {leverage}x on {name}")
+                    done.append(f"{s} on {name}")
                 except Exception as exc:  # noqa: BLE001 - reported to the operator
                     failed.append(f"{s} on {name} ({type(exc).__name__}: {exc})")
     return done, failed
