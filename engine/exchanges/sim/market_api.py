@@ -47,12 +47,14 @@ class MarketDataApi:
         self._require_fresh(symbol)
         book = self.source.book(symbol)
         n = 100 if limit is None else max(1, int(limit))
-        bids, asks = dict(book.levels(True, n + 50)), dict(book.levels(False, n + 50))
+        # The best n of the book and our orders together are among the book's best n and our orders' ticks.
+        bids, asks = dict(book.levels(True, n)), dict(book.levels(False, n))
         for o in self._open[symbol]:  # our own resting orders are part of the public book
             if o.waiting:  # a trigger order rests off the book until it fires
                 continue
             side = bids if o.is_buy else asks
-            side[o.tick] = side.get(o.tick, 0.0) + o.remaining
+            shown = side.get(o.tick)
+            side[o.tick] = (book.qty(o.is_buy, o.tick) if shown is None else shown) + o.remaining
         dec, adec = spec.price_decimals, spec.amount_decimals + 4
         now = self.clock.now_ms()
         return {
