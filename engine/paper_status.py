@@ -10,8 +10,8 @@ def paper_feeds(engine: Any) -> list[dict[str, Any]]:
     """One row per simulated venue trading a real exchange's live market: its streams' status and a headline."""
     out = []
     for t in engine.traders:
-        source = getattr(t.ex, "source", None)
-        if not hasattr(source, "stale_reason"):
+        source = getattr(t.ex, "live_source", None)  # only a simulated venue has one
+        if source is None:
             continue
         status = source.status()
         name = status["exchange"].capitalize()

@@ -16,6 +16,7 @@ from engine.runtime import Engine
 from engine.store import Alert, make_engine
 from tests.engine.test_runtime import make_config_dir
 from tests.fakes.telegram import GOOD_CHAT, GOOD_TOKEN, FakeTelegram
+from tests.test_app import cdir, logged_in  # noqa: F401 - cdir is the console fixture
 
 
 def service(tmp_path, url: str, kinds: dict) -> AlertService:
@@ -65,25 +66,15 @@ def test_a_summary_of_fills_and_pnl_replaces_the_position_alerts(tmp_path):
     engine.stop()
 
 
-def test_the_alerts_page_sets_a_kind(tmp_path, monkeypatch):
-
-    from engine.registry import stop_all_engines
-    from tests.test_app import PASSWORD, console_config, logged_in
-
-    cdir = console_config(tmp_path)
-    monkeypatch.setenv("MM_CONFIG_DIR", str(cdir))
-    monkeypatch.setenv("MM_CONSOLE_PASSWORD", PASSWORD)
-    try:
-        at = logged_in()
-        at.switch_page("pages/alerts.py").run()
-        assert not at.exception
-        box = next(b for b in at.selectbox if b.label == "routing")
-        assert box.value == "on" and next(b for b in at.selectbox if b.label == "position opened").value == "off"
-        box.set_value("silent")
-        next(b for b in at.button if b.label == "Save").click().run()
-        assert not at.exception
-        saved = json.loads((cdir / "config.json").read_text())
-        assert saved["alerts"]["kinds"] == {"routing": "silent"}
-        assert load_config(cdir).alerts.kinds["routing"] == "silent"
-    finally:
-        stop_all_engines()
+def test_the_alerts_page_sets_a_kind(cdir):  # noqa: F811 - the console fixture
+    at = logged_in()
+    at.switch_page("pages/alerts.py").run()
+    assert not at.exception
+    box = next(b for b in at.selectbox if b.label == "routing")
+    assert box.value == "on" and next(b for b in at.selectbox if b.label == "position opened").value == "off"
+    box.set_value("silent")
+    next(b for b in at.button if b.label == "Save").click().run()
+    assert not at.exception
+    saved = json.loads((cdir / "config.json").read_text())
+    assert saved["alerts"]["kinds"] == {"routing": "silent"}
+    assert load_config(cdir).alerts.kinds["routing"] == "silent"

@@ -9,12 +9,11 @@ import json
 from sqlmodel import Session, select
 
 from engine.exchanges.sim import SimExchange
-from engine.registry import stop_all_engines
 from engine.store import TradeRecord
 from tests.exchanges.test_sim_live_source import eventually
 from tests.fakes.binance import FakeBinance
 from tests.fakes.binance_market import ScriptedMarket
-from tests.test_app import PASSWORD, console_config, logged_in, running_engine
+from tests.test_app import cdir, logged_in, running_engine  # noqa: F401 - cdir is the console fixture
 
 
 def scripted_market() -> ScriptedMarket:
@@ -26,21 +25,18 @@ def scripted_market() -> ScriptedMarket:
     return m
 
 
-def test_the_console_paper_trades_the_live_market_and_says_so(tmp_path, monkeypatch):
+def test_the_console_paper_trades_the_live_market_and_says_so(cdir, tmp_path):  # noqa: F811 - the console fixture
     market = scripted_market()
     with FakeBinance(SimExchange({}), market=market) as fake:
-        d = console_config(tmp_path)
-        cfg = json.loads((d / "config.json").read_text())
+        cfg = json.loads((cdir / "config.json").read_text())
         cfg["sim"] = {"state_path": str(tmp_path / "paper_binance.sqlite"),
                       "source": {"type": "live", "exchange": "binance", "transport": "rest", "poll_ms": 100,
                                  "api_url": fake.url, "warmup_minutes": 0, "stale_after_s": 1.5}}
         cfg["symbols"] = {"sim": {"SOL/USDT": {"enabled": False}}}  # streamed: the enabled BTC/USDT and ETH/USDT
-        (d / "config.json").write_text(json.dumps(cfg))
-        monkeypatch.setenv("MM_CONFIG_DIR", str(d))
-        monkeypatch.setenv("MM_CONSOLE_PASSWORD", PASSWORD)
+        (cdir / "config.json").write_text(json.dumps(cfg))
         engine = None
         try:
-            engine = running_engine(d)
+            engine = running_engine(cdir)
             venue = engine.trader.ex.raw  # under the request meter
             assert isinstance(venue, SimExchange) and venue.source.symbols == ["BTC/USDT", "ETH/USDT"]
 
@@ -79,4 +75,3 @@ def test_the_console_paper_trades_the_live_market_and_says_so(tmp_path, monkeypa
             if engine is not None:
                 engine.stop()
                 engine.trader.ex.raw.close()
-            stop_all_engines()

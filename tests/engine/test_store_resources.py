@@ -19,6 +19,7 @@ from engine.runtime import PAUSED, Engine
 from engine.store.writes import advice
 from tests.engine.test_runtime import make_config_dir
 from tests.engine.test_runtime_money_safety import venue_open
+from tests.test_app import cdir  # noqa: F401 - the console fixture
 
 
 def read_only(db) -> None:
@@ -92,26 +93,20 @@ def test_a_read_only_store_stops_quoting_safely_and_says_what_to_fix(tmp_path, c
     engine.stop()
 
 
-def test_the_console_shows_a_store_that_cannot_write(tmp_path, monkeypatch):
-    from engine.registry import ensure_engine, stop_all_engines
-    from tests.test_app import PASSWORD, console_config, logged_in
+def test_the_console_shows_a_store_that_cannot_write(cdir):  # noqa: F811 - the console fixture
+    from engine.registry import ensure_engine
+    from tests.test_app import logged_in
 
-    cdir = console_config(tmp_path)
-    monkeypatch.setenv("MM_CONFIG_DIR", str(cdir))
-    monkeypatch.setenv("MM_CONSOLE_PASSWORD", PASSWORD)
-    try:
-        engine = ensure_engine(cdir)
-        engine.start(schedule=False)
-        engine.run_simulated(10)
-        read_only(engine.db)
-        engine.run_simulated(30)
-        assert engine.state == PAUSED
-        at = logged_in()
-        assert not at.exception
-        shown = " ".join(w.value for w in at.warning)
-        assert "store unavailable" in shown and "make data/" in shown
-    finally:
-        stop_all_engines()
+    engine = ensure_engine(cdir)
+    engine.start(schedule=False)
+    engine.run_simulated(10)
+    read_only(engine.db)
+    engine.run_simulated(30)
+    assert engine.state == PAUSED
+    at = logged_in()
+    assert not at.exception
+    shown = " ".join(w.value for w in at.warning)
+    assert "store unavailable" in shown and "make data/" in shown
 
 
 def test_the_advice_follows_the_databases_words():

@@ -64,6 +64,11 @@ class L2Book:
     def best_ask(self) -> int | None:
         return self._ask_ticks[0] if self._ask_ticks else None
 
+    def top(self) -> tuple[int | None, float, int | None, float]:
+        """(best bid tick, its qty, best ask tick, its qty); None ticks and 0 for an empty side."""
+        bb, ba = self.best_bid(), self.best_ask()
+        return bb, self.bids.get(bb, 0.0), ba, self.asks.get(ba, 0.0)
+
     def crossed(self) -> bool:
         bb, ba = self.best_bid(), self.best_ask()
         return bb is not None and ba is not None and bb >= ba

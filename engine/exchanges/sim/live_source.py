@@ -119,18 +119,20 @@ class LiveSource:
         rows = [("trade", symbol, now, {k: t.get(k) for k in TRADE_FIELDS})  # not ccxt's raw `info`
                 for t in sorted(trades, key=lambda t: t.get("timestamp") or 0)]
         with self._lock:
-            self._inbox.extend(rows)
-            if len(self._inbox) > INBOX_MAX:
-                self._compact()
+            self._queue(rows)
 
     def _got_book(self, symbol: str, book: dict) -> None:
         with self._lock:
-            self._inbox.append(("book", symbol, self.clock.now_ms(), book))
-            if len(self._inbox) > INBOX_MAX:
-                self._compact()
+            self._queue([("book", symbol, self.clock.now_ms(), book)])
             self._booked.add(symbol)
             if len(self._booked) == len(self._markets):
                 self._first_books.set()
+
+    def _queue(self, rows: list[tuple]) -> None:
+        """Queue ``rows`` for the venue, compacting a queue nobody reads (with the lock held)."""
+        self._inbox.extend(rows)
+        if len(self._inbox) > INBOX_MAX:
+            self._compact()
 
     def _compact(self) -> None:
         """Nobody has read the venue for a long while (an idle console): keep each market's newest book and the
@@ -201,9 +203,7 @@ class LiveSource:
         return self._markets[symbol].book
 
     def best(self, symbol: str) -> tuple[int | None, float, int | None, float]:
-        b = self._markets[symbol].book
-        bb, ba = b.best_bid(), b.best_ask()
-        return bb, b.bids.get(bb, 0.0), ba, b.asks.get(ba, 0.0)
+        return self._markets[symbol].book.top()
 
     def history(self) -> dict[str, list[list[float]]]:
         return self._history

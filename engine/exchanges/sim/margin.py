@@ -73,9 +73,8 @@ class MarginAndFunding:
                     "timestamp": ts_ms, "datetime": iso8601(ts_ms), "id": f"{spec.id}-{ts_ms}", "amount": paid})
 
     def _funding_rate(self, symbol: str) -> float:
-        live = getattr(self.source, "funding_rate", None)  # paper trading on live data: the exchange's own rate
-        rate = live(symbol) if live is not None else None
-        if rate is not None:
+        rate = self.live_source.funding_rate(symbol) if self.live_source is not None else None
+        if rate is not None:  # paper trading on live data: the exchange's own rate
             return rate
         base_rate = self.sim_config.funding_rate
         spec = self.specs[symbol]

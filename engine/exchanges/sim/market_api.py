@@ -38,7 +38,7 @@ class MarketDataApi:
         return {
             "status": "maintenance" if halted else "ok", "updated": now, "eta": None, "url": None,
             "info": {"halted": halted, "replayFinished": finished, "source": self.sim_config.source.type,
-                     **({"live": self.source.status()} if hasattr(self.source, "stale_reason") else {})},
+                     **({"live": self.live_source.status()} if self.live_source is not None else {})},
         }
 
     @_api
@@ -106,13 +106,12 @@ class MarketDataApi:
     @_api
     def fetch_tickers(self, symbols: list[str] | None = None, params: dict | None = None) -> dict:
         """Every asked market's ticker (a live source's markets whose book is stale are left out)."""
-        stale = getattr(self.source, "stale_reason", None)
-        return {s: self._ticker(s) for s in (symbols or list(self.specs)) if stale is None or not stale(s)}
+        live = self.live_source
+        return {s: self._ticker(s) for s in (symbols or list(self.specs)) if live is None or not live.stale_reason(s)}
 
     def _require_fresh(self, symbol: str) -> None:
         """Paper trading on live data: a market whose stream is down is not served (ExchangeNotAvailable)."""
-        stale = getattr(self.source, "stale_reason", None)
-        reason = stale(symbol) if stale is not None else None
+        reason = self.live_source.stale_reason(symbol) if self.live_source is not None else None
         if reason:
             raise ccxt.ExchangeNotAvailable(reason)
 

@@ -172,9 +172,7 @@ class BinanceReplaySource:
         st = self._streams[symbol]
         if st.bbo_u >= (st.last_u or -1) and st.bbo[0] is not None:
             return st.bbo
-        b = st.book
-        bb, ba = b.best_bid(), b.best_ask()
-        return bb, b.bids.get(bb, 0.0), ba, b.asks.get(ba, 0.0)
+        return st.book.top()
 
     def history(self) -> dict[str, list[list[float]]]:
         return {}

@@ -99,7 +99,7 @@ class StateKeeping:
                 if self._state_file is not None:
                     self._state_file.close()
                     self._state_file = None
-        source = self.__dict__.get("source")
-        if hasattr(source, "close"):
-            source.close()  # a live source's streams
+        live = self.__dict__.get("live_source")
+        if live is not None:
+            live.close()  # its streams
         super().close()

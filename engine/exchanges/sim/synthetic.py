@@ -169,9 +169,7 @@ class SyntheticSource:
         return self.sims[symbol].book
 
     def best(self, symbol: str) -> tuple[int | None, float, int | None, float]:
-        b = self.sims[symbol].book
-        bb, ba = b.best_bid(), b.best_ask()
-        return bb, b.bids.get(bb, 0.0), ba, b.asks.get(ba, 0.0)
+        return self.sims[symbol].book.top()
 
     def history(self) -> dict[str, list[list[float]]]:
         return self._history

@@ -87,13 +87,15 @@ class SimExchange(MarketDataApi, OrdersApi, DerivativesApi, Matching, MarginAndF
         cfg = self.sim_config
         self._lock = threading.RLock()
         self._depth = 0
+        self.live_source: LiveSource | None = None  # paper trading on live data: the real exchange's streamed market
         if cfg.source.type == "synthetic":
             self.clock: Clock = clock or WallClock()
             self.source: Any = SyntheticSource(_synthetic_specs(cfg), cfg.seed, cfg.step_ms, self.clock.now_ms(),
                                                cfg.source.warmup_minutes)
         elif cfg.source.type == "live":
             self.clock = clock or WallClock()
-            self.source = LiveSource(cfg.source, self.clock, cfg.maker_fee, cfg.taker_fee, cfg.fees_given)
+            self.source = self.live_source = LiveSource(cfg.source, self.clock, cfg.maker_fee, cfg.taker_fee,
+                                                        cfg.fees_given)
         else:
             self.source = (BinanceReplaySource(cfg.source.files) if cfg.source.type == "replay"
                            else CandleSource(cfg.source.files, seed=cfg.seed, step_ms=cfg.step_ms))
