@@ -32,7 +32,7 @@ def pnl_metrics(s: dict) -> None:
 @st.fragment(run_every=2)
 def live() -> None:
     for feed in paper_feeds(engine):
-        st.info(feed["headline"], icon="📡")
+        st.info(feed["headline"], icon=":material/sensors:")
         if feed["problem"]:
             st.warning(feed["problem"])
     s = service.summary(engine)

@@ -27,7 +27,7 @@ def sidebar(engine: Engine) -> None:
         venues = ", ".join(t.name for t in engine.traders)
         st.caption(f"Venue **{venues}** · risk mode **{engine.config.strategy.risk_mode}**")
         for feed in paper_feeds(engine):
-            st.caption(f"📡 **Paper trading** on {feed['exchange']} live data ({feed['venue']})")
+            st.caption(f":material/sensors: **Paper trading** on {feed['exchange']} live data ({feed['venue']})")
         breakers = engine.risk.board.active()
         st.caption(f"Open breakers: **{len(breakers)}**" + (" — " + ", ".join(sorted({b.breaker for b in breakers}))
                                                              if breakers else ""))
