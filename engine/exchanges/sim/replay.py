@@ -73,10 +73,12 @@ class _Stream:
         self.bbo_u = -1
         self.stats = StreamStats()
 
-    def apply_snapshot(self, last_update_id: int, sides: list, ticks: list, qtys: list) -> None:
+    def apply_snapshot(self, last_update_id: int, levels: tuple) -> None:
+        """Replace the book by a REST snapshot (``levels`` as :meth:`L2Book.apply` takes them), then apply the diffs
+        buffered before it."""
         book = self.book
         book.clear()
-        book.update(sides, ticks, qtys)
+        book.apply(levels)
         self.snapshot_id = last_update_id
         self.last_u = None
         self.stats.snapshots += 1
@@ -84,11 +86,11 @@ class _Stream:
         for args in buffered:
             self.apply_diff(*args)
 
-    def apply_diff(self, ts_ms: int, first: int, last: int, pu: int, sides: list, ticks: list,
-                   qtys: list) -> bool:
-        """Apply one depthUpdate by Binance's rules; False when it was buffered or dropped."""
+    def apply_diff(self, ts_ms: int, first: int, last: int, pu: int, levels: tuple) -> bool:
+        """Apply one depthUpdate by Binance's rules (``levels`` as :meth:`L2Book.apply` takes them); False when it
+        was buffered or dropped."""
         if self.snapshot_id is None:
-            self.pending.append((ts_ms, first, last, pu, sides, ticks, qtys))
+            self.pending.append((ts_ms, first, last, pu, levels))
             self.stats.depth_buffered += 1
             return False
         if self.last_u is None:
@@ -105,7 +107,7 @@ class _Stream:
         elif first != self.last_u + 1:
             self._gap(ts_ms, self.last_u + 1, first)
         book = self.book
-        book.update(sides, ticks, qtys)
+        book.apply(levels)
         self.last_u = last
         book.nonce = last
         book.ts_ms = ts_ms
@@ -155,11 +157,34 @@ class BinanceReplaySource:
         self._sym = sym[order].tolist()
         for name in ("kind", "feed_ms", "first", "last", "prev", "lv_start", "lv_count", "t1", "q1", "t2", "q2"):
             setattr(self, f"_{name}_list" if name == "feed_ms" else f"_{name}", col[name][order].tolist())
-        self._lv_bid = np.concatenate([c.lv_bid for c in loaded]).tolist()
-        self._lv_tick = np.concatenate([c.lv_tick for c in loaded]).tolist()
-        self._lv_qty = np.concatenate([c.lv_qty for c in loaded]).tolist()
+        self._group_levels(loaded, col["lv_start"], col["lv_count"], order)
         for c in loaded:
             self._streams[c.symbol].stats.skipped += c.skipped
+
+    def _group_levels(self, loaded: list, starts: np.ndarray, counts: np.ndarray, order: np.ndarray) -> None:
+        """Sort each message's levels into bids set, bids removed, asks set, asks removed (the groups
+        :meth:`L2Book.apply` takes) and keep each group's end per message, in replay order."""
+        bid = np.concatenate([c.lv_bid for c in loaded]).astype(bool)
+        tick = np.concatenate([c.lv_tick for c in loaded])
+        qty = np.concatenate([c.lv_qty for c in loaded])
+        has = counts > 0
+        if int(counts.sum()) != len(tick) or np.any(starts[has] != (np.cumsum(counts) - counts)[has]):
+            raise ReplayDataError(f"{', '.join(Path(c.path).name for c in loaded)}: the cached levels do not follow "
+                                  "their messages; delete the capture cache under data/ and run again")
+        owner = np.repeat(np.arange(len(counts)), counts)
+        group = np.where(bid, 0, 2) + (qty <= 0)
+        by = np.lexsort((group, owner))  # stable: a message's levels keep their order within a group
+        self._lv_tick, self._lv_qty = tick[by].tolist(), qty[by].tolist()
+        sizes = np.bincount(owner * 4 + group, minlength=4 * len(counts)).reshape(-1, 4)
+        ends = starts[:, None] + np.cumsum(sizes, axis=1)
+        self._g1, self._g2, self._g3 = (ends[order, k].tolist() for k in range(3))
+
+    def _levels(self, i: int) -> tuple:
+        """Message ``i``'s levels as :meth:`L2Book.apply` takes them."""
+        a, e1, e2, e3 = self._lv_start[i], self._g1[i], self._g2[i], self._g3[i]
+        b = a + self._lv_count[i]
+        ticks, qtys = self._lv_tick, self._lv_qty
+        return ticks[a:e1], qtys[a:e1], ticks[e1:e2], ticks[e2:e3], qtys[e2:e3], ticks[e3:b]
 
     # -- MarketSource -------------------------------------------------------------------------
     def start_ms(self) -> int | None:
@@ -214,13 +239,10 @@ class BinanceReplaySource:
                 st.stats.trades += 1
                 sink.on_trade(st.spec.symbol, ts_ms, self._t1[i], self._q1[i], self._t2[i] == 1)
             elif kind == DEPTH:
-                a, b = self._lv_start[i], self._lv_start[i] + self._lv_count[i]
-                if st.apply_diff(ts_ms, self._first[i], self._last[i], self._prev[i], self._lv_bid[a:b],
-                                 self._lv_tick[a:b], self._lv_qty[a:b]):
+                if st.apply_diff(ts_ms, self._first[i], self._last[i], self._prev[i], self._levels(i)):
                     sink.on_book(st.spec.symbol, ts_ms)
             elif kind == SNAPSHOT:
-                a, b = self._lv_start[i], self._lv_start[i] + self._lv_count[i]
-                st.apply_snapshot(self._first[i], self._lv_bid[a:b], self._lv_tick[a:b], self._lv_qty[a:b])
+                st.apply_snapshot(self._first[i], self._levels(i))
                 if st.last_u is not None:
                     sink.on_book(st.spec.symbol, ts_ms)
             i += 1

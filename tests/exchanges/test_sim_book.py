@@ -1,0 +1,140 @@
+"""The sim's L2Book against a plain dict model: random sets, diffs, takes and trims; and the replay's grouped diffs
+against the capture's levels applied one by one in their recorded order."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+
+from engine.exchanges.sim.book import L2Book
+from engine.exchanges.sim.capture_columns import DEPTH, SNAPSHOT, load_capture
+from engine.exchanges.sim.replay import BinanceReplaySource
+from tests.conftest import shared_file
+
+
+def best_first(side: dict[int, float], is_bid: bool) -> list[tuple[int, float]]:
+    return sorted(side.items(), reverse=is_bid)
+
+
+def check(book: L2Book, model: tuple[dict, dict]) -> None:
+    bids, asks = model
+    assert book.bids == bids and book.asks == asks
+    assert book.levels(True) == best_first(bids, True) and book.levels(False) == best_first(asks, False)
+    assert book.levels(True, 3) == best_first(bids, True)[:3] and book.levels(False, 3) == best_first(asks, False)[:3]
+    assert book.best_bid() == (max(bids) if bids else None) and book.best_ask() == (min(asks) if asks else None)
+    assert book.ticks(True) == sorted(bids) and book.ticks(False) == sorted(asks)
+    assert book.depth() == (len(bids), len(asks))
+
+
+def test_book_matches_a_dict_model_through_random_changes():
+    rng = random.Random(7)
+    book, model = L2Book(), ({}, {})
+    peak = [0, 0]
+    for _ in range(3_000):
+        op = rng.random()
+        if op < 0.4:  # one diff: levels set and removed on both sides, some removals of absent levels
+            sides = [rng.random() < 0.5 for _ in range(rng.randint(0, 12))]
+            ticks = [rng.randint(900, 1100) for _ in sides]
+            qtys = [rng.choice([0.0, 0.0, rng.uniform(0.1, 5)]) for _ in sides]
+            seen: set = set()
+            rows = [(s, t, q) for s, t, q in zip(sides, ticks, qtys, strict=True)
+                    if (s, t) not in seen and not seen.add((s, t))]  # a diff names a level once
+            if rng.random() < 0.5:
+                book.update([s for s, _, _ in rows], [t for _, t, _ in rows], [q for _, _, q in rows])
+            else:
+                group = {(s, keep): [(t, q) for s2, t, q in rows if s2 == s and (q > 0) == keep]
+                         for s in (True, False) for keep in (True, False)}
+                book.apply(([t for t, _ in group[True, True]], [q for _, q in group[True, True]],
+                            [t for t, _ in group[True, False]], [t for t, _ in group[False, True]],
+                            [q for _, q in group[False, True]], [t for t, _ in group[False, False]]))
+            for s, t, q in rows:
+                side = model[0] if s else model[1]
+                if q > 0:
+                    side[t] = q
+                else:
+                    side.pop(t, None)
+        elif op < 0.6:
+            is_bid, qty = rng.random() < 0.5, rng.uniform(0, 8)
+            limit = rng.choice([None, rng.randint(900, 1100)])
+            side = model[0] if is_bid else model[1]
+            expected, left = [], qty
+            for t, q in best_first(side, is_bid):
+                if left <= 1e-12 or (limit is not None and (t < limit if is_bid else t > limit)):
+                    break
+                got = min(q, left)
+                expected.append((t, got))
+                left -= got
+                if q <= got + 1e-12:
+                    del side[t]
+                else:
+                    side[t] = q - got
+            fills = book.take(is_bid, qty, limit)
+            assert [t for t, _ in fills] == [t for t, _ in expected]
+            assert np.allclose([q for _, q in fills], [q for _, q in expected])
+            for t in side:
+                side[t] = (book.bids if is_bid else book.asks)[t]  # float residue as the book keeps it
+        elif op < 0.7:
+            is_bid, tick = rng.random() < 0.5, rng.randint(950, 1050)
+            side = model[0] if is_bid else model[1]
+            better = [(t, q) for t, q in best_first(side, is_bid) if (t > tick if is_bid else t < tick)]
+            assert book.remove_better_than(is_bid, tick) == better
+            for t, _ in better:
+                del side[t]
+        elif op < 0.75:
+            is_bid, keep = rng.random() < 0.5, rng.randint(0, 60)
+            side = model[0] if is_bid else model[1]
+            for t, _ in best_first(side, is_bid)[keep:]:
+                del side[t]
+            book.remove_worse_than(is_bid, keep)
+        else:
+            is_bid, tick, qty = rng.random() < 0.5, rng.randint(900, 1100), rng.choice([0.0, rng.uniform(0.1, 5)])
+            book.set(is_bid, tick, qty)
+            side = model[0] if is_bid else model[1]
+            if qty > 0:
+                side[tick] = qty
+            else:
+                side.pop(tick, None)
+        check(book, model)
+        peak = [max(peak[0], len(model[0])), max(peak[1], len(model[1]))]
+    assert min(peak) > 25  # the walk kept both sides deep
+
+
+def test_replay_groups_give_the_book_the_recorded_levels_give():
+    """Every level of the capture applied in its recorded order, one at a time, to two dicts (Binance's rules: diffs
+    before the snapshot wait for it; those it already covers are dropped)."""
+    path = shared_file("binance-l2/spot/btcusdt_20240808.gz")
+    cap = load_capture(path)
+    src = BinanceReplaySource([path])
+    src.advance(2**62, type("Null", (), {"on_trade": lambda *a: None, "on_book": lambda *a: None})())
+    bids: dict[int, float] = {}
+    asks: dict[int, float] = {}
+    cols = cap.cols
+
+    def apply(i: int) -> None:
+        a = int(cols["lv_start"][i])
+        for j in range(a, a + int(cols["lv_count"][i])):
+            side = bids if cap.lv_bid[j] else asks
+            if cap.lv_qty[j] > 0:
+                side[int(cap.lv_tick[j])] = float(cap.lv_qty[j])
+            else:
+                side.pop(int(cap.lv_tick[j]), None)
+
+    snapshot_id, waiting, applied = None, [], 0
+    for i in np.flatnonzero(np.isin(cols["kind"], [DEPTH, SNAPSHOT])):
+        if cols["kind"][i] == SNAPSHOT:
+            snapshot_id = int(cols["first"][i])
+            apply(i)
+            todo, waiting = waiting, []
+        elif snapshot_id is None:
+            waiting.append(i)
+            continue
+        else:
+            todo = [i]
+        for d in todo:
+            if int(cols["last"][d]) > snapshot_id:
+                apply(d)
+                applied += 1
+    book = src.book("BTC/USDT")
+    assert src.stats()["BTC/USDT"].depth_applied == applied > 3_000
+    assert book.bids == bids and book.asks == asks and len(bids) > 500
