@@ -21,6 +21,8 @@ class _Sink:
 
     def on_book(self, *args: object) -> None: ...
 
+    def on_top(self, *args: object) -> None: ...
+
 
 def replay_throughput(repeats: int = 3) -> None:
     files = [str(DATA / "btcusdt_20240808.gz"), str(DATA / "btcusdt_20240809.gz")]

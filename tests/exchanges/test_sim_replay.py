@@ -20,10 +20,13 @@ class Recorder:
     def on_trade(self, symbol, ts_ms, tick, qty, aggressor_buy) -> None:
         self.trades.append(ts_ms)
 
-    def on_book(self, symbol, ts_ms, levels=True) -> None:
+    def on_book(self, symbol, ts_ms) -> None:
         self.books += 1
         if self.source.book(symbol).crossed():
             self.crossed += 1
+
+    def on_top(self, symbol, ts_ms, bid_tick, ask_tick) -> None:
+        self.on_book(symbol, ts_ms)
 
 
 @pytest.fixture(scope="module")

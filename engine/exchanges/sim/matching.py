@@ -26,8 +26,11 @@ class Matching:
         self._public[symbol].append((ts_ms, price, qty, aggressor_buy))
         self._candles[symbol].add(ts_ms, price, qty)
         orders = self._open[symbol]
-        if not orders or (self._events and self._halted(symbol, ts_ms)):
+        if not orders:
             return
+        best_buy, best_sell, _ = self._edges.get(symbol) or self._edge(symbol)
+        if (best_sell > tick if aggressor_buy else best_buy < tick) or (self._events and self._halted(symbol, ts_ms)):
+            return  # the print reaches none of our orders
         if aggressor_buy:  # sellers resting at or below the print are hit, best (lowest) first
             hit = sorted((o for o in orders if not o.waiting and not o.is_buy and o.tick <= tick),
                          key=lambda o: (o.tick, o.ts))
@@ -48,43 +51,54 @@ class Matching:
                 consumed += take
                 self._fill(o, take, ts_ms)
 
-    def on_book(self, symbol: str, ts_ms: int, levels: bool = True) -> None:
+    def on_book(self, symbol: str, ts_ms: int) -> None:
         orders = self._open[symbol]
-        spec = self.specs[symbol]
         if orders and not (self._events and self._halted(symbol, ts_ms)):
             bb, _, ba, _ = self.source.best(symbol)
-            if not levels:  # only the best bid / ask moved: nothing to do unless it reached one of our orders
-                best_buy, best_sell, triggers = self._edges.get(symbol) or self._edge(symbol)
-                if not triggers and (ba is None or ba > best_buy) and (bb is None or bb < best_sell):
-                    orders = ()
-            book = self.source.book(symbol)
-            for o in list(orders):
-                if o.trigger_price is not None and o.tick is None:  # waiting: a trigger order not fired yet
-                    if bb is not None and ba is not None:
-                        mid = (bb + ba) / 2 * spec.tick
-                        if (mid >= o.trigger_price) if o.trigger_above else (mid <= o.trigger_price):
-                            self._fire(o, ts_ms)
+            self._meet(symbol, ts_ms, bb, ba, orders, self.source.book(symbol))
+        if self.account.positions and self.specs[symbol].contract:
+            self._check_liquidation(self.specs[symbol], ts_ms)
+
+    def on_top(self, symbol: str, ts_ms: int, bb: int | None, ba: int | None) -> None:
+        orders = self._open[symbol]
+        if orders:
+            best_buy, best_sell, triggers = self._edges.get(symbol) or self._edge(symbol)
+            if (triggers or (ba is not None and ba <= best_buy) or (bb is not None and bb >= best_sell)) and \
+                    not (self._events and self._halted(symbol, ts_ms)):
+                self._meet(symbol, ts_ms, bb, ba, orders, None)
+        if self.account.positions and self.specs[symbol].contract:
+            self._check_liquidation(self.specs[symbol], ts_ms)
+
+    def _meet(self, symbol: str, ts_ms: int, bb: int | None, ba: int | None, orders: list[SimOrder],
+              book: Any) -> None:
+        """Our orders against a new best bid / ask: those it crossed fill, trigger orders it reached fire; with the
+        book's levels (``book`` not None), cancellations ahead of us shorten our queue."""
+        spec = self.specs[symbol]
+        for o in list(orders):
+            if o.trigger_price is not None and o.tick is None:  # waiting: a trigger order not fired yet
+                if bb is not None and ba is not None:
+                    mid = (bb + ba) / 2 * spec.tick
+                    if (mid >= o.trigger_price) if o.trigger_above else (mid <= o.trigger_price):
+                        self._fire(o, ts_ms)
+                continue
+            if o.side == "buy":
+                if ba is not None and o.tick >= ba:
+                    self._fill(o, o.remaining, ts_ms)
                     continue
-                if o.side == "buy":
-                    if ba is not None and o.tick >= ba:
-                        self._fill(o, o.remaining, ts_ms)
-                        continue
-                    if not levels:
-                        continue
-                    shown = book.bids.get(o.tick, 0.0)
-                else:
-                    if bb is not None and o.tick <= bb:
-                        self._fill(o, o.remaining, ts_ms)
-                        continue
-                    if not levels:
-                        continue
-                    shown = book.asks.get(o.tick, 0.0)
-                if self._probabilistic_queue:
-                    self._share_cancels(o, shown)
-                elif shown < o.queue_ahead:  # cancellations ahead of us
-                    o.queue_ahead = shown
-        if spec.contract and self.account.positions:
-            self._check_liquidation(spec, ts_ms)
+                if book is None:
+                    continue
+                shown = book.bids.get(o.tick, 0.0)
+            else:
+                if bb is not None and o.tick <= bb:
+                    self._fill(o, o.remaining, ts_ms)
+                    continue
+                if book is None:
+                    continue
+                shown = book.asks.get(o.tick, 0.0)
+            if self._probabilistic_queue:
+                self._share_cancels(o, shown)
+            elif shown < o.queue_ahead:  # cancellations ahead of us
+                o.queue_ahead = shown
 
     def _edge(self, symbol: str) -> tuple[int, int, bool]:
         """Our highest buy tick, lowest sell tick and whether a trigger order waits (cached until the orders

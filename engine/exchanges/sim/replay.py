@@ -13,6 +13,7 @@ applying diffs, as a client would until it could fetch a fresh snapshot. Trades 
 from __future__ import annotations
 
 import logging
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,6 +65,7 @@ class _Stream:
 
     def __init__(self, spec: MarketSpec, futures: bool) -> None:
         self.spec = spec
+        self.symbol = spec.symbol
         self.futures = futures
         self.book = L2Book()
         self.last_u: int | None = None
@@ -154,9 +156,14 @@ class BinanceReplaySource:
         sym = np.concatenate([np.full(len(c), stream_of[c.symbol], dtype=np.int64) for c in loaded])
         order = np.argsort(col["ts_ns"], kind="stable")
         self._ts = (col["ts_ns"][order] // 1_000_000).tolist()
-        self._sym = sym[order].tolist()
-        for name in ("kind", "feed_ms", "first", "last", "prev", "lv_start", "lv_count", "t1", "q1", "t2", "q2"):
-            setattr(self, f"_{name}_list" if name == "feed_ms" else f"_{name}", col[name][order].tolist())
+        self._sym_np, self._kind_np = sym[order], col["kind"][order]
+        self._sym, self._kind = self._sym_np.tolist(), self._kind_np.tolist()
+        for name in ("first", "last", "prev", "lv_start", "lv_count", "t1", "q1", "t2", "q2"):
+            setattr(self, f"_{name}", col[name][order].tolist())
+        feed = col["feed_ms"][order]  # the feed's delay as of each message: the last one known, carried forward
+        known = np.where(feed >= 0, np.arange(len(feed)), -1)
+        carried = np.maximum.accumulate(known) if len(known) else known
+        self._feed_at = np.where(carried >= 0, feed[np.maximum(carried, 0)], 0.0).tolist()
         self._group_levels(loaded, col["lv_start"], col["lv_count"], order)
         for c in loaded:
             self._streams[c.symbol].stats.skipped += c.skipped
@@ -209,6 +216,13 @@ class BinanceReplaySource:
         """A replay always starts from its files' beginning."""
 
     def stats(self) -> dict[str, StreamStats]:
+        """Each market's counts so far (messages, trades and best bid/asks are counted here, not per message)."""
+        done = self._i
+        for k, st in enumerate(self._stream_list):
+            mine = self._kind_np[:done][self._sym_np[:done] == k]
+            st.stats.messages = len(mine)
+            st.stats.trades = int(np.count_nonzero(mine == TRADE))
+            st.stats.tickers = int(np.count_nonzero(mine == TICKER))
         return {s: st.stats for s, st in self._streams.items()}
 
     def feed_latency_ms(self) -> float:
@@ -222,32 +236,34 @@ class BinanceReplaySource:
 
     def advance(self, until_ms: int, sink: MarketSink, max_catchup_ms: int | None = None) -> None:
         """Apply every message received up to ``until_ms``."""
-        i, ts, n = self._i, self._ts, len(self._ts)
-        kinds, syms, feeds, streams = self._kind, self._sym, self._feed_ms_list, self._stream_list
-        while i < n and ts[i] <= until_ms:
+        start = self._i
+        end = bisect_right(self._ts, until_ms, start)
+        ts, kinds, syms, streams = self._ts, self._kind, self._sym, self._stream_list
+        t1, q1, t2, q2, first = self._t1, self._q1, self._t2, self._q2, self._first
+        on_top, on_trade, on_book = sink.on_top, sink.on_trade, sink.on_book
+        for i in range(start, end):
             st = streams[syms[i]]
-            st.stats.messages += 1
-            kind, ts_ms = kinds[i], ts[i]
-            if feeds[i] >= 0:
-                self._feed_ms = feeds[i]
+            kind = kinds[i]
             if kind == TICKER:
-                st.stats.tickers += 1
-                st.bbo = (self._t1[i], self._q1[i], self._t2[i], self._q2[i])
-                st.bbo_u = self._first[i]
-                sink.on_book(st.spec.symbol, ts_ms, False)
+                bid, ask, u = t1[i], t2[i], first[i]
+                st.bbo = (bid, q1[i], ask, q2[i])
+                st.bbo_u = u
+                if u < (st.last_u or -1):  # older than the book's levels: the book's own top is fresher
+                    bid, _, ask, _ = st.book.top()
+                on_top(st.symbol, ts[i], bid, ask)
             elif kind == TRADE:
-                st.stats.trades += 1
-                sink.on_trade(st.spec.symbol, ts_ms, self._t1[i], self._q1[i], self._t2[i] == 1)
+                on_trade(st.symbol, ts[i], t1[i], q1[i], t2[i] == 1)
             elif kind == DEPTH:
-                if st.apply_diff(ts_ms, self._first[i], self._last[i], self._prev[i], self._levels(i)):
-                    sink.on_book(st.spec.symbol, ts_ms)
+                if st.apply_diff(ts[i], first[i], self._last[i], self._prev[i], self._levels(i)):
+                    on_book(st.symbol, ts[i])
             elif kind == SNAPSHOT:
-                st.apply_snapshot(self._first[i], self._levels(i))
+                st.apply_snapshot(first[i], self._levels(i))
                 if st.last_u is not None:
-                    sink.on_book(st.spec.symbol, ts_ms)
-            i += 1
-        self._i = i
-        self.finished = i >= n
+                    on_book(st.symbol, ts[i])
+        if end > start:
+            self._feed_ms = self._feed_at[end - 1]
+        self._i = end
+        self.finished = end >= len(ts)
         self.now_ms = max(self.now_ms, until_ms)
 
 
@@ -259,9 +275,10 @@ def rebuild_book(files: list[str], until_ms: int) -> tuple[L2Book, StreamStats]:
 
         def on_book(self, *a: object) -> None: ...
 
+        def on_top(self, *a: object) -> None: ...
+
     src = BinanceReplaySource(files)
     if len(src.symbols) != 1:
         raise ReplayDataError("rebuild_book takes the files of one market")
     src.advance(until_ms, _Null())
-    st = src._streams[src.symbols[0]]
-    return st.book, st.stats
+    return src.book(src.symbols[0]), src.stats()[src.symbols[0]]

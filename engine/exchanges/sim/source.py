@@ -17,8 +17,11 @@ class MarketSink(Protocol):
     def on_trade(self, symbol: str, ts_ms: int, tick: int, qty: float, aggressor_buy: bool) -> None:
         """A public trade printed at ``tick`` for ``qty`` (market amount units)."""
 
-    def on_book(self, symbol: str, ts_ms: int, levels: bool = True) -> None:
-        """The book or best bid/ask of ``symbol`` changed (``levels`` False: only the best bid/ask did)."""
+    def on_book(self, symbol: str, ts_ms: int) -> None:
+        """The book of ``symbol`` changed."""
+
+    def on_top(self, symbol: str, ts_ms: int, bid_tick: int | None, ask_tick: int | None) -> None:
+        """Only the best bid / ask of ``symbol`` changed, to these ticks (a best bid/ask stream)."""
 
 
 class MarketSource(Protocol):
