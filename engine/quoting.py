@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 
 @dataclass(frozen=True)
@@ -161,8 +162,13 @@ def _enforce_min_spread(quotes: list[Quote], mid: float, min_spread_bps: float) 
 
 
 def _round_tick(x: float, step: float) -> float:
-    decimals = max(0, -int(math.floor(math.log10(step) + 1e-12))) + 2 if step < 1 else 0
-    return round(round(x / step) * step, decimals)
+    return round(round(x / step) * step, _decimals_of(step))
+
+
+@lru_cache(maxsize=64)
+def _decimals_of(step: float) -> int:
+    """The decimals a multiple of ``step`` is rounded to (two more than the step has, to absorb float noise)."""
+    return max(0, -int(math.floor(math.log10(step) + 1e-12))) + 2 if step < 1 else 0
 
 
 def volatility_bps(closes: list[float]) -> float:

@@ -56,9 +56,13 @@ def _read_text(path: Path) -> str:
         raise ConfigError(f"{path}: cannot be read ({exc.strerror}); check its permissions") from None
 
 
+# libyaml's parser where PyYAML has it: the same documents as safe_load, parsed ~10x faster
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _read_yaml(path: Path) -> dict:
     try:
-        data = yaml.safe_load(_read_text(path)) or {}
+        data = yaml.load(_read_text(path), Loader=SAFE_LOADER) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML ({exc})") from None
     if not isinstance(data, dict):

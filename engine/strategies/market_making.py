@@ -53,16 +53,28 @@ class MarketMakingStrategy(Strategy):
         self.quote_params = QuoteParams(**{k: v for k, v in self.params.items() if k in _QUOTE_PARAMS})
         harvest = HarvestParams(**{k: v for k, v in self.params.items() if k in HARVEST_DEFAULTS})
         self.harvester, self.wicks = Harvester(harvest), WickWatch(harvest)
+        self._params_key: tuple | None = None
+        self._params = self.quote_params
+
+    def _params_for(self, capital_usd: float, size_factor: float | None, widen: float) -> QuoteParams:
+        """The ladder's params for this capital, the gate's size factor and a wick's widening (the last ones kept:
+        they change a few times a minute, the cycle runs every quarter second)."""
+        key = (capital_usd, size_factor, widen)
+        if self._params_key == key:
+            return self._params
+        p = replace(self.quote_params, capital_usd=capital_usd if capital_usd > 0 else math.inf)
+        if size_factor is not None:
+            p = replace(p, size_factor=size_factor)
+        if widen:  # after a wick: wider for a while
+            p = replace(p, spread_bps=max(p.spread_bps, p.min_spread_bps) + widen)
+        self._params_key, self._params = key, p
+        return p
 
     def decide(self, state: MarketState) -> Intent:
         if state.risk.blocked:
             return Intent(reason=state.risk.blocked)
-        p = replace(self.quote_params, capital_usd=state.capital_usd if state.capital_usd > 0 else math.inf)
-        if state.risk.size_factor is not None:
-            p = replace(p, size_factor=state.risk.size_factor)
         widen = self.wicks.widen_bps(state.now_ms, state.view.mid)
-        if widen:  # after a wick: wider for a while
-            p = replace(p, spread_bps=max(p.spread_bps, p.min_spread_bps) + widen)
+        p = self._params_for(state.capital_usd, state.risk.size_factor, widen)
         quotes = [q for q in build_ladder(state.view, state.position - state.inventory_target, state.volatility_bps, p)
                   if q.side not in state.risk.blocked_sides]
         if state.inventory_target:  # the ladder leans around the target; the cap still binds on the real position
