@@ -158,19 +158,21 @@ class BinanceReplaySource:
         self._ts = (col["ts_ns"][order] // 1_000_000).tolist()
         self._sym_np, self._kind_np = sym[order], col["kind"][order]
         self._sym, self._kind = self._sym_np.tolist(), self._kind_np.tolist()
-        for name in ("first", "last", "prev", "lv_start", "lv_count", "t1", "q1", "t2", "q2"):
+        for name in ("first", "t1", "q1", "t2", "q2"):  # what every message reads; book messages keep the rest
             setattr(self, f"_{name}", col[name][order].tolist())
         feed = col["feed_ms"][order]  # the feed's delay as of each message: the last one known, carried forward
         known = np.where(feed >= 0, np.arange(len(feed)), -1)
         carried = np.maximum.accumulate(known) if len(known) else known
         self._feed_at = np.where(carried >= 0, feed[np.maximum(carried, 0)], 0.0).tolist()
-        self._group_levels(loaded, col["lv_start"], col["lv_count"], order)
+        self._group_levels(loaded, col, order)
         for c in loaded:
             self._streams[c.symbol].stats.skipped += c.skipped
 
-    def _group_levels(self, loaded: list, starts: np.ndarray, counts: np.ndarray, order: np.ndarray) -> None:
+    def _group_levels(self, loaded: list, col: dict[str, np.ndarray], order: np.ndarray) -> None:
         """Sort each message's levels into bids set, bids removed, asks set, asks removed (the groups
-        :meth:`L2Book.apply` takes) and keep each group's end per message, in replay order."""
+        :meth:`L2Book.apply` takes); each book message (by its replay position) keeps its update ids and the groups'
+        bounds."""
+        starts, counts = col["lv_start"], col["lv_count"]
         bid = np.concatenate([c.lv_bid for c in loaded]).astype(bool)
         tick = np.concatenate([c.lv_tick for c in loaded])
         qty = np.concatenate([c.lv_qty for c in loaded])
@@ -180,16 +182,20 @@ class BinanceReplaySource:
                                   "their messages; delete the capture cache under data/ and run again")
         owner = np.repeat(np.arange(len(counts)), counts)
         group = np.where(bid, 0, 2) + (qty <= 0)
-        by = np.lexsort((group, owner))  # stable: a message's levels keep their order within a group
+        key = owner * 4 + group
+        by = np.argsort(key, kind="stable")  # a message's levels keep their order within a group
         self._lv_tick, self._lv_qty = tick[by].tolist(), qty[by].tolist()
-        sizes = np.bincount(owner * 4 + group, minlength=4 * len(counts)).reshape(-1, 4)
-        ends = starts[:, None] + np.cumsum(sizes, axis=1)
-        self._g1, self._g2, self._g3 = (ends[order, k].tolist() for k in range(3))
+        ends = starts[:, None] + np.cumsum(np.bincount(key, minlength=4 * len(counts)).reshape(-1, 4), axis=1)
+        kind = col["kind"][order]
+        at = np.flatnonzero((kind == DEPTH) | (kind == SNAPSHOT))
+        src = order[at]
+        rows = zip(col["last"][src].tolist(), col["prev"][src].tolist(), starts[src].tolist(),
+                   *(ends[src, k].tolist() for k in range(4)), strict=True)
+        self._book_msgs: dict[int, tuple] = dict(zip(at.tolist(), rows, strict=True))
 
     def _levels(self, i: int) -> tuple:
-        """Message ``i``'s levels as :meth:`L2Book.apply` takes them."""
-        a, e1, e2, e3 = self._lv_start[i], self._g1[i], self._g2[i], self._g3[i]
-        b = a + self._lv_count[i]
+        """Book message ``i``'s levels as :meth:`L2Book.apply` takes them."""
+        _, _, a, e1, e2, e3, b = self._book_msgs[i]
         ticks, qtys = self._lv_tick, self._lv_qty
         return ticks[a:e1], qtys[a:e1], ticks[e1:e2], ticks[e2:e3], qtys[e2:e3], ticks[e3:b]
 
@@ -254,7 +260,8 @@ class BinanceReplaySource:
             elif kind == TRADE:
                 on_trade(st.symbol, ts[i], t1[i], q1[i], t2[i] == 1)
             elif kind == DEPTH:
-                if st.apply_diff(ts[i], first[i], self._last[i], self._prev[i], self._levels(i)):
+                last, prev = self._book_msgs[i][:2]
+                if st.apply_diff(ts[i], first[i], last, prev, self._levels(i)):
                     on_book(st.symbol, ts[i])
             elif kind == SNAPSHOT:
                 st.apply_snapshot(first[i], self._levels(i))
