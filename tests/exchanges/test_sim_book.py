@@ -24,6 +24,7 @@ def check(book: L2Book, model: tuple[dict, dict]) -> None:
     assert book.levels(True, 3) == best_first(bids, True)[:3] and book.levels(False, 3) == best_first(asks, False)[:3]
     assert book.best_bid() == (max(bids) if bids else None) and book.best_ask() == (min(asks) if asks else None)
     assert book.ticks(True) == sorted(bids) and book.ticks(False) == sorted(asks)
+    assert list(book.walk(True)) == best_first(bids, True) and list(book.walk(False)) == best_first(asks, False)
     assert book.depth() == (len(bids), len(asks))
 
 
@@ -138,3 +139,21 @@ def test_replay_groups_give_the_book_the_recorded_levels_give():
     book = src.book("BTC/USDT")
     assert src.stats()["BTC/USDT"].depth_applied == applied > 3_000
     assert book.bids == bids and book.asks == asks and len(bids) > 500
+
+
+def test_a_sparse_book_beyond_the_tick_walk():
+    """Levels further apart than the walk from the best reaches (SCAN_TICKS): the side is sorted instead."""
+    from engine.exchanges.sim.book import SCAN_TICKS
+
+    book = L2Book()
+    far = 3 * SCAN_TICKS
+    book.update([1, 1, 1, 0, 0, 0], [10 * far, 9 * far, 8 * far, 11 * far, 12 * far, 13 * far], [1, 2, 3, 4, 5, 6])
+    assert book.levels(True, 2) == [(10 * far, 1), (9 * far, 2)]
+    assert book.levels(False, 2) == [(11 * far, 4), (12 * far, 5)]
+    assert book.take(True, 1.5) == [(10 * far, 1), (9 * far, 0.5)]
+    assert book.best_bid() == 9 * far and book.levels(True, 1) == [(9 * far, 1.5)]
+    book.set_ask(11 * far, 0)
+    assert book.best_ask() == 12 * far and list(book.walk(False)) == [(12 * far, 5), (13 * far, 6)]
+    assert book.remove_better_than(False, 13 * far) == [(12 * far, 5)] and book.best_ask() == 13 * far
+    book.remove_worse_than(True, 0)
+    assert book.best_bid() is None and book.top() == (None, 0.0, 13 * far, 6)

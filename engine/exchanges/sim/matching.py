@@ -243,7 +243,7 @@ class Matching:
     def _walk_cost(spec: MarketSpec, book: Any, buy: bool, qty: float) -> float:
         """What taking ``qty`` from the book would cost now, in quote (per unit of contract size)."""
         cost, left = 0.0, qty
-        for t, q in book.levels(not buy):
+        for t, q in book.walk(not buy):
             take = min(q, left)
             cost += take * t * spec.tick
             left -= take
@@ -254,7 +254,7 @@ class Matching:
     @staticmethod
     def _can_fill(book: Any, buy: bool, qty: float, tick: int | None) -> bool:
         avail = 0.0
-        for t, q in book.levels(not buy):
+        for t, q in book.walk(not buy):
             if tick is not None and (t > tick if buy else t < tick):
                 break
             avail += q
