@@ -25,10 +25,12 @@ def spread_capture(side: str, price: float, amount: float, ref_mid: float | None
 
 _TRADES = TradeRecord.__table__
 _POSITIONS = PositionRecord.__table__
-_UPDATE_POSITION = update(_POSITIONS).where(  # a Core statement: compiled once, cached
+_INSERT_TRADES = insert(_TRADES)  # Core statements: compiled once, cached
+_INSERT_POSITION = insert(_POSITIONS)
+_UPDATE_POSITION = update(_POSITIONS).where(
     _POSITIONS.c.exchange == bindparam("b_exchange"), _POSITIONS.c.symbol == bindparam("b_symbol")).values(
-    {c: bindparam(c) for c in ("qty", "avg_price", "contract_size", "realized_pnl", "fees", "opened_ms", "status",
-                               "updated_ms")})
+    {c.name: bindparam(c.name) for c in _POSITIONS.c if c.name not in ("id", "exchange", "symbol")})
+
 
 @dataclass
 class PositionState:
@@ -142,7 +144,7 @@ class Ledger:
                 realized_pnl=realized, edge=edge, ts=int(t["timestamp"]))
             new_rows.append(row)
         if new_rows:  # Core, like the position: the rows stay out of the session (a failed commit leaves them whole)
-            conn.execute(insert(_TRADES), [r.model_dump(exclude={"id"}) for r in new_rows])
+            conn.execute(_INSERT_TRADES, [r.model_dump(exclude={"id"}) for r in new_rows])
         for symbol, pos in staged.items():
             self._save_position(session, symbol, pos, max(r.ts for r in new_rows if r.symbol == symbol))
         return new_rows, staged
@@ -160,7 +162,7 @@ class Ledger:
                   "status": "open" if pos.qty else "closed", "updated_ms": now_ms}
         conn = session.connection()
         if conn.execute(_UPDATE_POSITION, {**values, "b_exchange": self.exchange, "b_symbol": symbol}).rowcount == 0:
-            conn.execute(insert(_POSITIONS), {**values, "exchange": self.exchange, "symbol": symbol})
+            conn.execute(_INSERT_POSITION, {**values, "exchange": self.exchange, "symbol": symbol})
 
     def totals(self, marks: dict[str, float]) -> dict[str, float]:
         realized = sum(p.realized_pnl for p in self.positions.values())

@@ -72,18 +72,14 @@ class L2Book:
         if ask_ticks:
             self.asks.update(zip(ask_ticks, ask_qtys, strict=True))
             self._raised(False, min(ask_ticks))
-        if bid_gone:
-            pop = self.bids.pop
-            for t in bid_gone:
-                pop(t, None)
-            if not self._bb_stale and self._bb in bid_gone:
-                self._bb_stale = True
-        if ask_gone:
-            pop = self.asks.pop
-            for t in ask_gone:
-                pop(t, None)
-            if not self._ba_stale and self._ba in ask_gone:
-                self._ba_stale = True
+        for is_bid, side, gone in ((True, self.bids, bid_gone), (False, self.asks, ask_gone)):
+            if gone:
+                pop = side.pop
+                for t in gone:
+                    pop(t, None)
+                best = self._bb if is_bid else self._ba
+                if best in gone:
+                    self._removed(is_bid, best)
 
     def _raised(self, is_bid: bool, tick: int) -> None:
         """A level was set at ``tick`` (the best of those just set, for a batch)."""
@@ -151,7 +147,7 @@ class L2Book:
         first = self.levels(is_bid, 32)
         yield from first
         if len(first) == 32:
-            side, last = (self.bids, first[-1][0]) if is_bid else (self.asks, first[-1][0])
+            side, last = self.bids if is_bid else self.asks, first[-1][0]
             rest = sorted((t for t in side if (t < last if is_bid else t > last)), reverse=is_bid)
             for t in rest:
                 yield t, side[t]

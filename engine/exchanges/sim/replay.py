@@ -186,7 +186,7 @@ class BinanceReplaySource:
         by = np.argsort(key, kind="stable")  # a message's levels keep their order within a group
         self._lv_tick, self._lv_qty = tick[by].tolist(), qty[by].tolist()
         ends = starts[:, None] + np.cumsum(np.bincount(key, minlength=4 * len(counts)).reshape(-1, 4), axis=1)
-        kind = col["kind"][order]
+        kind = self._kind_np
         at = np.flatnonzero((kind == DEPTH) | (kind == SNAPSHOT))
         src = order[at]
         rows = zip(col["last"][src].tolist(), col["prev"][src].tolist(), starts[src].tolist(),
