@@ -1,14 +1,29 @@
-"""The sim's L2Book against a plain dict model: random sets, diffs, takes and trims; and the replay's grouped diffs
-against the capture's levels applied one by one in their recorded order."""
+"""The sim's L2Book against a plain dict model: random sets, diffs, takes and trims; the replay's grouped diffs
+against the capture's levels applied one by one in their recorded order; the cache's grouping."""
 
 from __future__ import annotations
 
+import gzip
+import json
 import random
+import tempfile
+from pathlib import Path
 
 import numpy as np
+import pytest
 
 from engine.exchanges.sim.book import L2Book
-from engine.exchanges.sim.capture_columns import DEPTH, SNAPSHOT, load_capture
+from engine.exchanges.sim.capture_columns import (
+    CACHE_VERSION,
+    DEPTH,
+    SNAPSHOT,
+    ReplayDataError,
+    _arrays,
+    _digest,
+    load_capture,
+    parse_capture,
+)
+from engine.exchanges.sim.markets import known_market
 from engine.exchanges.sim.replay import BinanceReplaySource
 from tests.conftest import shared_file
 
@@ -102,43 +117,78 @@ def test_book_matches_a_dict_model_through_random_changes():
 
 
 def test_replay_groups_give_the_book_the_recorded_levels_give():
-    """Every level of the capture applied in its recorded order, one at a time, to two dicts (Binance's rules: diffs
-    before the snapshot wait for it; those it already covers are dropped)."""
+    """Every level of the capture file (read here line by line, not from the cache) applied in its recorded order, one
+    at a time, to two dicts (Binance's rules: diffs before the snapshot wait for it; those it already covers are
+    dropped)."""
     path = shared_file("binance-l2/spot/btcusdt_20240808.gz")
-    cap = load_capture(path)
     src = BinanceReplaySource([path])
     src.advance(2**62, type("Null", (), dict.fromkeys(("on_trade", "on_book", "on_top"), lambda *a: None))())
     bids: dict[int, float] = {}
     asks: dict[int, float] = {}
-    cols = cap.cols
 
-    def apply(i: int) -> None:
-        a = int(cols["lv_start"][i])
-        for j in range(a, a + int(cols["lv_count"][i])):
-            side = bids if cap.lv_bid[j] else asks
-            if cap.lv_qty[j] > 0:
-                side[int(cap.lv_tick[j])] = float(cap.lv_qty[j])
-            else:
-                side.pop(int(cap.lv_tick[j]), None)
+    def apply(bid_levels: list, ask_levels: list) -> None:
+        for side, pairs in ((bids, bid_levels), (asks, ask_levels)):
+            for p, q in pairs:
+                tick = int(float(p) * 100 + 0.5)  # BTC/USDT's tick: 0.01
+                if float(q) > 0:
+                    side[tick] = float(q)
+                else:
+                    side.pop(tick, None)
 
     snapshot_id, waiting, applied = None, [], 0
-    for i in np.flatnonzero(np.isin(cols["kind"], [DEPTH, SNAPSHOT])):
-        if cols["kind"][i] == SNAPSHOT:
-            snapshot_id = int(cols["first"][i])
-            apply(i)
-            todo, waiting = waiting, []
-        elif snapshot_id is None:
-            waiting.append(i)
-            continue
-        else:
-            todo = [i]
-        for d in todo:
-            if int(cols["last"][d]) > snapshot_id:
-                apply(d)
-                applied += 1
+    with gzip.open(path, "rb") as fh:
+        for line in fh:
+            msg = json.loads(line.partition(b" ")[2])
+            if "lastUpdateId" in msg:
+                snapshot_id = msg["lastUpdateId"]
+                apply(msg["bids"], msg["asks"])
+                todo, waiting = waiting, []
+            elif "@depth" not in msg.get("stream", ""):
+                continue
+            elif snapshot_id is None:
+                waiting.append(msg["data"])
+                continue
+            else:
+                todo = [msg["data"]]
+            for d in todo:
+                if d["u"] > snapshot_id:
+                    apply(d["b"], d["a"])
+                    applied += 1
     book = src.book("BTC/USDT")
     assert src.stats()["BTC/USDT"].depth_applied == applied > 3_000
     assert book.bids == bids and book.asks == asks and len(bids) > 500
+
+
+def test_the_capture_cache_holds_each_message_s_levels_grouped_in_recorded_order():
+    """Parsed columns keep each message's levels as bids set, bids removed, asks set, asks removed, each group in the
+    file's order; the cache file gives back the same arrays."""
+    path = shared_file("binance-l2/spot/btcusdt_20240808.gz")
+    spec = known_market("BTC/USDT")
+    cap = parse_capture(path, spec, False)
+    with gzip.open(path, "rb") as fh:
+        books = [m for m in (json.loads(line.partition(b" ")[2]) for line in fh)
+                 if "lastUpdateId" in m or "@depth" in m.get("stream", "")]
+    rows = np.flatnonzero(np.isin(cap.cols["kind"], [DEPTH, SNAPSHOT]))
+    assert len(rows) == len(books) > 3_000
+    for i, msg in zip(rows.tolist(), books, strict=True):
+        data = msg.get("data", msg)
+        b, a = data.get("b", data.get("bids")), data.get("a", data.get("asks"))
+        want = [[int(float(p) * 100 + 0.5) for p, q in side if (float(q) > 0) == keep]
+                for side, keep in ((b, True), (b, False), (a, True), (a, False))]
+        c = cap.cols
+        bounds = [c["lv_start"][i], c["lv_e1"][i], c["lv_e2"][i], c["lv_e3"][i], c["lv_start"][i] + c["lv_count"][i]]
+        got = [cap.lv_tick[lo:hi].tolist() for lo, hi in zip(bounds, bounds[1:], strict=False)]
+        assert got == want
+        assert cap.lv_bid[bounds[0]:bounds[2]].all() and not cap.lv_bid[bounds[2]:bounds[4]].any()
+    with tempfile.TemporaryDirectory() as folder:
+        old = Path(folder) / f"{_digest(path)}-0.01-v2.npz"  # this file's columns as an older version cached them
+        old.write_bytes(b"old")
+        first, again = load_capture(path, Path(folder)), load_capture(path, Path(folder))
+        assert [p.name for p in Path(folder).iterdir()] == [f"{_digest(path)}-0.01-v{CACHE_VERSION}.npy"]
+    for k in cap.cols:
+        assert np.array_equal(again.cols[k], cap.cols[k]) and np.array_equal(first.cols[k], cap.cols[k])
+    for name in ("lv_bid", "lv_tick", "lv_qty"):
+        assert np.array_equal(getattr(again, name), getattr(cap, name))
 
 
 def test_a_sparse_book_beyond_the_tick_walk():
@@ -157,3 +207,24 @@ def test_a_sparse_book_beyond_the_tick_walk():
     assert book.remove_better_than(False, 13 * far) == [(12 * far, 5)] and book.best_ask() == 13 * far
     book.remove_worse_than(True, 0)
     assert book.best_bid() is None and book.top() == (None, 0.0, 13 * far, 6)
+
+
+def test_a_damaged_cache_file_is_parsed_again_and_inconsistent_levels_are_refused(tmp_path, caplog):
+    """A truncated cache file is read as missing (parsed again, with a warning); one whose level bounds do not follow
+    its messages stops the replay with one line saying to delete the cache."""
+    path = shared_file("binance-l2/spot/btcusdt_20240808.gz")
+    good = load_capture(path, tmp_path)
+    (cached,) = tmp_path.iterdir()
+    cached.write_bytes(cached.read_bytes()[:5_000])
+    with caplog.at_level("WARNING"):
+        again = load_capture(path, tmp_path)
+    assert "unreadable" in caplog.text and np.array_equal(again.lv_tick, good.lv_tick)
+    broken = load_capture(path, tmp_path)
+    i = int(np.flatnonzero(broken.cols["lv_count"] > 2)[0])
+    broken.cols["lv_e1"][i] = broken.cols["lv_e2"][i] + 1  # a group that ends after the next one
+    with open(cached, "wb") as fh:
+        for array in _arrays(broken):
+            np.save(fh, array)
+    with pytest.raises(ReplayDataError, match="the cached levels do not follow their messages; delete the capture "
+                                              "cache under data/"):
+        BinanceReplaySource([path], cache=tmp_path)

@@ -21,6 +21,7 @@ import numpy as np
 
 from engine.exchanges.sim.book import L2Book
 from engine.exchanges.sim.capture_columns import (
+    COLUMNS,
     DEPTH,
     SNAPSHOT,
     TICKER,
@@ -147,50 +148,46 @@ class BinanceReplaySource:
         """One time-ordered event list across files (receive time, then file order), as Python lists."""
         stream_of = {s: i for i, s in enumerate(self.symbols)}
         self._stream_list = [self._streams[s] for s in self.symbols]
-        parts = [c.cols for c in loaded]
-        col = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
         offsets = np.cumsum([0] + [len(c.lv_tick) for c in loaded])
-        col["lv_start"] = np.concatenate([c.cols["lv_start"] + off for c, off in zip(loaded, offsets, strict=False)])
+        col = {k: np.concatenate([c.cols[k] + off if k.startswith("lv_") and k != "lv_count" else c.cols[k]
+                                  for c, off in zip(loaded, offsets, strict=False)]) for k in COLUMNS}
         col["feed_ms"] = np.concatenate([np.where(c.cols["feed_ms"] > UNKNOWN_MS, np.maximum(
             c.cols["feed_ms"] - c.clock_offset_ms, 0), -1) for c in loaded])
-        sym = np.concatenate([np.full(len(c), stream_of[c.symbol], dtype=np.int64) for c in loaded])
-        order = np.argsort(col["ts_ns"], kind="stable")
-        self._ts = (col["ts_ns"][order] // 1_000_000).tolist()
-        self._sym_np, self._kind_np = sym[order], col["kind"][order]
+        col["sym"] = np.concatenate([np.full(len(c), stream_of[c.symbol], dtype=np.int64) for c in loaded])
+        ts = col["ts_ns"]
+        if len(ts) > 1 and not np.all(ts[1:] >= ts[:-1]):  # files that overlap in time: interleaved
+            order = np.argsort(ts, kind="stable")
+            col = {k: v[order] for k, v in col.items()}
+        self._ts = (col["ts_ns"] // 1_000_000).tolist()
+        self._sym_np, self._kind_np = col["sym"], col["kind"]
         self._sym, self._kind = self._sym_np.tolist(), self._kind_np.tolist()
         for name in ("first", "t1", "q1", "t2", "q2"):  # what every message reads; book messages keep the rest
-            setattr(self, f"_{name}", col[name][order].tolist())
-        feed = col["feed_ms"][order]  # the feed's delay as of each message: the last one known, carried forward
+            setattr(self, f"_{name}", col[name].tolist())
+        feed = col["feed_ms"]  # the feed's delay as of each message: the last one known, carried forward
         known = np.where(feed >= 0, np.arange(len(feed)), -1)
         carried = np.maximum.accumulate(known) if len(known) else known
-        self._feed_at = np.where(carried >= 0, feed[np.maximum(carried, 0)], 0.0).tolist()
-        self._group_levels(loaded, col, order)
+        self._feed_at = np.where(carried >= 0, feed[np.maximum(carried, 0)], 0.0)
+        self._index_levels(loaded, col)
         for c in loaded:
             self._streams[c.symbol].stats.skipped += c.skipped
 
-    def _group_levels(self, loaded: list, col: dict[str, np.ndarray], order: np.ndarray) -> None:
-        """Sort each message's levels into bids set, bids removed, asks set, asks removed (the groups
-        :meth:`L2Book.apply` takes); each book message (by its replay position) keeps its update ids and the groups'
-        bounds."""
-        starts, counts = col["lv_start"], col["lv_count"]
-        bid = np.concatenate([c.lv_bid for c in loaded]).astype(bool)
+    def _index_levels(self, loaded: list, col: dict[str, np.ndarray]) -> None:
+        """The levels of every file as two lists, already in the groups :meth:`L2Book.apply` takes (the capture cache
+        holds them so); each book message (by its replay position) keeps its update ids and its groups' bounds."""
         tick = np.concatenate([c.lv_tick for c in loaded])
-        qty = np.concatenate([c.lv_qty for c in loaded])
+        starts, counts = col["lv_start"], col["lv_count"]
+        bounds = [starts, col["lv_e1"], col["lv_e2"], col["lv_e3"], starts + counts]
         has = counts > 0
-        if int(counts.sum()) != len(tick) or np.any(starts[has] != (np.cumsum(counts) - counts)[has]):
+        contiguous = int(counts.sum()) == len(tick) and np.array_equal(starts[has], (np.cumsum(counts) - counts)[has])
+        if not contiguous or any(np.any(lo > hi) for lo, hi in zip(bounds, bounds[1:], strict=False)):
             raise ReplayDataError(f"{', '.join(Path(c.path).name for c in loaded)}: the cached levels do not follow "
                                   "their messages; delete the capture cache under data/ and run again")
-        owner = np.repeat(np.arange(len(counts)), counts)
-        group = np.where(bid, 0, 2) + (qty <= 0)
-        key = owner * 4 + group
-        by = np.argsort(key, kind="stable")  # a message's levels keep their order within a group
-        self._lv_tick, self._lv_qty = tick[by].tolist(), qty[by].tolist()
-        ends = starts[:, None] + np.cumsum(np.bincount(key, minlength=4 * len(counts)).reshape(-1, 4), axis=1)
+        self._lv_tick = tick.tolist()
+        self._lv_qty = np.concatenate([c.lv_qty for c in loaded]).tolist()
         kind = self._kind_np
         at = np.flatnonzero((kind == DEPTH) | (kind == SNAPSHOT))
-        src = order[at]
-        rows = zip(col["last"][src].tolist(), col["prev"][src].tolist(), starts[src].tolist(),
-                   *(ends[src, k].tolist() for k in range(4)), strict=True)
+        rows = zip(col["last"][at].tolist(), col["prev"][at].tolist(), *(b[at].tolist() for b in bounds),
+                   strict=True)
         self._book_msgs: dict[int, tuple] = dict(zip(at.tolist(), rows, strict=True))
 
     def _levels(self, i: int) -> tuple:
@@ -268,7 +265,7 @@ class BinanceReplaySource:
                 if st.last_u is not None:
                     on_book(st.symbol, ts[i])
         if end > start:
-            self._feed_ms = self._feed_at[end - 1]
+            self._feed_ms = float(self._feed_at[end - 1])
         self._i = end
         self.finished = end >= len(ts)
         self.now_ms = max(self.now_ms, until_ms)
