@@ -226,12 +226,19 @@ class OrderDesk:
         self._apply_order(rec, res)
 
     def _apply_order(self, rec: OrderRecord, res: dict) -> None:
-        rec.exchange_order_id = str(res["id"]) if res.get("id") is not None else rec.exchange_order_id
+        """The exchange's word on ``rec`` (an order answer, lookup or update) taken into the record and queued for the
+        store; an open order the exchange shows unchanged is left as it is (``updated_ms`` is its last change)."""
+        oid = str(res["id"]) if res.get("id") is not None else rec.exchange_order_id
+        filled, average = float(res.get("filled") or 0.0), res.get("average")
+        status = res.get("status") or "open"
+        trades = res.get("trades") or []
+        if status == rec.status == "open" and (oid, filled, average) == (rec.exchange_order_id, rec.filled,
+                                                                          rec.average) and not trades:
+            return  # a reconciliation's every open order, most of them: nothing to write
+        rec.exchange_order_id = oid
         if rec.exchange_order_id:
             self._remember_oids({rec.exchange_order_id: rec.client_order_id})
-        rec.filled = float(res.get("filled") or 0.0)
-        rec.average = res.get("average")
-        status = res.get("status") or "open"
+        rec.filled, rec.average = filled, average
         rec.updated_ms = self.clock.now_ms()
         if status == "open":
             rec.status = "open"
@@ -241,7 +248,6 @@ class OrderDesk:
                                                                       if not rec.filled else ""))
         else:
             self._finish(rec, status if status in ("closed", "canceled", "rejected") else "closed", rec.reason)
-        trades = res.get("trades") or []
         if trades:  # fills that came with the answer
             try:
                 self._record_fills(trades)

@@ -174,3 +174,21 @@ def test_the_reference_mid_is_a_column_and_adopted_orders_get_one(config):
     trader.reconcile()
     adopted = trader.orders[f"mm-{trader.run_id}-999"]
     assert adopted.reason == "adopted" and adopted.ref_mid == mids["SOL/USDT"]
+
+
+def test_a_reconciliation_writes_only_the_orders_the_exchange_changed(config):
+    """Open orders the exchange lists unchanged keep their rows (updated_ms is their last change); one cancelled on
+    the exchange behind the engine's back is written as cancelled."""
+    cfg = replace(config, strategy=replace(config.strategy, spread_bps=200))  # 2% wide: nothing fills by itself
+    trader, venue, clock = make_trader(cfg, mode="AGGRESSIVE")
+    trader.quote_cycle()
+    with Session(trader.db) as s:
+        before = {r.client_order_id: (r.updated_ms, r.status) for r in s.exec(select(OrderRecord)).all()}
+    clock.advance(5)
+    bid = next(o for o in venue.fetch_open_orders("BTC/USDT") if o["side"] == "buy")
+    venue.cancel_order(bid["id"], "BTC/USDT")  # by hand, on the exchange's own page
+    trader.reconcile()
+    with Session(trader.db) as s:
+        after = {r.client_order_id: (r.updated_ms, r.status) for r in s.exec(select(OrderRecord)).all()}
+    assert len(before) == 30 and {cid for cid in before if after[cid] != before[cid]} == {bid["clientOrderId"]}
+    assert after[bid["clientOrderId"]] == (clock.now_ms(), "canceled")
