@@ -55,6 +55,14 @@ class Capture:
         self.lines.append((at_ms, {"stream": self._stream("trade"), "data": data}))
         return self
 
+    def ticker(self, at_ms: int, bid: str, ask: str, u: int | None = None, qty: str = "1") -> Capture:
+        """A best bid/ask (bookTicker) with update id ``u`` (default: the last diff's)."""
+        data = {"u": self.u if u is None else u, "s": self.symbol.upper(), "b": bid, "B": qty, "a": ask, "A": qty}
+        if self.futures:
+            data.update({"e": "bookTicker", "E": self._event_ms(at_ms), "T": self._event_ms(at_ms)})
+        self.lines.append((at_ms, {"stream": f"{self.symbol}@bookTicker", "data": data}))
+        return self
+
     def write(self, path: Path) -> str:
         with gzip.open(path, "wt") as fh:
             for at_ms, msg in self.lines:

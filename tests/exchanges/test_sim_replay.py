@@ -108,3 +108,79 @@ def test_candle_files_drive_a_coarse_market():
     book = ex.fetch_order_book("BTC/USDT")
     assert len(book["bids"]) >= 20 and book["bids"][0][0] < book["asks"][0][0]
     assert first["bid"] != ex.fetch_ticker("BTC/USDT")["bid"]
+
+
+class Banded:
+    """A sink whose orders rest at ``low`` (buy) and ``high`` (sell): it records the best bid/asks that reach them
+    and, with ``band`` True, tells the source its quiet band."""
+
+    def __init__(self, low: int, high: int, band: bool) -> None:
+        self.low, self.high = low, high
+        self.reached: list[tuple[int, int, int]] = []
+        self.passed = 0
+        if band:
+            self.quiet_band = lambda symbol: (self.low, self.high)
+
+    def on_trade(self, *a) -> None: ...
+
+    def on_book(self, *a) -> None: ...
+
+    def on_top(self, symbol, ts_ms, bid_tick, ask_tick) -> None:
+        self.passed += 1
+        if ask_tick <= self.low or bid_tick >= self.high:
+            self.reached.append((ts_ms, bid_tick, ask_tick))
+
+
+def test_best_bid_asks_inside_the_quiet_band_are_passed_over_and_the_rest_arrive_the_same(btc_spot_files):
+    """With the sink's quiet band, runs of best bid/asks that stay inside it are skipped; every one that reaches the
+    band still arrives, at the same time, and the market's best after each step is the same. The orders follow the
+    market 10 USDT (under 2 bps) either side of it, as quotes would."""
+    plain, fast = BinanceReplaySource(btc_spot_files), BinanceReplaySource(btc_spot_files)
+    plain.advance(plain.start_ms() + 60_000, Banded(0, 0, False))
+    fast.advance(fast.start_ms() + 60_000, Banded(0, 0, False))
+    bb, _, ba, _ = plain.best("BTC/USDT")
+    every, banded = Banded(bb - 1000, ba + 1000, False), Banded(bb - 1000, ba + 1000, True)
+    t = plain.start_ms() + 60_000
+    while not plain.finished:
+        t += 97
+        plain.advance(t, every)
+        fast.advance(t, banded)
+        assert fast.best("BTC/USDT") == plain.best("BTC/USDT")
+        bb, _, ba, _ = plain.best("BTC/USDT")
+        for sink in (every, banded):
+            sink.low, sink.high = bb - 1000, ba + 1000
+    assert banded.reached == every.reached and len(every.reached) > 500
+    assert banded.passed < every.passed / 5  # most were passed over
+
+
+def test_best_bid_asks_older_than_the_book_are_judged_by_the_book_s_top(tmp_path):
+    """Best bid/asks whose update id the book's levels are past are sent with the book's own top; a run of them whose
+    own prices sit inside the band is not passed over when that top reaches the band."""
+    cap = simple_book()
+    cap.diff(5, asks=[("100.01", "2")])  # the book's levels are now at update id 1002
+    for k in range(5):
+        cap.ticker(10 + k, "99.95", "100.05", u=1000 + k % 2)  # older than the levels, prices inside the band
+    for k in range(5):
+        cap.ticker(20 + k, "99.95", "100.05", u=1003 + k)  # fresh ones inside the band: passed over
+    path = cap.write(tmp_path / "btcusdt_stale.gz")
+    got = {}
+    for band in (False, True):
+        src = BinanceReplaySource([path], cache=tmp_path / "cache")
+        sink = Banded(10001, 10010, band)  # our buy at the best ask 100.01: the book's top reaches it
+        src.advance(T0 + 100, sink)
+        got[band] = (sink.reached, sink.passed, src.best("BTC/USDT"))
+    assert got[True][0] == got[False][0] == [(T0 + 10 + k, 10000, 10001) for k in range(5)]
+    assert got[False][1] == 10 and got[True][1] == 5  # the fresh run went by in one step
+    assert got[True][2] == got[False][2] == (9995, 1.0, 10005, 1.0)
+
+
+def test_running_max_restarts_per_segment_and_skips_what_is_not_counted():
+    import numpy as np
+
+    from engine.exchanges.sim.replay import _running_max
+
+    values = np.array([5, 9, 2, 7, 1, 3, 8, 4])
+    segment = np.array([0, 1, 1, 1, 2, 2, 2, 3])
+    counted = np.array([True, True, True, False, True, True, True, True])
+    assert _running_max(values, segment, counted)[counted].tolist() == [5, 9, 9, 1, 3, 8, 4]
+    assert _running_max(-values, segment, counted)[counted].tolist() == [-5, -9, -2, -1, -1, -1, -4]

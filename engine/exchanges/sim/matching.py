@@ -16,6 +16,8 @@ from engine.exchanges.sim.records import SimOrder
 
 log = logging.getLogger("engine.exchanges.sim.venue")
 
+_ANYWHERE = (-(1 << 62), 1 << 62)  # the quiet band with no order resting
+
 
 class Matching:
     """A part of :class:`engine.exchanges.sim.venue.SimExchange` (see the module docstring)."""
@@ -68,6 +70,17 @@ class Matching:
                 self._meet(symbol, ts_ms, bb, ba, orders, None)
         if self.account.positions and self.specs[symbol].contract:
             self._check_liquidation(self.specs[symbol], ts_ms)
+
+    def quiet_band(self, symbol: str) -> tuple[int, int] | None:
+        """Our highest buy and lowest sell tick: a best bid below the one and a best ask above the other reach none
+        of our orders (:meth:`on_top` would do nothing). None while a trigger order waits or a contract market has
+        positions to check for liquidation, when every best bid/ask counts."""
+        if self.account.positions and self.specs[symbol].contract:
+            return None
+        if not self._open[symbol]:
+            return _ANYWHERE
+        best_buy, best_sell, triggers = self._edges.get(symbol) or self._edge(symbol)
+        return None if triggers else (best_buy, best_sell)
 
     def _meet(self, symbol: str, ts_ms: int, bb: int | None, ba: int | None, orders: list[SimOrder],
               book: Any) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -168,6 +169,7 @@ class BinanceReplaySource:
         carried = np.maximum.accumulate(known) if len(known) else known
         self._feed_at = np.where(carried >= 0, feed[np.maximum(carried, 0)], 0.0)
         self._index_levels(loaded, col)
+        self._runs = _TickerRuns(col)
         for c in loaded:
             self._streams[c.symbol].stats.skipped += c.skipped
 
@@ -238,16 +240,30 @@ class BinanceReplaySource:
         return 1.0 if span <= 0 else min(max((self.now_ms - self._first_ms) / span, 0.0), 1.0)
 
     def advance(self, until_ms: int, sink: MarketSink, max_catchup_ms: int | None = None) -> None:
-        """Apply every message received up to ``until_ms``."""
+        """Apply every message received up to ``until_ms``.
+
+        Best bid/asks in a row (one market's, with nothing between them) that stay inside the sink's
+        :meth:`~MarketSink.quiet_band` are passed over at once: only the last of them is kept as the market's best."""
         start = self._i
         end = bisect_right(self._ts, until_ms, start)
         ts, kinds, syms, streams = self._ts, self._kind, self._sym, self._stream_list
         t1, q1, t2, q2, first = self._t1, self._q1, self._t2, self._q2, self._first
         on_top, on_trade, on_book = sink.on_top, sink.on_trade, sink.on_book
-        for i in range(start, end):
+        band_of = getattr(sink, "quiet_band", None)
+        run_end = self._runs.end if band_of is not None else None
+        todo = iter(range(start, end))
+        for i in todo:
             st = streams[syms[i]]
             kind = kinds[i]
             if kind == TICKER:
+                if run_end is not None and run_end[i] - i > 1:
+                    stop = self._runs.quiet_until(i, end, band_of(st.symbol), st, first[i])
+                    if stop:
+                        j = stop - 1  # the last passed over: the market's best bid/ask now
+                        st.bbo = (t1[j], q1[j], t2[j], q2[j])
+                        st.bbo_u = first[j]
+                        next(islice(todo, j - i - 1, None), None)  # on past them (in C)
+                        continue
                 bid, ask, u = t1[i], t2[i], first[i]
                 st.bbo = (bid, q1[i], ask, q2[i])
                 st.bbo_u = u
@@ -269,6 +285,68 @@ class BinanceReplaySource:
         self._i = end
         self.finished = end >= len(ts)
         self.now_ms = max(self.now_ms, until_ms)
+
+
+class _TickerRuns:
+    """Runs of best bid/asks: messages of one market in a row with nothing else between them. For each position,
+    where its run ends (``end``, a list; 0 off a run), and the highest bid and lowest ask from the run's start up to
+    it and from it to the run's end (numpy), so a stretch of a run is checked against a band in a few lookups."""
+
+    def __init__(self, col: dict[str, np.ndarray]) -> None:
+        n = len(col["kind"])
+        is_t = col["kind"] == TICKER
+        begins = is_t & ~(np.r_[False, is_t[:-1]] & np.r_[False, col["sym"][1:] == col["sym"][:-1]])
+        run = np.cumsum(begins)  # the run's number (1, 2, ...) at each position of it, the last one's after it
+        where = np.flatnonzero(is_t)
+        ends, self.begin = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+        runs = run[where]
+        last = where[np.r_[runs[1:] != runs[:-1], True]] if len(where) else where  # each run's last position
+        ends[where] = last[runs - 1] + 1
+        self.begin[where] = np.flatnonzero(begins)[runs - 1]
+        back = run[-1] - run[::-1] if n else run  # the runs' numbers counted from the end
+        bid, ask = col["t1"], col["t2"]
+        self.hi_from_start = _running_max(bid, run, is_t)
+        self.lo_from_start = -_running_max(-ask, run, is_t)
+        self.hi_to_end = _running_max(bid[::-1], back, is_t[::-1])[::-1]
+        self.lo_to_end = -_running_max(-ask[::-1], back, is_t[::-1])[::-1]
+        fits = self.hi_from_start is not None and self.hi_to_end is not None
+        self.end: list[int] = ends.tolist() if fits else [0] * n
+
+    def quiet_until(self, i: int, end: int, band: tuple[int, int] | None, st: _Stream, u: int) -> int:
+        """Where the best bid/asks from ``i`` (a run's, ``u`` its update id) stop, when two or more of them up to
+        ``end`` stay inside ``band``; else 0. Those older than the book's levels are checked with the book's own top,
+        as they would be sent."""
+        if band is None:
+            return 0
+        stop = self.end[i]
+        if stop <= end:
+            hi, lo = self.hi_to_end[i], self.lo_to_end[i]
+        elif end - i > 1 and self.begin[i] == i:
+            stop = end
+            hi, lo = self.hi_from_start[end - 1], self.lo_from_start[end - 1]
+        else:
+            return 0
+        low, high = band
+        if not (hi < high and lo > low):
+            return 0
+        if u < (st.last_u or -1):
+            bid, _, ask, _ = st.book.top()
+            if (bid is not None and bid >= high) or (ask is not None and ask <= low):
+                return 0
+        return stop
+
+
+def _running_max(values: np.ndarray, segment: np.ndarray, counted: np.ndarray) -> np.ndarray | None:
+    """The running maximum of ``values`` where ``counted``, started afresh wherever ``segment`` (non-decreasing)
+    changes. None if the values' span times the segments would overflow int64 (then no run is passed over)."""
+    if not counted.any():
+        return np.zeros(len(values), dtype=np.int64)
+    low = int(values[counted].min())
+    span = int(values[counted].max()) - low + 2
+    if int(segment[-1]) * span >= 1 << 62:
+        return None
+    offset = segment.astype(np.int64) * span  # each segment above everything before it
+    return np.maximum.accumulate(np.where(counted, values - low + 1, 0) + offset) - offset - 1 + low
 
 
 def rebuild_book(files: list[str], until_ms: int) -> tuple[L2Book, StreamStats]:

@@ -23,6 +23,11 @@ class MarketSink(Protocol):
     def on_top(self, symbol: str, ts_ms: int, bid_tick: int | None, ask_tick: int | None) -> None:
         """Only the best bid / ask of ``symbol`` changed, to these ticks (a best bid/ask stream)."""
 
+    def quiet_band(self, symbol: str) -> tuple[int, int] | None:
+        """Ticks ``(low, high)`` such that best bids below ``high`` and best asks above ``low`` need no
+        :meth:`on_top` (they reach none of the sink's orders); None when every best bid/ask counts. Optional: a source
+        sends a sink without it every best bid/ask."""
+
 
 class MarketSource(Protocol):
     """A market data source driving the simulated venue."""
