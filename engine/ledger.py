@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import Connection, bindparam, insert, update
 from sqlmodel import Session, select
 
 from engine.store import PositionRecord, TradeRecord
@@ -27,6 +27,8 @@ _TRADES = TradeRecord.__table__
 _POSITIONS = PositionRecord.__table__
 _INSERT_TRADES = insert(_TRADES)  # Core statements: compiled once, cached
 _INSERT_POSITION = insert(_POSITIONS)
+_KNOWN_TRADES = select(_TRADES.c.trade_id).where(  # which of a batch of trade ids the store holds already
+    _TRADES.c.exchange == bindparam("exchange"), _TRADES.c.trade_id.in_(bindparam("ids", expanding=True)))
 _UPDATE_POSITION = update(_POSITIONS).where(
     _POSITIONS.c.exchange == bindparam("b_exchange"), _POSITIONS.c.symbol == bindparam("b_symbol")).values(
     {c.name: bindparam(c.name) for c in _POSITIONS.c if c.name not in ("id", "exchange", "symbol")})
@@ -92,13 +94,13 @@ class Ledger:
     def record(self, session: Session, trades: list[dict], contract_sizes: dict[str, float]) -> list[TradeRecord]:
         """Stage ``trades`` in ``session`` and apply them at once (callers that commit right away and cannot fail
         half-way, such as tests and exports). The trader uses :meth:`stage` and :meth:`apply` around its commit."""
-        rows, staged = self.stage(session, trades, contract_sizes)
+        rows, staged = self.stage(session.connection(), trades, contract_sizes)
         self.apply(staged, len(rows))
         return rows
 
-    def stage(self, session: Session, trades: list[dict],
+    def stage(self, conn: Connection, trades: list[dict],
               contract_sizes: dict[str, float]) -> tuple[list[TradeRecord], dict[str, PositionState]]:
-        """Write the trades not stored yet, and the positions they make, in ``session``'s transaction; memory is left
+        """Write the trades not stored yet, and the positions they make, in ``conn``'s transaction; memory is left
         untouched.
 
         Returns the new rows and the positions after them: pass those to :meth:`apply` once the session has
@@ -110,9 +112,7 @@ class Ledger:
         if not trades:
             return [], {}
         ids = [str(t["id"]) for t in trades]
-        conn = session.connection()
-        known = set(conn.execute(select(TradeRecord.trade_id).where(
-            TradeRecord.exchange == self.exchange, TradeRecord.trade_id.in_(ids))).scalars())
+        known = set(conn.execute(_KNOWN_TRADES, {"exchange": self.exchange, "ids": ids}).scalars())
         new_rows = []
         staged: dict[str, PositionState] = {}
         for t in sorted(trades, key=lambda t: (t["timestamp"], str(t["id"]))):
@@ -146,7 +146,7 @@ class Ledger:
         if new_rows:  # Core, like the position: the rows stay out of the session (a failed commit leaves them whole)
             conn.execute(_INSERT_TRADES, [r.model_dump(exclude={"id"}) for r in new_rows])
         for symbol, pos in staged.items():
-            self._save_position(session, symbol, pos, max(r.ts for r in new_rows if r.symbol == symbol))
+            self._save_position(conn, symbol, pos, max(r.ts for r in new_rows if r.symbol == symbol))
         return new_rows, staged
 
     def apply(self, staged: dict[str, PositionState], fills: int) -> None:
@@ -154,13 +154,12 @@ class Ledger:
         self.positions.update(staged)
         self.fills += fills
 
-    def _save_position(self, session: Session, symbol: str, pos: PositionState, now_ms: int) -> None:
-        """Write the position in ``session``'s transaction: one cached UPDATE, an INSERT the first time (a fill's
+    def _save_position(self, conn: Connection, symbol: str, pos: PositionState, now_ms: int) -> None:
+        """Write the position in ``conn``'s transaction: one cached UPDATE, an INSERT the first time (a fill's
         store write is the trader's costliest step; an ORM select-then-flush per fill doubled it)."""
         values = {"qty": pos.qty, "avg_price": pos.avg_price, "contract_size": pos.contract_size,
                   "realized_pnl": pos.realized_pnl, "fees": pos.fees, "opened_ms": pos.opened_ms,
                   "status": "open" if pos.qty else "closed", "updated_ms": now_ms}
-        conn = session.connection()
         if conn.execute(_UPDATE_POSITION, {**values, "b_exchange": self.exchange, "b_symbol": symbol}).rowcount == 0:
             conn.execute(_INSERT_POSITION, {**values, "exchange": self.exchange, "symbol": symbol})
 

@@ -88,9 +88,8 @@ class FillIntake:
                     for s in {t["symbol"] for t in ours}}
         before = {s: self.ledger.position(s).qty for s in contract}
         try:
-            with Session(self.db, expire_on_commit=False) as s:
-                rows, staged = self.ledger.stage(s, ours, contract)
-                s.commit()
+            with self.db.begin() as conn:
+                rows, staged = self.ledger.stage(conn, ours, contract)
         except SQLAlchemyError as exc:
             for t in ours:  # kept, with their client ids, for the next try
                 self._fill_backlog[str(t["id"])] = t

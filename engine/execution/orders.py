@@ -7,7 +7,6 @@ import logging
 from typing import Any
 
 import ccxt
-from sqlmodel import Session
 
 from engine.exchanges.errors import TRANSIENT, ExchangeFailure, TransientError, place_order_safely
 from engine.exchanges.profiles import find_order
@@ -273,9 +272,8 @@ class OrderDesk:
             return
         records = list(self._unsaved.values())
         try:
-            with Session(self.db) as s:
-                ids = save_orders(s, records, check_existing=self.store_down_since is not None)
-                s.commit()
+            with self.db.begin() as conn:  # a plain transaction: no ORM session for Core writes
+                ids = save_orders(conn, records, check_existing=self.store_down_since is not None)
         except SQLAlchemyError as exc:
             raise self._store_failed("order changes", exc) from exc
         for rec, new_id in zip([r for r in records if r.id is None], ids, strict=True):

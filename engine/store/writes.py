@@ -3,7 +3,7 @@ leave the in-memory records whole when a commit fails, and the engine's small ke
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import Connection, bindparam, insert, update
 from sqlmodel import Session, select
 
 from engine.store.tables import EngineState, OrderRecord
@@ -34,13 +34,13 @@ def advice(reason: str) -> str:
             "PostgreSQL is up")
 
 
-def save_orders(session: Session, records: list[OrderRecord], check_existing: bool = False) -> list[int]:
-    """Write ``records`` (inserts and updates) without attaching them to ``session``: a failed commit then leaves the
-    in-memory records whole. Returns the new rows' ids, in the order of the records that had none.
+def save_orders(conn: Connection, records: list[OrderRecord], check_existing: bool = False) -> list[int]:
+    """Write ``records`` (inserts and updates) in ``conn``'s transaction, Core statements only: the records stay out
+    of any session, so a failed commit leaves them whole in memory. Returns the new rows' ids, in the order of the
+    records that had none.
 
     ``check_existing`` first looks the new records up by client order id (after a commit that failed, the database
     may hold them already)."""
-    conn = session.connection()
     new = [r for r in records if r.id is None]
     old = [{**r.model_dump(exclude={"id"}), "b_id": r.id} for r in records if r.id is not None]
     ids: dict[str, int] = {}

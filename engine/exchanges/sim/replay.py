@@ -311,6 +311,9 @@ class _TickerRuns:
         self.lo_to_end = -_running_max(-ask[::-1], back, is_t[::-1])[::-1]
         fits = self.hi_from_start is not None and self.hi_to_end is not None
         self.end: list[int] = ends.tolist() if fits else [0] * n
+        at = np.flatnonzero(begins & (ends - np.arange(n) > 1)) if fits else np.zeros(0, dtype=np.int64)
+        self.whole: dict[int, tuple[int, int, int]] = dict(zip(at.tolist(), zip(  # from a run's start to its end
+            ends[at].tolist(), self.hi_to_end[at].tolist(), self.lo_to_end[at].tolist(), strict=True), strict=True))
 
     def quiet_until(self, i: int, end: int, band: tuple[int, int] | None, st: _Stream, u: int) -> int:
         """Where the best bid/asks from ``i`` (a run's, ``u`` its update id) stop, when two or more of them up to
@@ -318,12 +321,14 @@ class _TickerRuns:
         as they would be sent."""
         if band is None:
             return 0
-        stop = self.end[i]
-        if stop <= end:
-            hi, lo = self.hi_to_end[i], self.lo_to_end[i]
+        whole = self.whole.get(i)
+        if whole is not None and whole[0] <= end:  # the common case: all of a run, from its start
+            stop, hi, lo = whole
+        elif (stop := self.end[i]) <= end:
+            hi, lo = int(self.hi_to_end[i]), int(self.lo_to_end[i])
         elif end - i > 1 and self.begin[i] == i:
             stop = end
-            hi, lo = self.hi_from_start[end - 1], self.lo_from_start[end - 1]
+            hi, lo = int(self.hi_from_start[end - 1]), int(self.lo_from_start[end - 1])
         else:
             return 0
         low, high = band
