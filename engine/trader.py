@@ -155,7 +155,7 @@ class Trader(OrderDesk, FillIntake, Reconciler, DirectionalDesk, Membership):
         touched (unlike :meth:`market_view`)."""
         book = self.feed.latest(symbol) if self.feed is not None else None
         if book is None:
-            book = self.ex.fetch_order_book(symbol, 5)
+            book = self.ex.fetch_order_book(symbol, self.profile.book_top_limit)
         return self._view_of(symbol, book)
 
     # ----------------------------------------------------------------------------- set-up

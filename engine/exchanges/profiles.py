@@ -45,6 +45,7 @@ class VenueProfile:
     in_process_watcher: bool = False  # its streams come from the venue itself (no ccxt.pro twin)
     balance_without_key: bool = False  # the balance (the health check's signed request) needs no API key
     reports_position_mode: bool = False  # the venue says whether it is in hedge mode (else: the connection says)
+    book_top_limit: int = 5  # the smallest order-book request every market here takes (the trader reads the top)
 
     def hedge_params(self, leg: str, reduce_only: bool) -> dict[str, Any]:
         """The params that put an order on ``leg`` ("long" or "short") in hedge mode."""
@@ -60,7 +61,7 @@ class VenueProfile:
 PROFILES: dict[str, VenueProfile] = {
     "sim": VenueProfile(hedge_param=("positionSide", "long", "short"), fills_need_symbol=False,
                         connect_sequence=False, streams_by_default=False, in_process_watcher=True,
-                        balance_without_key=True, reports_position_mode=True),
+                        balance_without_key=True, reports_position_mode=True, book_top_limit=1),
     "binance": VenueProfile(),
     "binanceusdm": VenueProfile(hedge_param=("positionSide", "LONG", "SHORT"), hedge_drops_reduce_only=True),
     "kucoin": VenueProfile(client_id_max=40),
