@@ -32,7 +32,7 @@ print("fills", s["fills"], "realized", s["realized_pnl"])
 
 def count(runs: int, quote_ms: int) -> tuple[int, str]:
     """Instructions of a fresh interpreter running the backtest ``runs`` times, and what it printed."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONHASHSEED": "0"}  # the same dict and set orders every time
     out = subprocess.run(["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
                           sys.executable, "-c", RUN.format(runs=runs, quote_ms=quote_ms)],
                          cwd=ROOT, env=env, capture_output=True, text=True, check=True)

@@ -153,3 +153,18 @@ def test_cancel_releases_funds_and_cannot_repeat(tmp_path):
     assert ex.fetch_balance()["USDT"]["free"] == pytest.approx(free)
     with pytest.raises(ccxt.OrderNotFound, match="already canceled"):
         ex.cancel_order(o["id"], SYMBOL)
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, None])
+def test_our_resting_orders_are_part_of_the_public_book_at_every_depth(tmp_path, limit):
+    """The book's best ``limit`` levels with our own orders added where they rest: at a level of the book, in a gap
+    between levels, better than the best, and behind the deepest asked for (left out)."""
+    ex = venue_on(tmp_path, simple_book())  # bids 100.00 x5, 99.99 x3, 99.98 x10; asks 100.01 x4, 100.02 x6, ...
+    for side, price, qty in (("buy", 99.99, 1), ("buy", 99.97, 2), ("buy", 90.00, 1), ("sell", 100.02, 0.5),
+                             ("sell", 100.05, 1)):
+        ex.create_order(SYMBOL, "limit", side, qty, price, {"postOnly": True})
+    full = {"bids": [[100.0, 5], [99.99, 4], [99.98, 10], [99.97, 2], [90.0, 1]],
+            "asks": [[100.01, 4], [100.02, 6.5], [100.03, 10], [100.05, 1]]}
+    book = ex.fetch_order_book(SYMBOL, limit)
+    n = 100 if limit is None else limit
+    assert book["bids"] == full["bids"][:n] and book["asks"] == full["asks"][:n]

@@ -47,12 +47,23 @@ class MarketDataApi:
         self._require_fresh(symbol)
         book = self.source.book(symbol)
         n = 100 if limit is None else max(1, int(limit))
-        # The best n of the book and our orders together are among the book's best n and our orders' ticks.
-        bids, asks = dict(book.levels(True, n)), dict(book.levels(False, n))
+        # The best n of the book and our orders together are among the book's best n and those of our orders at or
+        # better than the book's n-th level (one further back has n better levels in front of it).
+        top_bids, top_asks = book.levels(True, n), book.levels(False, n)
+        bids, asks = dict(top_bids), dict(top_asks)
+        bid_edge = top_bids[-1][0] if len(top_bids) == n else -1
+        ask_edge = top_asks[-1][0] if len(top_asks) == n else 1 << 62
         for o in self._open[symbol]:  # our own resting orders are part of the public book
             if o.waiting:  # a trigger order rests off the book until it fires
                 continue
-            side = bids if o.is_buy else asks
+            if o.is_buy:
+                if o.tick < bid_edge:
+                    continue
+                side = bids
+            elif o.tick > ask_edge:
+                continue
+            else:
+                side = asks
             shown = side.get(o.tick)
             side[o.tick] = (book.qty(o.is_buy, o.tick) if shown is None else shown) + o.remaining
         dec, adec = spec.price_decimals, spec.amount_decimals + 4
