@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 
 @dataclass(frozen=True)
@@ -39,11 +39,12 @@ class MarketSpec:
     def id(self) -> str:
         return self.base + self.quote + ("PERP" if self.contract else "")
 
-    @property
+    @cached_property
     def price_decimals(self) -> int:
+        """Decimals of a price (worked out once: every print and fill asks)."""
         return _decimals(self.tick)
 
-    @property
+    @cached_property
     def amount_decimals(self) -> int:
         return _decimals(self.lot)
 
