@@ -5,8 +5,8 @@ Run: PYTHONPATH=. python benchmarks/bench_instructions.py [--quote-ms 250]   (ne
 
 The backtest of the two BTCUSDT spot captures (``bench_lab.FILES``) runs once and twice in fresh interpreters under
 ``valgrind --tool=cachegrind --cache-sim=no``; the difference is the second, warm run (capture cache built, code
-imported). ``PYTHONHASHSEED`` is fixed, yet repeats of one commit still differ by up to 10% (memory layout moves
-what the runs do), so compare medians of two or three. Expect each count to take about a minute and a half.
+imported). ``PYTHONHASHSEED`` is fixed, yet repeats of one commit still differ by up to 10% (why is not known;
+addresses differ from run to run), so compare medians of two or three. Each count takes about a minute and a half.
 """
 
 from __future__ import annotations
