@@ -184,3 +184,20 @@ def test_running_max_restarts_per_segment_and_skips_what_is_not_counted():
     counted = np.array([True, True, True, False, True, True, True, True])
     assert _running_max(values, segment, counted)[counted].tolist() == [5, 9, 9, 1, 3, 8, 4]
     assert _running_max(-values, segment, counted)[counted].tolist() == [-5, -9, -2, -1, -1, -1, -4]
+
+
+def test_ticker_runs_on_prices_too_far_apart_to_scan_pass_nothing_over():
+    """Prices whose span times the runs would overflow int64: no run is passed over, and nothing fails."""
+    import numpy as np
+
+    from engine.exchanges.sim.capture_columns import TICKER, TRADE
+    from engine.exchanges.sim.replay import _running_max, _TickerRuns
+
+    kind = np.array([TICKER, TICKER, TRADE, TICKER, TICKER, TRADE, TICKER, TICKER])
+    far = np.array([1, 2, 0, 1 << 61, 3, 0, 4, 5])
+    col = {"kind": kind, "sym": np.zeros(8, dtype=np.int64), "t1": far, "t2": far + 1}
+    assert _running_max(far, np.cumsum(kind == TICKER), kind == TICKER) is None
+    runs = _TickerRuns(col)
+    assert runs.end == [0] * 8 and runs.whole == {}
+    near = _TickerRuns({**col, "t1": far % 100, "t2": far % 100 + 1})
+    assert near.end == [2, 2, 0, 5, 5, 0, 8, 8] and near.whole == {0: (2, 2, 2), 3: (5, 52, 4), 6: (8, 5, 5)}

@@ -296,7 +296,7 @@ class _TickerRuns:
         n = len(col["kind"])
         is_t = col["kind"] == TICKER
         begins = is_t & ~(np.r_[False, is_t[:-1]] & np.r_[False, col["sym"][1:] == col["sym"][:-1]])
-        run = np.cumsum(begins)  # the run's number (1, 2, ...) at each position of it, the last one's after it
+        run = np.cumsum(begins)  # at each position, the number (1, 2, ...) of the run it is in or last followed
         where = np.flatnonzero(is_t)
         ends, self.begin = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
         runs = run[where]
@@ -305,11 +305,13 @@ class _TickerRuns:
         self.begin[where] = np.flatnonzero(begins)[runs - 1]
         back = run[-1] - run[::-1] if n else run  # the runs' numbers counted from the end
         bid, ask = col["t1"], col["t2"]
-        self.hi_from_start = _running_max(bid, run, is_t)
-        self.lo_from_start = -_running_max(-ask, run, is_t)
-        self.hi_to_end = _running_max(bid[::-1], back, is_t[::-1])[::-1]
-        self.lo_to_end = -_running_max(-ask[::-1], back, is_t[::-1])[::-1]
-        fits = self.hi_from_start is not None and self.hi_to_end is not None
+        scans = (_running_max(bid, run, is_t), _running_max(-ask, run, is_t),
+                 _running_max(bid[::-1], back, is_t[::-1]), _running_max(-ask[::-1], back, is_t[::-1]))
+        fits = all(x is not None for x in scans)
+        if not fits:
+            scans = tuple(np.zeros(n, dtype=np.int64) for _ in scans)
+        self.hi_from_start, self.lo_from_start = scans[0], -scans[1]
+        self.hi_to_end, self.lo_to_end = scans[2][::-1], -scans[3][::-1]
         self.end: list[int] = ends.tolist() if fits else [0] * n
         at = np.flatnonzero(begins & (ends - np.arange(n) > 1)) if fits else np.zeros(0, dtype=np.int64)
         self.whole: dict[int, tuple[int, int, int]] = dict(zip(at.tolist(), zip(  # from a run's start to its end
