@@ -13,6 +13,7 @@ from sqlalchemy import Connection, bindparam, insert, update
 from sqlmodel import Session, select
 
 from engine.store import PositionRecord, TradeRecord
+from engine.store.prepared import Prepared
 
 
 def spread_capture(side: str, price: float, amount: float, ref_mid: float | None, contract_size: float = 1.0) -> float:
@@ -25,13 +26,16 @@ def spread_capture(side: str, price: float, amount: float, ref_mid: float | None
 
 _TRADES = TradeRecord.__table__
 _POSITIONS = PositionRecord.__table__
-_INSERT_TRADES = insert(_TRADES)  # Core statements: compiled once, cached
-_INSERT_POSITION = insert(_POSITIONS)
+_INSERT_TRADES = Prepared(insert(_TRADES))  # Core statements run on the driver's cursor (engine.store.prepared)
+_INSERT_POSITION = Prepared(insert(_POSITIONS))
 _KNOWN_TRADES = select(_TRADES.c.trade_id).where(  # which of a batch of trade ids the store holds already
     _TRADES.c.exchange == bindparam("exchange"), _TRADES.c.trade_id.in_(bindparam("ids", expanding=True)))
-_UPDATE_POSITION = update(_POSITIONS).where(
+_KNOWN_TRADE = Prepared(select(_TRADES.c.trade_id).where(  # the same for one id (a cycle's fills: one or two)
+    _TRADES.c.exchange == bindparam("exchange"), _TRADES.c.trade_id == bindparam("tid")))
+_FEW_TRADES = 4  # up to this many trades are looked up one by one
+_UPDATE_POSITION = Prepared(update(_POSITIONS).where(
     _POSITIONS.c.exchange == bindparam("b_exchange"), _POSITIONS.c.symbol == bindparam("b_symbol")).values(
-    {c.name: bindparam(c.name) for c in _POSITIONS.c if c.name not in ("id", "exchange", "symbol")})
+    {c.name: bindparam(c.name) for c in _POSITIONS.c if c.name not in ("id", "exchange", "symbol")}))
 
 
 @dataclass
@@ -112,7 +116,10 @@ class Ledger:
         if not trades:
             return [], {}
         ids = [str(t["id"]) for t in trades]
-        known = set(conn.execute(_KNOWN_TRADES, {"exchange": self.exchange, "ids": ids}).scalars())
+        if len(ids) <= _FEW_TRADES:
+            known = {tid for tid in ids if _KNOWN_TRADE.execute(conn, {"exchange": self.exchange, "tid": tid})[1]}
+        else:
+            known = set(conn.execute(_KNOWN_TRADES, {"exchange": self.exchange, "ids": ids}).scalars())
         new_rows = []
         staged: dict[str, PositionState] = {}
         for t in sorted(trades, key=lambda t: (t["timestamp"], str(t["id"]))):
@@ -144,7 +151,7 @@ class Ledger:
                 realized_pnl=realized, edge=edge, ts=int(t["timestamp"]))
             new_rows.append(row)
         if new_rows:  # Core, like the position: the rows stay out of the session (a failed commit leaves them whole)
-            conn.execute(_INSERT_TRADES, [r.model_dump(exclude={"id"}) for r in new_rows])
+            _INSERT_TRADES.executemany(conn, [r.model_dump(exclude={"id"}) for r in new_rows])
         for symbol, pos in staged.items():
             self._save_position(conn, symbol, pos, max(r.ts for r in new_rows if r.symbol == symbol))
         return new_rows, staged
@@ -160,8 +167,8 @@ class Ledger:
         values = {"qty": pos.qty, "avg_price": pos.avg_price, "contract_size": pos.contract_size,
                   "realized_pnl": pos.realized_pnl, "fees": pos.fees, "opened_ms": pos.opened_ms,
                   "status": "open" if pos.qty else "closed", "updated_ms": now_ms}
-        if conn.execute(_UPDATE_POSITION, {**values, "b_exchange": self.exchange, "b_symbol": symbol}).rowcount == 0:
-            conn.execute(_INSERT_POSITION, {**values, "exchange": self.exchange, "symbol": symbol})
+        if _UPDATE_POSITION.execute(conn, {**values, "b_exchange": self.exchange, "b_symbol": symbol})[0] == 0:
+            _INSERT_POSITION.execute(conn, {**values, "exchange": self.exchange, "symbol": symbol})
 
     def totals(self, marks: dict[str, float]) -> dict[str, float]:
         realized = sum(p.realized_pnl for p in self.positions.values())

@@ -1,4 +1,4 @@
-"""Writing to the store where a plain ``session.add`` is not enough: order changes as cached Core statements that
+"""Writing to the store where a plain ``session.add`` is not enough: order changes as prepared Core statements that
 leave the in-memory records whole when a commit fails, and the engine's small key/value state."""
 
 from __future__ import annotations
@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, bindparam, insert, update
 from sqlmodel import Session, select
 
+from engine.store.prepared import Prepared
 from engine.store.tables import EngineState, OrderRecord
 
 
@@ -51,17 +52,16 @@ def save_orders(conn: Connection, records: list[OrderRecord], check_existing: bo
                 if r.client_order_id in ids]
         new = [r for r in new if r.client_order_id not in ids]
     if old:
-        conn.execute(_UPDATE_ORDER, old)
-    if new:
-        rows = conn.execute(_INSERT_ORDER, [r.model_dump(exclude={"id"}) for r in new]).all()
-        ids.update({r.client_order_id: row[0] for r, row in zip(new, rows, strict=True)})
+        _UPDATE_ORDER.executemany(conn, old)
+    for r in new:  # one at a time: the driver returns rows of one statement only
+        ids[r.client_order_id] = _INSERT_ORDER.execute(conn, r.model_dump(exclude={"id"}))[1][0][0]
     return [ids[r.client_order_id] for r in records if r.id is None]
 
 
 _ORDERS = OrderRecord.__table__
-_UPDATE_ORDER = update(_ORDERS).where(_ORDERS.c.id == bindparam("b_id")).values(
-    {c.name: bindparam(c.name) for c in _ORDERS.c if c.name != "id"})  # a Core statement: compiled once, cached
-_INSERT_ORDER = insert(_ORDERS).returning(_ORDERS.c.id, sort_by_parameter_order=True)
+_UPDATE_ORDER = Prepared(update(_ORDERS).where(_ORDERS.c.id == bindparam("b_id")).values(
+    {c.name: bindparam(c.name) for c in _ORDERS.c if c.name != "id"}))
+_INSERT_ORDER = Prepared(insert(_ORDERS).returning(_ORDERS.c.id))
 
 
 def get_state(session: Session, key: str) -> str | None:

@@ -141,3 +141,103 @@ def test_a_store_from_before_the_ref_mid_column_gets_it(tmp_path):
     with Session(db) as s:
         (row,) = s.exec(select(OrderRecord)).all()
     assert row.client_order_id == "mm-a-1" and row.ref_mid is None
+
+
+def _order(cid: str, **kw) -> OrderRecord:
+    return OrderRecord(exchange="sim", symbol="BTC/USDT", client_order_id=cid, side="buy", level=0, price=100.5,
+                       amount=0.25, status="pending", ref_mid=100.6, created_ms=1, updated_ms=1, **kw)
+
+
+def _stored_orders(engine) -> list[tuple]:
+    with Session(engine) as s:
+        return [tuple(r.model_dump().values()) for r in s.exec(select(OrderRecord).order_by(OrderRecord.id)).all()]
+
+
+def test_prepared_writes_store_what_sqlalchemy_stores(db_url):
+    """Order writes and a fill's rows run on the driver's cursor; with a cursor listener on the engine (here a
+    statement counter) they run through SQLAlchemy instead, which its listeners see. Both store the same rows."""
+    from sqlalchemy import event
+
+    from engine.store import save_orders
+
+    def write(engine) -> None:
+        records = [_order("mm-a-1"), _order("mm-a-2", closed_ms=None)]
+        with engine.begin() as c:
+            ids = save_orders(c, records)
+        assert ids == sorted(ids) and len(set(ids)) == 2
+        for rec, new_id in zip(records, ids, strict=True):
+            rec.id = new_id
+        records[0].status, records[0].exchange_order_id, records[0].filled = "open", "77", 0.1
+        records[1].status, records[1].closed_ms, records[1].reason = "canceled", 5, "stale"
+        with engine.begin() as c:
+            assert save_orders(c, records) == []
+            save_orders(c, [_order("mm-a-3")])
+        with Session(engine) as s:
+            Ledger("sim").record(s, [trade("1", "buy", 100.0, 2.0, 1_000)], {})
+            s.commit()
+
+    def stored(engine) -> tuple[list, list]:
+        with Session(engine) as s:
+            fills = [(t.trade_id, t.price, t.amount, t.fee, t.ts) for t in s.exec(select(TradeRecord)).all()]
+        return _stored_orders(engine), fills
+
+    fast = make_engine(db_url)
+    write(fast)
+    first = stored(fast)
+    SQLModel.metadata.drop_all(fast)
+    fast.dispose()
+    slow = make_engine(db_url)  # the same database afresh, with a cursor listener
+    seen: list[str] = []
+    event.listen(slow, "before_cursor_execute", lambda *a: seen.append(a[2].split()[0]))
+    write(slow)
+    assert seen.count("INSERT") >= 4 and seen.count("UPDATE") >= 2  # the listener saw every write
+    assert stored(slow) == first
+    assert len(first[0]) == 3 and first[1] == [("1", 100.0, 2.0, pytest.approx(0.04), 1_000)]
+
+
+def test_a_prepared_write_the_database_refuses_raises_sqlalchemys_error(db_url):
+    """A real refusal (a read-only connection or transaction), not a fake: the driver's error comes out as
+    SQLAlchemy's, which the trader turns into "the store could not be written" and keeps the change queued."""
+    from sqlalchemy.exc import DBAPIError
+
+    from engine.store import StoreUnavailable, save_orders
+
+    engine = make_engine(db_url)
+    with engine.connect() as c:
+        if db_url.startswith("sqlite"):
+            c.exec_driver_sql("PRAGMA query_only=ON")
+        else:
+            c.exec_driver_sql("SET TRANSACTION READ ONLY")
+        try:
+            with pytest.raises(DBAPIError, match="readonly|read-only") as err:
+                save_orders(c, [_order("mm-b-1")])
+            assert "mm-b-1" not in str(err.value)  # parameters are not shown
+            assert "read" in str(StoreUnavailable("order changes", err.value)).lower()
+        finally:
+            c.rollback()
+            if db_url.startswith("sqlite"):
+                c.exec_driver_sql("PRAGMA query_only=OFF")
+    assert _stored_orders(engine) == []
+
+
+def test_a_connection_the_database_dropped_is_invalidated(db_url):
+    """PostgreSQL ends our session (a restart, a failover): the prepared write raises SQLAlchemy's error, the
+    connection is invalidated, and the next transaction gets a fresh one that writes."""
+    from sqlalchemy.exc import DBAPIError
+
+    from engine.store import save_orders
+
+    if db_url.startswith("sqlite"):
+        pytest.skip("SQLite has no server to drop the connection")
+    engine = make_engine(db_url)
+    with engine.connect() as c:
+        pid = c.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        with engine.connect() as other:
+            other.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
+        with pytest.raises(DBAPIError) as err:
+            save_orders(c, [_order("mm-c-1")])
+        assert err.value.connection_invalidated and c.invalidated
+    with engine.begin() as c:
+        assert len(save_orders(c, [_order("mm-c-2")])) == 1
+    with Session(engine) as s:
+        assert s.exec(select(OrderRecord.client_order_id)).all() == ["mm-c-2"]
