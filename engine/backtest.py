@@ -6,8 +6,10 @@ strategy, its checks and its exits on every symbol of the files."""
 
 from __future__ import annotations
 
+import gc
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +37,26 @@ def is_candle_file(path: str) -> bool:
     return "-1m" in name and (name.endswith(".csv") or name.endswith(".csv.gz"))
 
 
+@contextmanager
+def batch_gc(young: int = 10_000) -> Iterator[None]:
+    """Python's garbage collector tuned for a run that makes millions of short-lived objects: the youngest
+    generation collected every ``young`` allocations instead of 700 (most of a cycle's objects are gone by then, so
+    fewer are scanned), and what is alive at the start (modules, configuration) frozen out of the scans. Restored on
+    the way out. About 3% of a warm backtest."""
+    before = gc.get_threshold()
+    freeze = gc.get_freeze_count() == 0  # someone else's freeze is theirs to undo
+    if freeze:
+        gc.freeze()
+    gc.set_threshold(max(young, before[0]), *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        if freeze:
+            gc.unfreeze()
+
+
+@batch_gc()
 def run_backtest(files: list[str], symbols: list[str] | None = None, config: AppConfig | None = None,
                  quote_ms: int | None = None, db_url: str = "sqlite:///:memory:",
                  balances: dict[str, float] | None = None, strategy: str | None = None,

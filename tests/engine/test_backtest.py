@@ -81,3 +81,27 @@ def test_a_capture_backtest_takes_a_start_and_a_length(tmp_path):
     assert T0 == 1_723_161_600_000  # 2024-08-09T00:00:00Z: the capture runs two minutes from there
     with pytest.raises(ValueError, match="outside the capture"):
         run_backtest(data, start="2024-08-10T00:00:00Z")
+
+
+def test_a_backtest_tunes_the_garbage_collector_only_while_it_runs(tmp_path):
+    """Inside a run the youngest generation is collected less often and what was alive before is frozen; after it
+    (and after one that failed), the thresholds and freezes are as they were, a caller's own freeze included."""
+    import gc
+
+    from engine.backtest import batch_gc
+
+    before = gc.get_threshold()
+    with batch_gc(young=12_345):
+        assert gc.get_threshold()[0] == 12_345 and gc.get_freeze_count() > 0
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+    with pytest.raises(RuntimeError, match="a run failed"), batch_gc():
+        raise RuntimeError("a run failed")
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+    gc.freeze()  # the caller's own
+    try:
+        frozen = gc.get_freeze_count()
+        with batch_gc():
+            pass
+        assert gc.get_freeze_count() == frozen and gc.get_threshold() == before
+    finally:
+        gc.unfreeze()
