@@ -55,6 +55,8 @@ class MarketMakingStrategy(Strategy):
         self.harvester, self.wicks = Harvester(harvest), WickWatch(harvest)
         self._params_key: tuple | None = None
         self._params = self.quote_params
+        self._ladder_key: tuple | None = None  # the last ladder's inputs, and the ladder (see _ladder)
+        self._ladder: list = []
 
     def _params_for(self, capital_usd: float, size_factor: float | None, widen: float) -> QuoteParams:
         """The ladder's params for this capital, the gate's size factor and a wick's widening (the last ones kept:
@@ -70,13 +72,24 @@ class MarketMakingStrategy(Strategy):
         self._params_key, self._params = key, p
         return p
 
+    def _ladder_of(self, view: object, inventory: float, volatility_bps: float, p: QuoteParams) -> list:
+        """:func:`build_ladder`, or the last cycle's ladder when its inputs are the same (a pure function of them; in
+        three cycles of four the book's best bid and ask have not moved a quarter second later). Not to be changed:
+        the caller filters it into a list of its own."""
+        key = (view, inventory, volatility_bps, p)
+        last = self._ladder_key
+        if last is None or last[3] is not p or last != key:
+            self._ladder = build_ladder(view, inventory, volatility_bps, p)
+            self._ladder_key = key
+        return self._ladder
+
     def decide(self, state: MarketState) -> Intent:
         if state.risk.blocked:
             return Intent(reason=state.risk.blocked)
         widen = self.wicks.widen_bps(state.now_ms, state.view.mid)
         p = self._params_for(state.capital_usd, state.risk.size_factor, widen)
-        quotes = [q for q in build_ladder(state.view, state.position - state.inventory_target, state.volatility_bps, p)
-                  if q.side not in state.risk.blocked_sides]
+        quotes = [q for q in self._ladder_of(state.view, state.position - state.inventory_target,
+                                             state.volatility_bps, p) if q.side not in state.risk.blocked_sides]
         if state.inventory_target:  # the ladder leans around the target; the cap still binds on the real position
             held_usd = state.position * state.view.mid * state.view.contract_size
             quotes = [q for q in quotes if not (q.side == "buy" and held_usd >= p.max_inventory_usd)

@@ -110,3 +110,26 @@ def test_the_market_maker_is_pure_and_a_symbols_params_override_the_engine_setti
                                          (LiveOrder("c", "buy", 0, 99.9, 1, 0, 100.0),),
                                          RiskVerdict(blocked_sides=frozenset({"buy"}))))
     assert {q.side for q in one_side.quotes} == {"sell"}
+
+
+def test_the_market_maker_reuses_its_ladder_only_for_the_same_inputs():
+    """The last ladder is kept for a cycle with the same book, inventory, volatility and params; any of them
+    changed gives the ladder a fresh build gives."""
+    from dataclasses import replace as changed
+
+    from engine.quoting import build_ladder
+
+    view = MarketView("BTC/USDT", 100.0, 100.02, 0.01, 0.001, 0.001, 5.0)
+    state = MarketState("BTC/USDT", 0, view, (), 2.0, 0.0, (), RiskVerdict())
+    mm = create("market_making", {}, {"spread_bps": 6.0, "levels": 3})
+    first = mm.decide(state).quotes
+    assert mm.decide(changed(state, view=changed(view))).quotes == first  # an equal book: the kept ladder
+    for other in (changed(state, view=changed(view, best_bid=99.98)), changed(state, position=0.5),
+                  changed(state, volatility_bps=9.0), changed(state, capital_usd=50.0),
+                  changed(state, risk=RiskVerdict(size_factor=0.5))):
+        fresh = create("market_making", {}, {"spread_bps": 6.0, "levels": 3})
+        got = mm.decide(other).quotes
+        assert got == fresh.decide(other).quotes and got != first
+        p = fresh._params_for(other.capital_usd, other.risk.size_factor, 0.0)
+        assert list(got) == build_ladder(other.view, other.position, other.volatility_bps, p)
+        assert mm.decide(state).quotes == first  # and back
