@@ -30,23 +30,15 @@ class Prepared:
 
     def __init__(self, statement: Executable) -> None:
         self.statement = statement
-        self._compiled: dict[tuple, tuple] = {}  # (dialect, parameter names) -> (sql, binds, positional, fixed)
+        self._compiled: dict[tuple, tuple] = {}  # (dialect, parameter names) -> _for's answer
 
     def execute(self, conn: Connection, params: dict[str, Any]) -> tuple[int, list[Row]]:
         """Run once with ``params``; returns (rows affected, rows returned)."""
         if _listened(conn):
             res = conn.execute(self.statement, params)
             return res.rowcount, [tuple(r) for r in res.all()] if res.returns_rows else []
-        sql, binds, positional, fixed = self._for(conn, params)
-        args = _args(binds, positional, {**fixed, **params} if fixed else params)
-        cursor = conn.connection.cursor()
-        try:
-            cursor.execute(sql, args)
-            return cursor.rowcount, cursor.fetchall() if cursor.description else []
-        except conn.dialect.loaded_dbapi.Error as exc:
-            raise _wrapped(conn, cursor, sql, args, exc) from exc
-        finally:
-            cursor.close()
+        sql, binds, positional = self._for(conn, params)
+        return _run(conn, sql, _args(binds, positional, params), many=False)
 
     def executemany(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
         """Run once per row of ``rows`` (all with the same names), in one call to the driver."""
@@ -55,35 +47,41 @@ class Prepared:
         if _listened(conn):
             conn.execute(self.statement, rows)
             return
-        sql, binds, positional, fixed = self._for(conn, rows[0])
-        args = [_args(binds, positional, {**fixed, **r} if fixed else r) for r in rows]
-        cursor = conn.connection.cursor()
-        try:
-            cursor.executemany(sql, args)
-        except conn.dialect.loaded_dbapi.Error as exc:
-            raise _wrapped(conn, cursor, sql, args, exc) from exc
-        finally:
-            cursor.close()
+        sql, binds, positional = self._for(conn, rows[0])
+        _run(conn, sql, [_args(binds, positional, r) for r in rows], many=True)
 
-    def _for(self, conn: Connection, params: dict[str, Any]) -> tuple[str, list, bool, dict[str, Any]]:
+    def _for(self, conn: Connection, params: dict[str, Any]) -> tuple[str, list, bool]:
+        """The SQL for this connection's dialect, its parameters' names in order with their bind processors, and
+        whether the driver takes them by position."""
         dialect = conn.dialect
         key = (dialect.name, dialect.driver, dialect.server_version_info, tuple(params))
         got = self._compiled.get(key)
         if got is None:
             compiled = self.statement.compile(dialect=dialect, column_keys=list(params))
             names = list(compiled.positiontup or ()) if compiled.positional else list(compiled.binds)
-            binds, fixed = [], {}
+            binds = []
             for name in names:
                 bind = compiled.binds[name]
-                if bind.expanding:
-                    raise ValueError(f"Prepared: {name!r} is an expanding IN, which is compiled per execution")
-                if name not in params:  # a value written into the statement (``column == 5``)
-                    if bind.callable is None and bind.value is None and bind.required:
-                        raise ValueError(f"Prepared: parameter {name!r} is not given")
-                    fixed[name] = bind.effective_value
+                if bind.expanding or name not in params:
+                    raise ValueError(f"Prepared: parameter {name!r} must be given, and not as an expanding IN")
                 binds.append((name, bind.type.dialect_impl(dialect).bind_processor(dialect)))
-            got = self._compiled[key] = (compiled.string, binds, compiled.positional, fixed)
+            got = self._compiled[key] = (compiled.string, binds, compiled.positional)
         return got
+
+
+def _run(conn: Connection, sql: str, args: Any, many: bool) -> tuple[int, list[Row]]:
+    """``sql`` on a cursor of ``conn``'s DB-API connection, in its transaction; the driver's errors as SQLAlchemy's."""
+    cursor = conn.connection.cursor()
+    try:
+        if many:
+            cursor.executemany(sql, args)
+            return cursor.rowcount, []
+        cursor.execute(sql, args)
+        return cursor.rowcount, cursor.fetchall() if cursor.description else []
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise _wrapped(conn, cursor, sql, args, exc) from exc
+    finally:
+        cursor.close()
 
 
 def _args(binds: list[tuple[str, Callable[[Any], Any] | None]], positional: bool,

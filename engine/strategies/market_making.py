@@ -55,7 +55,7 @@ class MarketMakingStrategy(Strategy):
         self.harvester, self.wicks = Harvester(harvest), WickWatch(harvest)
         self._params_key: tuple | None = None
         self._params = self.quote_params
-        self._ladder_key: tuple | None = None  # the last ladder's inputs, and the ladder (see _ladder)
+        self._ladder_key: tuple | None = None  # the last ladder's inputs, and the ladder (see _ladder_of)
         self._ladder: list = []
 
     def _params_for(self, capital_usd: float, size_factor: float | None, widen: float) -> QuoteParams:
